@@ -1,0 +1,193 @@
+//! `qam bench FILE...`: throughput (flip attempts per second) and quality (against
+//! best-known values) of solvers side by side, in one run, with ratios to the first row.
+
+use super::best_known;
+use super::output::{OutputKind, Sink};
+use super::solvers::{SolverChoice, SolverParams, build};
+use anyhow::{Context, Result};
+use clap::Args;
+use qam::io::{Format, Problem, ProblemKind, ReadOptions, read_file};
+use qam::model::SampleSet;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Arguments of `qam bench`.
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Problem files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Solvers to compare, comma-separated (sa, greedy, exact).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "sa")]
+    compare: Vec<SolverChoice>,
+    /// CPU thread counts to run each CPU solver with, comma-separated (0 = all cores).
+    #[arg(long, value_delimiter = ',', default_value = "1,0")]
+    threads: Vec<usize>,
+    #[command(flatten)]
+    params: SolverParams,
+    /// Instance of a multi-instance bqp file (1-based).
+    #[arg(long)]
+    instance: Option<usize>,
+    /// Force the input format.
+    #[arg(long, value_parser = super::parse_format)]
+    format: Option<Format>,
+    /// Best-known value (cut, objective or energy) when it cannot be looked up.
+    #[arg(long)]
+    best_known: Option<f64>,
+    /// Result format.
+    #[arg(long, value_enum, default_value_t = OutputKind::Text)]
+    output: OutputKind,
+}
+
+/// The value users compare: cut (MaxCut), objective (maximisation formats) or energy;
+/// and whether higher is better.
+fn value(problem: &Problem, state: &[i8], energy: f64) -> (f64, bool) {
+    match problem.kind {
+        ProblemKind::MaxCut { .. } => (problem.cut(state).unwrap_or(f64::NAN), true),
+        ProblemKind::Maximize => (-energy, true),
+        ProblemKind::Minimize => (energy, false),
+    }
+}
+
+fn row(file: &Path, problem: &Problem, set: &SampleSet, threads: usize, best_known: Option<f64>) -> Value {
+    let n = problem.model.num_variables();
+    let attempts = set.info.extra.get("flip_attempts").and_then(Value::as_f64);
+    let t = set.info.timing.sampling_s;
+    let reads = set.num_reads();
+    let mut vals: Vec<(f64, u64)> = Vec::new();
+    let mut higher = false;
+    for s in set.samples() {
+        let (v, h) = value(problem, &s.state, s.energy);
+        higher = h;
+        vals.push((v, s.num_occurrences));
+    }
+    let best = vals
+        .iter()
+        .map(|v| v.0)
+        .fold(if higher { f64::MIN } else { f64::MAX }, |a, b| {
+            if higher { a.max(b) } else { a.min(b) }
+        });
+    let mean = vals.iter().map(|v| v.0 * v.1 as f64).sum::<f64>() / reads.max(1) as f64;
+    let mut r = json!({
+        "file": file.display().to_string(),
+        "solver": set.info.solver,
+        "threads": threads,
+        "num_variables": n,
+        "num_interactions": problem.model.num_interactions(),
+        "reads": reads,
+        "sweeps": set.info.params.get("num_sweeps"),
+        "time_s": t,
+        "flips_per_s": attempts.map(|a| a / t),
+        "best": best,
+        "mean": mean,
+        "metric": match problem.kind { ProblemKind::MaxCut { .. } => "cut", ProblemKind::Maximize => "objective", ProblemKind::Minimize => "energy" },
+        "best_energy": set.first().map(|s| s.energy),
+        "mean_energy": set.mean_energy(),
+    });
+    if let Some(bk) = best_known {
+        let gap = |v: f64| if higher { (bk - v) / bk.abs() } else { (v - bk) / bk.abs() } * 100.0;
+        let hits: u64 = vals
+            .iter()
+            .filter(|v| (v.0 - bk).abs() <= 1e-9 * bk.abs().max(1.0) || (higher && v.0 > bk) || (!higher && v.0 < bk))
+            .map(|v| v.1)
+            .sum();
+        r["best_known"] = json!(bk);
+        r["best_gap_pct"] = json!(gap(best));
+        r["mean_gap_pct"] = json!(gap(mean));
+        r["hits"] = json!(hits);
+    }
+    r
+}
+
+/// Runs `qam bench`.
+pub fn run(args: BenchArgs) -> Result<ExitCode> {
+    let mut sink = Sink::open(None)?;
+    if args.output == OutputKind::Text {
+        sink.line(&format!(
+            "{:<18} {:<7} {:>3} {:>8} {:>12} {:>9} {:>11} {:>7} {:>12} {:>12} {:>10} {:>7} {:>9}",
+            "file",
+            "solver",
+            "thr",
+            "n",
+            "reads×sweeps",
+            "time s",
+            "Mflips/s",
+            "ratio",
+            "best",
+            "mean",
+            "best known",
+            "gap %",
+            "hits"
+        ))?;
+    }
+    for file in &args.files {
+        let problem = read_file(
+            file,
+            ReadOptions {
+                format: args.format,
+                instance: args.instance,
+            },
+        )?;
+        let bk = args.best_known.or_else(|| best_known::lookup(file, args.instance));
+        let mut first_rate: Option<f64> = None;
+        for &choice in &args.compare {
+            for &threads in &args.threads {
+                let (solver, _) = build(choice, &args.params, &problem.model)?;
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .context("thread pool")?;
+                let actual = pool.current_num_threads();
+                let set = pool.install(|| solver.solve(&problem.model))?;
+                let mut r = row(file, &problem, &set, actual, bk);
+                let rate = r["flips_per_s"].as_f64();
+                if first_rate.is_none() {
+                    first_rate = rate;
+                }
+                if let (Some(a), Some(b)) = (rate, first_rate) {
+                    r["ratio"] = json!(a / b);
+                }
+                match args.output {
+                    OutputKind::Json => sink.line(&r.to_string())?,
+                    OutputKind::Text => sink.line(&text_row(&r))?,
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn text_row(r: &Value) -> String {
+    let name = Path::new(r["file"].as_str().unwrap_or("?"))
+        .file_name()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let f = |k: &str, p: usize| {
+        r.get(k)
+            .and_then(Value::as_f64)
+            .map_or("-".to_string(), |v| format!("{v:.p$}"))
+    };
+    format!(
+        "{:<18} {:<7} {:>3} {:>8} {:>12} {:>9} {:>11} {:>7} {:>12} {:>12} {:>10} {:>7} {:>9}",
+        name,
+        r["solver"].as_str().unwrap_or("?"),
+        r["threads"],
+        r["num_variables"],
+        format!("{}×{}", r["reads"], r["sweeps"]),
+        f("time_s", 3),
+        r["flips_per_s"]
+            .as_f64()
+            .map_or("-".into(), |v| format!("{:.1}", v / 1e6)),
+        f("ratio", 2),
+        f("best", 1),
+        f("mean", 1),
+        f("best_known", 0),
+        f("best_gap_pct", 3),
+        format!(
+            "{}/{}",
+            r.get("hits").map_or("-".to_string(), |h| h.to_string()),
+            r["reads"]
+        ),
+    )
+}

@@ -1,0 +1,58 @@
+//! Command-line interface: one file per subcommand.
+
+mod bench;
+mod best_known;
+mod convert;
+mod devices;
+mod generate;
+mod info;
+mod output;
+mod progress;
+mod solve;
+mod solvers;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// qam: fast QUBO / Ising solvers on CPUs and GPUs.
+#[derive(Parser)]
+#[command(name = "qam", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Solve one or more problem files (one JSON line per file with --output json).
+    Solve(solve::SolveArgs),
+    /// Print size, density, weight range and degree statistics of a problem file.
+    Info(info::InfoArgs),
+    /// Generate a random instance and write it (format from the extension).
+    Gen(generate::GenArgs),
+    /// Convert a problem file to another format.
+    Convert(convert::ConvertArgs),
+    /// Measure solver throughput (flip attempts per second) and quality side by side.
+    Bench(bench::BenchArgs),
+    /// List GPU adapters with backend, type and the limits that matter.
+    Devices(devices::DevicesArgs),
+}
+
+/// Parses the command line and runs it.
+pub fn run() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Solve(a) => solve::run(a),
+        Command::Info(a) => info::run(a),
+        Command::Gen(a) => generate::run(a),
+        Command::Convert(a) => convert::run(a),
+        Command::Bench(a) => bench::run(a),
+        Command::Devices(a) => devices::run(a),
+    }
+}
+
+/// Parses `--format` values.
+fn parse_format(s: &str) -> std::result::Result<qam::io::Format, String> {
+    qam::io::Format::from_name(s).ok_or_else(|| format!("unknown format `{s}` (qubo, gset, bqp, mtx, json)"))
+}

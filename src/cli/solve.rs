@@ -1,0 +1,165 @@
+//! `qam solve FILE...`: solve problems, one result line per file.
+
+use super::output::{OutputKind, Sink};
+use super::progress::Bar;
+use super::solvers::{SolverChoice, SolverParams, build};
+use anyhow::{Result, anyhow};
+use clap::Args;
+use qam::io::{Format, Problem, ReadOptions, read_file};
+use qam::model::{SampleSet, spins_as, to_spins};
+use qam::solvers::{SolveContext, greedy};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Arguments of `qam solve`.
+#[derive(Args)]
+pub struct SolveArgs {
+    /// Problem files (qbsolv .qubo, G-set, OR-Library bqp, MatrixMarket, JSON).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Solver.
+    #[arg(long, value_enum, default_value_t = SolverChoice::Auto)]
+    solver: SolverChoice,
+    #[command(flatten)]
+    params: SolverParams,
+    /// Instance of a multi-instance bqp file (1-based).
+    #[arg(long)]
+    instance: Option<usize>,
+    /// Force the input format instead of detecting it.
+    #[arg(long, value_parser = super::parse_format)]
+    format: Option<Format>,
+    /// Polish the returned states with steepest descent.
+    #[arg(long)]
+    polish: bool,
+    /// Result format.
+    #[arg(long, value_enum, default_value_t = OutputKind::Text)]
+    output: OutputKind,
+    /// Write results to this file instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Runs `qam solve`. Files that fail are reported (stderr, and a JSON line with `error`)
+/// and the exit code is non-zero, but the other files are still solved.
+pub fn run(args: SolveArgs) -> Result<ExitCode> {
+    let mut sink = Sink::open(args.out.as_ref())?;
+    let mut failures = 0;
+    for file in &args.files {
+        match solve_one(&args, file) {
+            Ok(v) => sink.line(&render(&v, args.output))?,
+            Err(e) => {
+                failures += 1;
+                eprintln!("error: {e:#}");
+                if args.output == OutputKind::Json {
+                    sink.line(&json!({"file": file.display().to_string(), "error": format!("{e:#}")}).to_string())?;
+                }
+            }
+        }
+    }
+    Ok(if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn solve_one(args: &SolveArgs, file: &PathBuf) -> Result<Value> {
+    let t0 = Instant::now();
+    let opts = ReadOptions {
+        format: args.format,
+        instance: args.instance,
+    };
+    let problem = read_file(file, opts)?;
+    let (solver, why) = build(args.solver, &args.params, &problem.model)?;
+    if let Some(why) = &why
+        && !args.quiet
+    {
+        eprintln!("{}: {why}", file.display());
+    }
+    let bar = Bar::new(&format!("{} {}", solver.name(), file.display()), args.quiet);
+    let mut set = solver.solve_with(&problem.model, &SolveContext::with_progress(&bar))?;
+    bar.finish();
+    if args.polish {
+        set = polish(&problem, set);
+    }
+    let best = set.first().ok_or_else(|| anyhow!("solver returned no sample"))?;
+    let mut v = json!({
+        "file": file.display().to_string(),
+        "solver": solver.name(),
+        "num_variables": problem.model.num_variables(),
+        "num_interactions": problem.model.num_interactions(),
+        "energy": best.energy,
+        "vartype": set.vartype.as_str(),
+        "state": best.state,
+        "seed": set.info.seed,
+        "elapsed_s": t0.elapsed().as_secs_f64(),
+        "num_reads": set.num_reads(),
+        "mean_energy": set.mean_energy(),
+        "params": set.info.params,
+    });
+    if let Some(k) = args.instance {
+        v["instance"] = json!(k);
+    }
+    if let Some(cut) = problem.cut(&best.state) {
+        v["cut"] = json!(cut);
+    }
+    if let Some(obj) = problem.objective(best.energy) {
+        v["objective"] = json!(obj);
+    }
+    if let Some(why) = why {
+        v["auto"] = json!(why);
+    }
+    for (k, x) in &set.info.extra {
+        v[k] = x.clone();
+    }
+    Ok(v)
+}
+
+/// Steepest descent from every returned state.
+fn polish(problem: &Problem, set: SampleSet) -> SampleSet {
+    let ising = problem.model.to_ising();
+    let vt = set.vartype;
+    let states = set
+        .samples()
+        .iter()
+        .flat_map(|s| std::iter::repeat_n(&s.state, s.num_occurrences as usize))
+        .map(|st| {
+            let mut spins = to_spins(vt, st);
+            greedy::descend(&ising, &mut spins);
+            let st = spins_as(vt, &spins);
+            let e = problem.model.energy(&st);
+            (st, e)
+        })
+        .collect();
+    let mut info = set.info.clone();
+    info.extra.insert("polished".into(), json!(true));
+    SampleSet::from_states(vt, set.num_variables, states, info)
+}
+
+fn render(v: &Value, kind: OutputKind) -> String {
+    match kind {
+        OutputKind::Json => v.to_string(),
+        OutputKind::Text => {
+            let mut s = format!(
+                "{}: {} n={} energy={}",
+                v["file"].as_str().unwrap_or("?"),
+                v["solver"].as_str().unwrap_or("?"),
+                v["num_variables"],
+                v["energy"]
+            );
+            if let Some(c) = v.get("cut") {
+                s += &format!(" cut={c}");
+            }
+            if let Some(o) = v.get("objective") {
+                s += &format!(" objective={o}");
+            }
+            s += &format!(" time={:.3}s", v["elapsed_s"].as_f64().unwrap_or(0.0));
+            s
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! GPU runtime on wgpu: adapter selection, device with the adapter's own limits, a
+//! pipeline cache, typed buffer upload and readback.
+//!
+//! Environment:
+//! - `QAM_ADAPTER=substring` picks the first adapter whose name contains it
+//!   (case-insensitive), e.g. `QAM_ADAPTER=llvmpipe` or `QAM_ADAPTER=H100`.
+//! - `QAM_REQUIRE_GPU=1` makes "no adapter" an error wherever qam would otherwise fall
+//!   back to the CPU (`--solver auto`) or skip (tests). The test command sets it.
+//! - `WGPU_BACKEND=vulkan|gl|metal|dx12` restricts the backends wgpu tries.
+//!
+//! On machines without a GPU, Mesa's lavapipe (`mesa-vulkan-drivers`) provides a Vulkan
+//! adapter that runs the same kernels on the CPU (correct, not fast).
+
+mod context;
+
+pub use context::{AdapterSummary, GpuContext, GpuOptions, enumerate_adapters};
+
+/// Errors of the GPU runtime.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum GpuError {
+    /// No adapter matched (or none exists).
+    #[error(
+        "no GPU adapter found{0}: install a Vulkan driver (e.g. `apt-get install mesa-vulkan-drivers libvulkan1` for the software one) or check QAM_ADAPTER"
+    )]
+    NoAdapter(String),
+    /// The adapter refused to create a device.
+    #[error("could not create a device on {adapter}: {reason}")]
+    Device {
+        /// Adapter name.
+        adapter: String,
+        /// wgpu's message.
+        reason: String,
+    },
+    /// A buffer or dispatch would exceed a device limit; names the limit.
+    #[error("{what} needs {needed} but the device limit `{limit}` is {allowed}")]
+    Limit {
+        /// What was being allocated or dispatched.
+        what: String,
+        /// The wgpu limit's name (e.g. `max_storage_buffer_binding_size`).
+        limit: &'static str,
+        /// Required amount.
+        needed: u64,
+        /// The device's value.
+        allowed: u64,
+    },
+    /// A validation or out-of-memory error reported by wgpu while running a kernel.
+    #[error("GPU error: {0}")]
+    Runtime(String),
+}
+
+/// True when `QAM_REQUIRE_GPU` is set to something other than `0` or empty.
+pub fn gpu_required() -> bool {
+    std::env::var("QAM_REQUIRE_GPU").is_ok_and(|v| !v.is_empty() && v != "0")
+}

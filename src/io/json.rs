@@ -1,0 +1,245 @@
+//! qam's JSON model format (and dimod's serializable BQM, read only).
+//!
+//! ```json
+//! {
+//!   "format": "qam-model",
+//!   "version": 1,
+//!   "vartype": "BINARY",
+//!   "num_variables": 3,
+//!   "offset": 0.5,
+//!   "linear": [[0, -1.0], [2, 2.5]],
+//!   "quadratic": [[0, 1, 3.0], [1, 2, -4.0]]
+//! }
+//! ```
+//! `vartype` is `BINARY` (QUBO, `x in {0,1}`) or `SPIN` (Ising, `s in {-1,+1}`). The energy
+//! is `sum linear_i v_i + sum quadratic_ij v_i v_j + offset`. Indices are 0-based; `linear`
+//! may also be a dense list of `num_variables` numbers. Each variable and each pair may be
+//! listed once. A dimod `BinaryQuadraticModel.to_serializable(use_bytes=False)` document
+//! (schema 3) is read too, its variables numbered in label order.
+
+use super::text::Src;
+use super::{IoError, Problem};
+use crate::model::{Couplings, Ising, Model, ModelError, Qubo, Vartype};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Format tag written in qam's JSON files.
+pub const FORMAT_TAG: &str = "qam-model";
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonModel {
+    format: String,
+    version: u32,
+    vartype: Vartype,
+    num_variables: usize,
+    #[serde(default)]
+    offset: f64,
+    #[serde(default)]
+    linear: Linear,
+    #[serde(default)]
+    quadratic: Vec<(u64, u64, f64)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    info: Option<Value>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum Linear {
+    Sparse(Vec<(u64, f64)>),
+    Dense(Vec<f64>),
+}
+
+impl Default for Linear {
+    fn default() -> Self {
+        Linear::Sparse(Vec::new())
+    }
+}
+
+pub(super) fn read(src: &Src, text: &str) -> Result<Problem, IoError> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| src.err(e.line().max(1), format!("invalid JSON: {e}")))?;
+    if value.get("type").and_then(Value::as_str) == Some("BinaryQuadraticModel") {
+        return read_dimod(src, &value);
+    }
+    let m: JsonModel = serde_json::from_value(value).map_err(|e| invalid(src, format!("not a qam model: {e}")))?;
+    if m.format != FORMAT_TAG {
+        return Err(invalid(
+            src,
+            format!("field `format` is `{}`, expected `{FORMAT_TAG}`", m.format),
+        ));
+    }
+    if m.version != 1 {
+        return Err(invalid(
+            src,
+            format!("field `version` is {}, this qam reads version 1", m.version),
+        ));
+    }
+    let n = m.num_variables;
+    if n > u32::MAX as usize {
+        return Err(invalid(src, format!("`num_variables` {n} exceeds 2^32 - 1")));
+    }
+    let idx = |field: String, i: u64| -> Result<u32, IoError> {
+        if i >= n as u64 {
+            Err(invalid(
+                src,
+                format!("{field}: index {i} out of range for num_variables = {n}"),
+            ))
+        } else {
+            Ok(i as u32)
+        }
+    };
+    let mut linear = vec![0.0; n];
+    match m.linear {
+        Linear::Dense(v) => {
+            if v.len() != n {
+                return Err(invalid(
+                    src,
+                    format!("`linear` has {} values but num_variables = {n}", v.len()),
+                ));
+            }
+            linear = v;
+        }
+        Linear::Sparse(pairs) => {
+            let mut seen = vec![false; n];
+            for (k, (i, v)) in pairs.into_iter().enumerate() {
+                let i = idx(format!("linear[{k}]"), i)? as usize;
+                if seen[i] {
+                    return Err(invalid(src, format!("linear[{k}]: variable {i} listed twice")));
+                }
+                seen[i] = true;
+                linear[i] = v;
+            }
+        }
+    }
+    let mut pairs = Vec::with_capacity(m.quadratic.len());
+    for (k, (i, j, w)) in m.quadratic.into_iter().enumerate() {
+        let (i, j) = (idx(format!("quadratic[{k}]"), i)?, idx(format!("quadratic[{k}]"), j)?);
+        if i == j {
+            return Err(invalid(
+                src,
+                format!("quadratic[{k}]: pair ({i}, {i}) couples a variable with itself; put it in `linear`"),
+            ));
+        }
+        pairs.push((i, j, w));
+    }
+    build(src, m.vartype, linear, pairs, m.offset, true)
+}
+
+fn build(
+    src: &Src,
+    vartype: Vartype,
+    linear: Vec<f64>,
+    pairs: Vec<(u32, u32, f64)>,
+    offset: f64,
+    unique: bool,
+) -> Result<Problem, IoError> {
+    let n = linear.len();
+    let quad = if unique {
+        Couplings::from_unique_triplets(n, pairs)
+    } else {
+        Couplings::from_triplets(n, pairs)
+    }
+    .map_err(|e| match e {
+        ModelError::DuplicateCoupling(i, j) => invalid(src, format!("quadratic: pair ({i}, {j}) listed twice")),
+        e => invalid(src, e.to_string()),
+    })?;
+    let model = match vartype {
+        Vartype::Binary => Model::Qubo(Qubo::new(linear, quad, offset).map_err(|e| invalid(src, e.to_string()))?),
+        Vartype::Spin => Model::Ising(Ising::new(linear, quad, offset).map_err(|e| invalid(src, e.to_string()))?),
+    };
+    Ok(Problem::minimize(model))
+}
+
+/// dimod `to_serializable(use_bytes=False)` (BQM schema 3).
+fn read_dimod(src: &Src, v: &Value) -> Result<Problem, IoError> {
+    if v.get("use_bytes").and_then(Value::as_bool) == Some(true) {
+        return Err(invalid(
+            src,
+            "dimod BQM with use_bytes=true is not supported; save with use_bytes=False",
+        ));
+    }
+    let vartype = match v.get("variable_type").and_then(Value::as_str) {
+        Some("BINARY") => Vartype::Binary,
+        Some("SPIN") => Vartype::Spin,
+        other => {
+            return Err(invalid(
+                src,
+                format!("dimod BQM: `variable_type` must be BINARY or SPIN, found {other:?}"),
+            ));
+        }
+    };
+    let nums = |field: &str| -> Result<Vec<f64>, IoError> {
+        let arr = v
+            .get(field)
+            .and_then(Value::as_array)
+            .ok_or_else(|| invalid(src, format!("dimod BQM: missing list `{field}`")))?;
+        arr.iter()
+            .enumerate()
+            .map(|(k, x)| {
+                x.as_f64()
+                    .ok_or_else(|| invalid(src, format!("dimod BQM: `{field}[{k}]` is not a number")))
+            })
+            .collect()
+    };
+    let linear = nums("linear_biases")?;
+    let n = linear.len();
+    let (qb, head, tail) = (
+        nums("quadratic_biases")?,
+        nums("quadratic_head")?,
+        nums("quadratic_tail")?,
+    );
+    if qb.len() != head.len() || qb.len() != tail.len() {
+        return Err(invalid(
+            src,
+            "dimod BQM: quadratic_biases, quadratic_head and quadratic_tail differ in length",
+        ));
+    }
+    let mut pairs = Vec::with_capacity(qb.len());
+    for k in 0..qb.len() {
+        let (i, j) = (head[k], tail[k]);
+        let ok = |x: f64| x >= 0.0 && x.fract() == 0.0 && x < n as f64;
+        if !ok(i) || !ok(j) || i == j {
+            return Err(invalid(
+                src,
+                format!("dimod BQM: quadratic entry {k} has invalid indices ({i}, {j})"),
+            ));
+        }
+        pairs.push((i as u32, j as u32, qb[k]));
+    }
+    let offset = v.get("offset").and_then(Value::as_f64).unwrap_or(0.0);
+    build(src, vartype, linear, pairs, offset, false)
+}
+
+fn invalid(src: &Src, msg: impl Into<String>) -> IoError {
+    IoError::Invalid {
+        path: src.path.to_string(),
+        msg: msg.into(),
+    }
+}
+
+pub(super) fn write(model: &Model) -> String {
+    let linear = model
+        .linear()
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|p| p.1 != 0.0)
+        .map(|(i, v)| (i as u64, v))
+        .collect();
+    let m = JsonModel {
+        format: FORMAT_TAG.into(),
+        version: 1,
+        vartype: model.vartype(),
+        num_variables: model.num_variables(),
+        offset: model.offset(),
+        linear: Linear::Sparse(linear),
+        quadratic: model
+            .couplings()
+            .iter_upper()
+            .map(|(i, j, w)| (i as u64, j as u64, w))
+            .collect(),
+        info: None,
+    };
+    serde_json::to_string(&m).expect("a model with finite numbers serialises") + "\n"
+}

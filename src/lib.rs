@@ -1,0 +1,25 @@
+//! # qam
+//!
+//! Fast QUBO / Ising solvers on CPUs and GPUs, with the file formats the field uses.
+//!
+//! ```
+//! use qam::model::{Model, Qubo};
+//! use qam::solvers::{SaParams, SaSolver, Solver};
+//!
+//! // minimise -x0 - x1 + 2 x0 x1
+//! let q = Qubo::from_entries(2, &[(0, 0, -1.0), (1, 1, -1.0), (0, 1, 2.0)], 0.0).unwrap();
+//! let sa = SaSolver::new(SaParams { num_reads: 4, seed: 7, ..Default::default() });
+//! let best = sa.solve(&Model::Qubo(q)).unwrap();
+//! assert_eq!(best.first().unwrap().energy, -1.0);
+//! ```
+//!
+//! Modules: [`model`] (QUBO, Ising, sample sets), [`io`] (file formats), [`solvers`]
+//! (exact, simulated annealing, greedy), [`generate`] (random instances), [`rng`].
+#![warn(missing_docs)]
+
+pub mod generate;
+pub mod gpu;
+pub mod io;
+pub mod model;
+pub mod rng;
+pub mod solvers;

@@ -1,0 +1,135 @@
+//! Solvers behind one [`Solver`] trait: a [`Model`] in, a [`SampleSet`] out.
+//!
+//! Every solver answers in the model's vartype, with energies recomputed on the CPU in f64
+//! from the returned states, and records its parameters, seed and timing in
+//! [`SolveInfo`](crate::model::SolveInfo). Stochastic solvers derive one RNG stream per read
+//! from the seed ([`crate::rng`]), so a seed gives the same answer on any thread count.
+
+pub mod exact;
+pub mod greedy;
+pub mod sa;
+pub mod schedule;
+
+pub use exact::ExactSolver;
+pub use greedy::GreedySolver;
+pub use sa::{SaParams, SaSolver};
+pub use schedule::{BetaSchedule, ScheduleKind, default_beta_range};
+
+use crate::model::{Model, ModelError, SampleSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Errors a solver reports instead of panicking.
+#[derive(Debug, thiserror::Error)]
+pub enum SolveError {
+    /// A parameter is out of its valid range; names the parameter.
+    #[error("invalid parameter `{name}`: {reason}")]
+    InvalidParameter {
+        /// Parameter name as users write it (e.g. `num_sweeps`).
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The problem is too large for this solver (e.g. `exact` above 30 variables).
+    #[error("problem too large for `{solver}`: {reason}")]
+    TooLarge {
+        /// Solver name.
+        solver: &'static str,
+        /// Which limit was exceeded.
+        reason: String,
+    },
+    /// A model or state is invalid.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// Any other failure of a backend (e.g. a GPU device error), with its message.
+    #[error("{0}")]
+    Backend(String),
+}
+
+/// Receives progress of long solves (the CLI shows it as a progress bar).
+pub trait Progress: Sync {
+    /// Total units of work (e.g. reads × sweeps); may be called again to reset.
+    fn set_total(&self, total: u64);
+    /// `delta` more units done.
+    fn advance(&self, delta: u64);
+    /// A short status line (e.g. the current best energy).
+    fn message(&self, _msg: &str) {}
+}
+
+/// Run-time controls shared by all solvers: progress, interruption and limits.
+#[derive(Default, Clone, Copy)]
+pub struct SolveContext<'a> {
+    /// Progress observer.
+    pub progress: Option<&'a dyn Progress>,
+    /// Set to `true` from another thread to stop early; the solver returns what it has.
+    pub interrupt: Option<&'a AtomicBool>,
+    /// Stop once this much wall time has passed since `start` (returns what it has).
+    pub time_limit: Option<Duration>,
+    /// Stop once a state at or below this energy is found (solvers that can check it).
+    pub target_energy: Option<f64>,
+    /// When the clock for `time_limit` started (defaults to the solve's own start).
+    pub start: Option<Instant>,
+}
+
+impl<'a> SolveContext<'a> {
+    /// Context with a progress observer and nothing else.
+    pub fn with_progress(progress: &'a dyn Progress) -> Self {
+        SolveContext {
+            progress: Some(progress),
+            ..Default::default()
+        }
+    }
+
+    /// Reports `delta` units of work done.
+    pub fn advance(&self, delta: u64) {
+        if let Some(p) = self.progress {
+            p.advance(delta);
+        }
+    }
+
+    /// Sets the total units of work.
+    pub fn set_total(&self, total: u64) {
+        if let Some(p) = self.progress {
+            p.set_total(total);
+        }
+    }
+
+    /// Sends a status line.
+    pub fn message(&self, msg: &str) {
+        if let Some(p) = self.progress {
+            p.message(msg);
+        }
+    }
+
+    /// True when the solve should stop: interrupted or past its time limit.
+    pub fn should_stop(&self, solve_start: Instant) -> bool {
+        if self.interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
+            return true;
+        }
+        match self.time_limit {
+            Some(limit) => self.start.unwrap_or(solve_start).elapsed() >= limit,
+            None => false,
+        }
+    }
+}
+
+/// A solver: takes a model, returns samples in the model's vartype.
+pub trait Solver: Send + Sync {
+    /// Short name used on the command line and in [`SolveInfo`](crate::model::SolveInfo).
+    fn name(&self) -> &'static str;
+
+    /// Solves `model` under the controls of `ctx`.
+    fn solve_with(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError>;
+
+    /// Solves `model` with no progress reporting or limits.
+    fn solve(&self, model: &Model) -> Result<SampleSet, SolveError> {
+        self.solve_with(model, &SolveContext::default())
+    }
+}
+
+pub(crate) fn invalid(name: &'static str, reason: impl Into<String>) -> SolveError {
+    SolveError::InvalidParameter {
+        name,
+        reason: reason.into(),
+    }
+}
