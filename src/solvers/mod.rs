@@ -5,6 +5,7 @@
 //! [`SolveInfo`](crate::model::SolveInfo). Stochastic solvers derive one RNG stream per read
 //! from the seed ([`crate::rng`]), so a seed gives the same answer on any thread count.
 
+pub mod anneal;
 pub mod exact;
 pub mod greedy;
 pub mod sa;
