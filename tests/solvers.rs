@@ -413,7 +413,8 @@ fn default_beta_range_matches_neal() {
         ("gset_pm1.txt", 0.11552453009332421, 3.1073040492110957),
         ("bqp_two.txt", 0.05331901388922656, 5.298317366548036),
         ("general_spin.mtx", 0.057762265046662105, 2.8518912373281005),
-        ("model.json", 0.049510512897138946, 2.302585092994046),
+        // cold end = ln(1 / 0.01) / (2 * 1) = ln 10
+        ("model.json", 0.049510512897138946, std::f64::consts::LN_10),
     ] {
         let p = qam::io::read_file(common::data(file), Default::default()).unwrap();
         let (h, c) = qam::solvers::default_beta_range(&p.model.to_ising());
