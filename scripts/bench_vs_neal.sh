@@ -47,17 +47,22 @@ echo "== dwave-samplers SimulatedAnnealingSampler, single thread (benches/peers/
 python3 benches/peers/neal_sa.py --reads "$READS" --sweeps "$SWEEPS" --seed "$SEED" --json "${FILES[@]}" \
     | tee "$TMP/neal.jsonl" | python3 "$TMP/show.py" flips_per_cpu_s
 echo
-echo "== side by side (flip attempts per second; ratio = qam / neal)"
+echo "== side by side (M flip attempts per second; ratios = qam / neal wall)"
+echo "   neal cpu = per CPU-second of the sample call; neal wall = per second of neal's sampling_ns;"
+echo "   qam = per wall second of sampling (SolveInfo.timing.sampling_s). On a loaded machine"
+echo "   compare wall with wall."
 python3 - "$TMP/qam.jsonl" "$TMP/neal.jsonl" <<'EOF'
 import json, sys
 qam = [json.loads(l) for l in open(sys.argv[1])]
 neal = {r["file"]: r for r in map(json.loads, open(sys.argv[2]))}
-print(f"{'file':<22} {'neal 1thr':>10} {'qam 1thr':>10} {'ratio':>6} {'qam all':>10} {'ratio':>6}   (M/s)")
+nan = float("nan")
+print(f"{'file':<22} {'neal cpu':>9} {'neal wall':>9} {'qam 1thr':>9} {'ratio':>6} {'qam all':>9} {'ratio':>6}")
 for f in dict.fromkeys(r["file"] for r in qam):
     rows = sorted((r for r in qam if r["file"] == f), key=lambda r: r["threads"])
-    n = neal.get(f)
+    n = neal.get(f, {})
     one, many = rows[0], rows[-1]
-    nr = n["flips_per_cpu_s"] if n else float("nan")
-    print(f"{f.split('/')[-1]:<22} {nr/1e6:>10.1f} {one['flips_per_s']/1e6:>10.1f} {one['flips_per_s']/nr:>6.2f} "
-          f"{many['flips_per_s']/1e6:>10.1f} {many['flips_per_s']/nr:>6.2f}   (all = {many['threads']} threads)")
+    nc = n.get("flips_per_cpu_s") or nan
+    nw = n.get("flips_per_sampling_s") or nan
+    print(f"{f.split('/')[-1]:<22} {nc/1e6:>9.1f} {nw/1e6:>9.1f} {one['flips_per_s']/1e6:>9.1f} {one['flips_per_s']/nw:>6.2f} "
+          f"{many['flips_per_s']/1e6:>9.1f} {many['flips_per_s']/nw:>6.2f}   (all = {many['threads']} threads)")
 EOF
