@@ -63,12 +63,21 @@ pub fn erdos_renyi(n: usize, p: f64, weights: Weights, seed: u64) -> Result<Prob
     let mut rng = Rng::new(seed);
     let mut edges = Vec::new();
     if p > 0.0 {
-        let lq = (1.0 - p).ln();
+        // ln(1 - p), accurate for tiny p (where `(1.0 - p).ln()` rounds to 0 and the skip
+        // length would become infinite).
+        let lq = (-p).ln_1p();
+        // Skips beyond the number of pairs end the sampling; capping them keeps `w` far
+        // from overflowing.
+        let max_skip = ((n as f64) * (n as f64)).min(4e18);
         let (mut v, mut w): (i64, i64) = (1, -1);
         let n = n as i64;
         while v < n {
             let r = 1.0 - rng.next_f64(); // (0, 1]
-            let skip = if p >= 1.0 { 0 } else { (r.ln() / lq).floor() as i64 };
+            let skip = if p >= 1.0 {
+                0
+            } else {
+                (r.ln() / lq).floor().min(max_skip) as i64
+            };
             w += 1 + skip;
             while w >= v && v < n {
                 w -= v;

@@ -65,9 +65,15 @@ pub fn run(a: GenArgs) -> Result<ExitCode> {
         Some(WeightsArg::One) => Weights::One,
         Some(WeightsArg::Pm1) => Weights::PlusMinusOne,
     };
+    if a.degree.is_some() && a.kind != Kind::ErdosRenyi {
+        bail!("--degree applies to --kind erdos-renyi only");
+    }
     let problem = match a.kind {
         Kind::ErdosRenyi => {
             let p = match (a.degree, a.density) {
+                (Some(d), _) if !(0.0..=(a.n.max(2) - 1) as f64).contains(&d) => {
+                    bail!("--degree {d} must be between 0 and n - 1 = {}", a.n.max(2) - 1)
+                }
                 (Some(d), _) => d / (a.n.max(2) - 1) as f64,
                 (None, Some(p)) => p,
                 (None, None) => bail!("erdos-renyi needs --degree D or --density P"),

@@ -36,16 +36,13 @@ pub(super) fn read(src: &Src, text: &str, instance: usize) -> Result<Problem, Io
     let mut chosen: Option<Qubo> = None;
     for inst in 1..=count {
         let (hline, n) = next(&format!("the `n nnz` line of instance {inst}"))?;
-        let n = src.count(hline, n, "number of variables")?;
-        if n > u32::MAX as usize {
-            return Err(src.err(hline, format!("{n} variables exceed 2^32 - 1")));
-        }
-        let (_, nnz) = next(&format!("the entry count of instance {inst}"))?;
-        let nnz = src.count(hline, nnz, "number of entries")?;
+        let n = src.variables(hline, n, "number of variables")?;
+        let (nline, nnz) = next(&format!("the entry count of instance {inst}"))?;
+        let nnz = src.count(nline, nnz, "number of entries")?;
         let keep = inst == instance;
         let mut linear = if keep { vec![0.0; n] } else { Vec::new() };
         let mut seen_diag = if keep { vec![false; n] } else { Vec::new() };
-        let mut pairs: Vec<(u32, u32, f64)> = Vec::with_capacity(if keep { nnz.min(1 << 26) } else { 0 });
+        let mut pairs: Vec<(u32, u32, f64)> = Vec::with_capacity(if keep { src.capacity(nnz) } else { 0 });
         let mut lines: Vec<usize> = Vec::new();
         for e in 0..nnz {
             let what = format!("entry {} of {nnz} of instance {inst}", e + 1);

@@ -21,12 +21,9 @@ pub(super) fn read(src: &Src, text: &str) -> Result<Problem, IoError> {
         return Err(src.err(1, "empty file: expected a header line `n m`"));
     };
     let [n, m] = super::text::fields::<2>(src, hline, header, "a header `n m`")?;
-    let n = src.count(hline, n, "vertex count n")?;
+    let n = src.variables(hline, n, "vertex count n")?;
     let m = src.count(hline, m, "edge count m")?;
-    if n > u32::MAX as usize {
-        return Err(src.err(hline, format!("{n} vertices exceed 2^32 - 1")));
-    }
-    let mut edges: Vec<(u32, u32, f64)> = Vec::with_capacity(m.min(1 << 26));
+    let mut edges: Vec<(u32, u32, f64)> = Vec::with_capacity(src.capacity(m));
     let mut total = 0.0;
     for (line, t) in lines {
         let mut it = t.split_ascii_whitespace();
@@ -69,7 +66,9 @@ pub(super) fn read(src: &Src, text: &str) -> Result<Problem, IoError> {
                 let b: usize = it.next()?.parse().ok()?;
                 Some((a.checked_sub(1)?, b.checked_sub(1)?))
             });
-            let at = lines.last().copied().unwrap_or(hline);
+            // The header `n m` parses as a pair too: skip it.
+            let lines: Vec<usize> = lines.into_iter().filter(|&l| l > hline).collect();
+            let at = lines.get(1).copied().unwrap_or(hline);
             src.err(at, format!("edge {} {} listed twice (lines {lines:?})", i + 1, j + 1))
         }
         e => model_err(src, hline, e),

@@ -60,9 +60,18 @@ pub(super) fn read(src: &Src, text: &str) -> Result<Problem, IoError> {
     let value: Value =
         serde_json::from_str(text).map_err(|e| src.err(e.line().max(1), format!("invalid JSON: {e}")))?;
     if value.get("type").and_then(Value::as_str) == Some("BinaryQuadraticModel") {
-        return read_dimod(src, &value);
+        return read_dimod(src, text, &value);
     }
-    let m: JsonModel = serde_json::from_value(value).map_err(|e| invalid(src, format!("not a qam model: {e}")))?;
+    let m: JsonModel = match serde_json::from_value(value) {
+        Ok(m) => m,
+        // Parse the text again only to learn the line of the offending value.
+        Err(e) => {
+            return Err(match serde_json::from_str::<JsonModel>(text) {
+                Err(e) if e.line() > 0 => src.err(e.line(), format!("not a qam model: {e}")),
+                _ => invalid(src, format!("not a qam model: {e}")),
+            });
+        }
+    };
     if m.format != FORMAT_TAG {
         return Err(invalid(
             src,
@@ -76,15 +85,21 @@ pub(super) fn read(src: &Src, text: &str) -> Result<Problem, IoError> {
         ));
     }
     let n = m.num_variables;
-    if n > u32::MAX as usize {
-        return Err(invalid(src, format!("`num_variables` {n} exceeds 2^32 - 1")));
+    if let Some(msg) = src.variables_problem(n, "`num_variables`") {
+        return Err(invalid(src, msg));
     }
-    let idx = |field: String, i: u64| -> Result<u32, IoError> {
+    // Errors about the k-th element of a list name the element and, when it can be found
+    // in the text, its line.
+    let at = |key: &str, k: usize, msg: String| -> IoError {
+        let msg = format!("{key}[{k}]: {msg}");
+        match element_line(text, key, k) {
+            Some(line) => src.err(line, msg),
+            None => invalid(src, msg),
+        }
+    };
+    let idx = |key: &str, k: usize, i: u64| -> Result<u32, IoError> {
         if i >= n as u64 {
-            Err(invalid(
-                src,
-                format!("{field}: index {i} out of range for num_variables = {n}"),
-            ))
+            Err(at(key, k, format!("index {i} out of range for num_variables = {n}")))
         } else {
             Ok(i as u32)
         }
@@ -103,9 +118,9 @@ pub(super) fn read(src: &Src, text: &str) -> Result<Problem, IoError> {
         Linear::Sparse(pairs) => {
             let mut seen = vec![false; n];
             for (k, (i, v)) in pairs.into_iter().enumerate() {
-                let i = idx(format!("linear[{k}]"), i)? as usize;
+                let i = idx("linear", k, i)? as usize;
                 if seen[i] {
-                    return Err(invalid(src, format!("linear[{k}]: variable {i} listed twice")));
+                    return Err(at("linear", k, format!("variable {i} listed twice")));
                 }
                 seen[i] = true;
                 linear[i] = v;
@@ -114,16 +129,110 @@ pub(super) fn read(src: &Src, text: &str) -> Result<Problem, IoError> {
     }
     let mut pairs = Vec::with_capacity(m.quadratic.len());
     for (k, (i, j, w)) in m.quadratic.into_iter().enumerate() {
-        let (i, j) = (idx(format!("quadratic[{k}]"), i)?, idx(format!("quadratic[{k}]"), j)?);
+        let (i, j) = (idx("quadratic", k, i)?, idx("quadratic", k, j)?);
         if i == j {
-            return Err(invalid(
-                src,
-                format!("quadratic[{k}]: pair ({i}, {i}) couples a variable with itself; put it in `linear`"),
+            return Err(at(
+                "quadratic",
+                k,
+                format!("pair ({i}, {i}) couples a variable with itself; put it in `linear`"),
             ));
         }
         pairs.push((i, j, w));
     }
+    if let Some((first, k)) = first_duplicate(&pairs) {
+        let (i, j) = (pairs[k].0.min(pairs[k].1), pairs[k].0.max(pairs[k].1));
+        return Err(at(
+            "quadratic",
+            k,
+            format!("pair ({i}, {j}) listed twice (first as quadratic[{first}])"),
+        ));
+    }
     build(src, m.vartype, linear, pairs, m.offset, true)
+}
+
+/// The first pair listed again (either order): `(index of the first listing, index of
+/// the repeat)`.
+fn first_duplicate(pairs: &[(u32, u32, f64)]) -> Option<(usize, usize)> {
+    let key = |k: usize| {
+        let (i, j) = (pairs[k].0.min(pairs[k].1), pairs[k].0.max(pairs[k].1));
+        ((i as u64) << 32) | j as u64
+    };
+    let mut order: Vec<usize> = (0..pairs.len()).collect();
+    order.sort_by_key(|&k| (key(k), k));
+    order
+        .windows(2)
+        .filter(|w| key(w[0]) == key(w[1]))
+        .map(|w| (w[0], w[1]))
+        .min_by_key(|&(_, repeat)| repeat)
+}
+
+/// 1-based line where element `k` of the top-level array `key` starts, found by a light
+/// scan of the text (strings and nesting respected). `None` when it cannot be found.
+fn element_line(text: &str, key: &str, k: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    let (mut depth, mut line, mut p) = (0usize, 1usize, 0usize);
+    // Inside the target array: its depth and the index of the element being read.
+    let mut target: Option<(usize, usize)> = None;
+    let mut expect_element = false;
+    let mut last_key: Option<(usize, usize)> = None; // byte range of the last key at depth 1
+    while p < b.len() {
+        let c = b[p];
+        if expect_element && !c.is_ascii_whitespace() && c != b']' {
+            expect_element = false;
+            if target.is_some_and(|(_, e)| e == k) {
+                return Some(line);
+            }
+        }
+        match c {
+            b'\n' => line += 1,
+            b'"' => {
+                let start = p + 1;
+                p += 1;
+                while p < b.len() && b[p] != b'"' {
+                    if b[p] == b'\\' {
+                        p += 1;
+                    } else if b[p] == b'\n' {
+                        line += 1;
+                    }
+                    p += 1;
+                }
+                if depth == 1 {
+                    last_key = Some((start, p.min(b.len())));
+                }
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if c == b'['
+                    && depth == 2
+                    && target.is_none()
+                    && last_key.and_then(|(s, e)| text.get(s..e)) == Some(key)
+                {
+                    target = Some((depth, 0));
+                    expect_element = true;
+                }
+            }
+            b']' | b'}' => {
+                if target.is_some_and(|(d, _)| d == depth) {
+                    return None;
+                }
+                depth = depth.saturating_sub(1);
+            }
+            b',' => {
+                if let Some((d, e)) = target.as_mut()
+                    && *d == depth
+                {
+                    *e += 1;
+                    expect_element = true;
+                }
+                if depth == 1 {
+                    last_key = None;
+                }
+            }
+            _ => {}
+        }
+        p += 1;
+    }
+    None
 }
 
 fn build(
@@ -152,7 +261,7 @@ fn build(
 }
 
 /// dimod `to_serializable(use_bytes=False)` (BQM schema 3).
-fn read_dimod(src: &Src, v: &Value) -> Result<Problem, IoError> {
+fn read_dimod(src: &Src, text: &str, v: &Value) -> Result<Problem, IoError> {
     if v.get("use_bytes").and_then(Value::as_bool) == Some(true) {
         return Err(invalid(
             src,
@@ -177,8 +286,13 @@ fn read_dimod(src: &Src, v: &Value) -> Result<Problem, IoError> {
         arr.iter()
             .enumerate()
             .map(|(k, x)| {
-                x.as_f64()
-                    .ok_or_else(|| invalid(src, format!("dimod BQM: `{field}[{k}]` is not a number")))
+                x.as_f64().ok_or_else(|| {
+                    let msg = format!("dimod BQM: `{field}[{k}]` is not a number");
+                    match element_line(text, field, k) {
+                        Some(line) => src.err(line, msg),
+                        None => invalid(src, msg),
+                    }
+                })
             })
             .collect()
     };
@@ -200,10 +314,12 @@ fn read_dimod(src: &Src, v: &Value) -> Result<Problem, IoError> {
         let (i, j) = (head[k], tail[k]);
         let ok = |x: f64| x >= 0.0 && x.fract() == 0.0 && x < n as f64;
         if !ok(i) || !ok(j) || i == j {
-            return Err(invalid(
-                src,
-                format!("dimod BQM: quadratic entry {k} has invalid indices ({i}, {j})"),
-            ));
+            let msg = format!("dimod BQM: quadratic entry {k} has invalid indices ({i}, {j})");
+            let field = if ok(i) { "quadratic_tail" } else { "quadratic_head" };
+            return Err(match element_line(text, field, k) {
+                Some(line) => src.err(line, msg),
+                None => invalid(src, msg),
+            });
         }
         pairs.push((i as u32, j as u32, qb[k]));
     }

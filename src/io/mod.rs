@@ -245,7 +245,10 @@ pub fn read_bytes(bytes: &[u8], path: &str, opts: ReadOptions) -> Result<Problem
             msg: format!("--instance applies to multi-instance bqp files, not to {format} files"),
         });
     }
-    let src = text::Src { path };
+    let src = text::Src {
+        path,
+        text_len: text.len(),
+    };
     match format {
         Format::Qbsolv => qbsolv::read(&src, text),
         Format::Gset => gset::read(&src, text),

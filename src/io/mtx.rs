@@ -80,12 +80,10 @@ pub(super) fn read(src: &Src, text: &str) -> Result<Problem, IoError> {
         ));
     }
     let n = rows;
-    if n > u32::MAX as usize {
-        return Err(src.err(sline, format!("{n} variables exceed 2^32 - 1")));
-    }
+    src.check_variables(sline, n, "row count")?;
     let mut linear = vec![0.0; n];
     let mut seen_diag = vec![false; n];
-    let mut pairs: Vec<(u32, u32, f64)> = Vec::with_capacity(nnz.min(1 << 26));
+    let mut pairs: Vec<(u32, u32, f64)> = Vec::with_capacity(src.capacity(nnz));
     let mut count = 0usize;
     for (line, t) in lines {
         count += 1;
@@ -118,16 +116,30 @@ pub(super) fn read(src: &Src, text: &str) -> Result<Problem, IoError> {
         ));
     }
     // A general matrix lists (i,j) and (j,i) separately: their sum is the coupling. A
-    // symmetric one must list each pair once.
+    // symmetric one must list each pair once. A repeat is reported at its own line.
+    let duplicate = |i: usize, j: usize| {
+        let at: Vec<usize> = content_lines(text, &['%'])
+            .filter(|&(l, t)| {
+                let mut it = t.split_ascii_whitespace().map(|x| x.parse::<usize>().ok());
+                let (Some(Some(a)), Some(Some(b))) = (it.next(), it.next()) else {
+                    return false;
+                };
+                l > sline && ((a, b) == (i + 1, j + 1) || (symmetric && (b, a) == (i + 1, j + 1)))
+            })
+            .map(|(l, _)| l)
+            .collect();
+        src.err(
+            at.get(1).copied().unwrap_or(sline),
+            format!("entry ({}, {}) listed more than once (lines {at:?})", i + 1, j + 1),
+        )
+    };
     let quad = if symmetric {
         Couplings::from_unique_triplets(n, pairs)
     } else {
-        check_general_duplicates(&mut pairs).and_then(|_| Couplings::from_triplets(n, pairs))
+        check_general_duplicates(&pairs).and_then(|_| Couplings::from_triplets(n, pairs))
     }
     .map_err(|e| match e {
-        ModelError::DuplicateCoupling(i, j) => {
-            src.err(sline, format!("entry ({}, {}) listed more than once", i + 1, j + 1))
-        }
+        ModelError::DuplicateCoupling(i, j) => duplicate(i, j),
         e => model_err(src, sline, e),
     })?;
     let model = match vartype {
@@ -138,7 +150,7 @@ pub(super) fn read(src: &Src, text: &str) -> Result<Problem, IoError> {
 }
 
 /// In a general matrix each ordered entry may appear once.
-fn check_general_duplicates(pairs: &mut [(u32, u32, f64)]) -> Result<(), ModelError> {
+fn check_general_duplicates(pairs: &[(u32, u32, f64)]) -> Result<(), ModelError> {
     let mut keys: Vec<u64> = pairs.iter().map(|&(i, j, _)| ((i as u64) << 32) | j as u64).collect();
     keys.sort_unstable();
     match keys.windows(2).find(|w| w[0] == w[1]) {

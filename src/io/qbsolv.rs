@@ -48,15 +48,12 @@ pub(super) fn read(src: &Src, text: &str) -> Result<Problem, IoError> {
                     format!("unsupported topology `{topo}` (expected 0 or unconstrained)"),
                 ));
             }
-            let n = src.count(line, max_nodes, "maxNodes")?;
-            if n > u32::MAX as usize {
-                return Err(src.err(line, format!("maxNodes {n} exceeds 2^32 - 1")));
-            }
+            let n = src.variables(line, max_nodes, "maxNodes")?;
             let nodes = src.count(line, nodes, "nNodes")?;
             let couplers = src.count(line, couplers, "nCouplers")?;
             linear = vec![0.0; n];
             seen_diag = vec![false; n];
-            pairs.reserve(couplers.min(1 << 26));
+            pairs.reserve(src.capacity(couplers));
             header = Some((line, n, nodes, couplers));
             continue;
         }

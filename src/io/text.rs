@@ -3,10 +3,19 @@
 
 use super::IoError;
 
-/// Parser state: the source name (file path) for error messages.
+/// Declared variable counts up to this are always accepted; above it a file must be at
+/// least `n / MAX_VARIABLES_PER_BYTE` bytes long (see [`Src::variables`]).
+pub(crate) const FREE_VARIABLES: usize = 1 << 22;
+
+/// Variables a file may declare per byte of its text beyond [`FREE_VARIABLES`].
+pub(crate) const MAX_VARIABLES_PER_BYTE: usize = 16;
+
+/// Parser state: the source name (file path) for error messages and the text's length
+/// (to bound what a header may make us allocate).
 #[derive(Clone, Copy)]
 pub(crate) struct Src<'a> {
     pub path: &'a str,
+    pub text_len: usize,
 }
 
 impl<'a> Src<'a> {
@@ -27,11 +36,13 @@ impl<'a> Src<'a> {
             )
         })?;
         if (v as u128) < base as u128 || (v - base as u64) >= n as u64 {
-            let (lo, hi) = (base, n as u64 + base as u64 - 1);
-            return Err(self.err(
-                line,
-                format!("{what} {v} out of range: must be in {lo}..={hi} ({n} variables)"),
-            ));
+            let msg = if n == 0 {
+                format!("{what} {v} out of range: the header declares 0 variables")
+            } else {
+                let (lo, hi) = (base, n as u64 + base as u64 - 1);
+                format!("{what} {v} out of range: must be in {lo}..={hi} ({n} variables)")
+            };
+            return Err(self.err(line, msg));
         }
         Ok((v - base as u64) as u32)
     }
@@ -44,6 +55,46 @@ impl<'a> Src<'a> {
                 format!("expected a non-negative integer {what}, found `{}`", clip(tok)),
             )
         })
+    }
+
+    /// Parses a declared number of variables and checks it with [`Src::check_variables`].
+    pub fn variables(&self, line: usize, tok: &str, what: &str) -> Result<usize, IoError> {
+        let n = self.count(line, tok, what)?;
+        self.check_variables(line, n, what)?;
+        Ok(n)
+    }
+
+    /// Refuses variable counts that 32-bit indices cannot address, and counts so far
+    /// beyond the file's size that they can only be a damaged header: a file may declare
+    /// up to `max(FREE_VARIABLES, MAX_VARIABLES_PER_BYTE * bytes)` variables. Without
+    /// this, a 20-byte file could make the reader allocate gigabytes and abort.
+    pub fn check_variables(&self, line: usize, n: usize, what: &str) -> Result<(), IoError> {
+        match self.variables_problem(n, what) {
+            Some(msg) => Err(self.err(line, msg)),
+            None => Ok(()),
+        }
+    }
+
+    /// What is wrong with a declared count of `n` variables, if anything (see
+    /// [`Src::check_variables`]).
+    pub fn variables_problem(&self, n: usize, what: &str) -> Option<String> {
+        if n > u32::MAX as usize {
+            return Some(format!("{what} {n} exceeds 2^32 - 1"));
+        }
+        let limit = FREE_VARIABLES.max(MAX_VARIABLES_PER_BYTE.saturating_mul(self.text_len));
+        (n > limit).then(|| {
+            format!(
+                "{what} {n} is implausible for a file of {} bytes (at most {limit} variables are \
+                 accepted; is the header damaged?)",
+                self.text_len
+            )
+        })
+    }
+
+    /// Capacity to reserve for `declared` entries: no more than the text can hold (an
+    /// entry takes at least 4 bytes), so a damaged count cannot reserve gigabytes.
+    pub fn capacity(&self, declared: usize) -> usize {
+        declared.min(self.text_len / 4 + 1)
     }
 
     /// Parses a finite weight.

@@ -80,6 +80,12 @@ impl Couplings {
                 _ => merged.push((i, j, w)),
             }
         }
+        // Summed duplicates may overflow even when every part is finite.
+        if let Some(&(i, j, w)) = merged.iter().find(|t| !t.2.is_finite()) {
+            return Err(ModelError::NonFinite(format!(
+                "coupling ({i}, {j}) = {w} after summing repeated entries"
+            )));
+        }
         merged.retain(|t| t.2 != 0.0);
         Ok(Self::from_sorted_upper(n, &merged))
     }

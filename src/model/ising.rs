@@ -25,6 +25,14 @@ impl Ising {
         Ising::new(h, j, offset)
     }
 
+    /// Builds from parts known to be consistent (conversions), skipping the magnitude
+    /// limit (see [`super::MAX_TOTAL_MAGNITUDE`]).
+    pub(super) fn from_parts(h: Vec<f64>, j: Couplings, offset: f64) -> Self {
+        debug_assert!(h.len() == j.num_variables());
+        debug_assert!(h.iter().all(|v| v.is_finite()) && offset.is_finite());
+        Ising { h, j, offset }
+    }
+
     /// Number of spins.
     pub fn num_variables(&self) -> usize {
         self.h.len()
@@ -90,6 +98,9 @@ impl Ising {
         for (_, _, w) in self.j.iter_upper() {
             offset += w;
         }
-        Qubo::new(linear, self.j.map_weights(|w| 4.0 * w), offset).expect("finite inputs give finite outputs")
+        // A valid Ising model (total magnitude within MAX_TOTAL_MAGNITUDE) gives finite
+        // values here; the QUBO's total may be up to 6.5 times larger, so it is not
+        // re-checked against the limit.
+        Qubo::from_parts(linear, self.j.map_weights(|w| 4.0 * w), offset)
     }
 }

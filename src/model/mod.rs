@@ -41,6 +41,13 @@ pub enum ModelError {
     /// A weight, field or offset is NaN or infinite.
     #[error("non-finite value: {0}")]
     NonFinite(String),
+    /// The coefficients are so large that energies or QUBO/Ising conversions could
+    /// overflow: the sum of their magnitudes exceeds [`MAX_TOTAL_MAGNITUDE`].
+    #[error(
+        "coefficients too large: their magnitudes sum to {0:e}, above the limit of {MAX_TOTAL_MAGNITUDE:e} \
+         (energies and QUBO/Ising conversions would overflow)"
+    )]
+    TooLarge(f64),
     /// More variables than the 32-bit indices can address.
     #[error("{0} variables exceed the limit of 2^32 - 1")]
     TooManyVariables(usize),
@@ -227,6 +234,12 @@ pub fn to_spins(vartype: Vartype, state: &[i8]) -> Vec<i8> {
     }
 }
 
+/// Largest allowed `|offset| + sum_i |linear_i| + sum_i sum_{j != i} |coupling_ij|` of a
+/// model built with `Qubo::new` / `Ising::new` (`f64::MAX / 16`). Below it every energy,
+/// flip delta and QUBO <-> Ising conversion (which grows the sum at most 6.5-fold) stays
+/// finite, so no computation on a valid model can overflow to infinity or NaN.
+pub const MAX_TOTAL_MAGNITUDE: f64 = f64::MAX / 16.0;
+
 fn check_parts(linear: &[f64], quad: &Couplings, offset: f64) -> Result<(), ModelError> {
     if linear.len() != quad.num_variables() {
         return Err(ModelError::SizeMismatch {
@@ -239,6 +252,12 @@ fn check_parts(linear: &[f64], quad: &Couplings, offset: f64) -> Result<(), Mode
     }
     if !offset.is_finite() {
         return Err(ModelError::NonFinite(format!("offset = {offset}")));
+    }
+    let total =
+        offset.abs() + linear.iter().map(|v| v.abs()).sum::<f64>() + quad.csr().2.iter().map(|v| v.abs()).sum::<f64>();
+    // Sums of finite magnitudes are finite or +inf, never NaN.
+    if total > MAX_TOTAL_MAGNITUDE {
+        return Err(ModelError::TooLarge(total));
     }
     Ok(())
 }

@@ -32,6 +32,18 @@ impl Qubo {
         Qubo::new(linear, quadratic, offset)
     }
 
+    /// Builds from parts known to be consistent (conversions), skipping the magnitude
+    /// limit, which a converted model may exceed (see [`super::MAX_TOTAL_MAGNITUDE`]).
+    pub(super) fn from_parts(linear: Vec<f64>, quadratic: Couplings, offset: f64) -> Self {
+        debug_assert!(linear.len() == quadratic.num_variables());
+        debug_assert!(linear.iter().all(|v| v.is_finite()) && offset.is_finite());
+        Qubo {
+            linear,
+            quadratic,
+            offset,
+        }
+    }
+
     /// Number of variables.
     pub fn num_variables(&self) -> usize {
         self.linear.len()
@@ -99,6 +111,8 @@ impl Qubo {
             offset += w / 4.0;
         }
         let j = self.quadratic.map_weights(|w| w / 4.0);
-        Ising::new(h, j, offset).expect("finite inputs give finite outputs")
+        // A valid QUBO (total magnitude within MAX_TOTAL_MAGNITUDE) gives finite values
+        // here, and the Ising's total magnitude is at most the QUBO's.
+        Ising::from_parts(h, j, offset)
     }
 }

@@ -38,7 +38,9 @@ struct Block {
 impl Block {
     fn offer(&mut self, e: f64, bits: u32, keep: usize) {
         let tol = 1e-9 * (1.0 + self.best.abs());
-        if e < self.best - tol {
+        // The first state sets the best (with `best = inf` the tolerance would be inf too,
+        // and every state would count as a tie of an infinite best).
+        if self.count == 0 || e < self.best - tol {
             self.best = e;
             self.count = 1;
             self.states.clear();
@@ -52,6 +54,12 @@ impl Block {
     }
 
     fn merge(mut self, other: Block, keep: usize) -> Block {
+        if other.count == 0 {
+            return self;
+        }
+        if self.count == 0 {
+            return other;
+        }
         let tol = 1e-9 * (1.0 + self.best.abs().max(other.best.abs()));
         if other.best < self.best - tol {
             return other;

@@ -1,0 +1,310 @@
+//! Fuzzing the parsers: random bytes and randomly damaged valid files, read as every
+//! format. Reading may fail (with an `IoError`) but must never panic, and whatever it
+//! accepts must be a well-formed model that the rest of qam can use (conversions, energies,
+//! writers).
+
+mod common;
+
+use common::{W, random_model};
+use proptest::prelude::*;
+use qam::io::{Format, Problem, ProblemKind, ReadOptions, read_bytes, write_string};
+use qam::model::{Model, Vartype};
+use qam::rng::Rng;
+use std::sync::OnceLock;
+
+/// Valid files to damage: the committed test files and a few written by qam.
+fn corpus() -> &'static [(String, Vec<u8>)] {
+    static CORPUS: OnceLock<Vec<(String, Vec<u8>)>> = OnceLock::new();
+    CORPUS.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+        let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    std::fs::read(&p).unwrap(),
+                )
+            })
+            .collect();
+        out.sort();
+        let mut rng = Rng::new(99);
+        for (k, vt) in [Vartype::Binary, Vartype::Spin].into_iter().enumerate() {
+            let m = random_model(&mut rng, 6, vt, 0.5, [W::Int(5), W::Float][k], 0.0);
+            for f in Format::ALL {
+                if let Ok(text) = write_string(&Problem::minimize(m.clone()), f) {
+                    out.push((format!("gen{k}.{}", f.name()), text.into_bytes()));
+                }
+            }
+        }
+        out
+    })
+}
+
+/// Tokens that tend to reach corner cases when spliced into a file.
+const TOKENS: &[&str] = &[
+    "0",
+    "1",
+    "-1",
+    "2",
+    "7",
+    "65536",
+    "4294967295",
+    "4294967296",
+    "18446744073709551616",
+    "3000000",
+    "nan",
+    "inf",
+    "-inf",
+    "1e308",
+    "-1.7e308",
+    "5e-324",
+    "-0",
+    "1.5",
+    "p",
+    "p qubo 0 3 1 1",
+    "c",
+    "c offset 2",
+    "%",
+    "% vartype SPIN",
+    "% offset 1e308",
+    "#",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    "\"",
+    "\"linear\"",
+    "\n",
+    " ",
+    "é",
+];
+
+/// One damage to a file.
+#[derive(Clone, Debug)]
+enum Op {
+    FlipByte(usize, u8),
+    DeleteLine(usize),
+    DuplicateLine(usize),
+    SwapTokens(usize, usize),
+    InsertToken(usize, usize),
+    Truncate(usize),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (any::<usize>(), 1..=255u8).prop_map(|(p, x)| Op::FlipByte(p, x)),
+        any::<usize>().prop_map(Op::DeleteLine),
+        any::<usize>().prop_map(Op::DuplicateLine),
+        (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Op::SwapTokens(a, b)),
+        (any::<usize>(), 0..TOKENS.len()).prop_map(|(p, t)| Op::InsertToken(p, t)),
+        any::<usize>().prop_map(Op::Truncate),
+    ]
+}
+
+/// Byte ranges of whitespace-separated tokens.
+fn token_spans(b: &[u8]) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut start = None;
+    for (k, &c) in b.iter().enumerate() {
+        match (c.is_ascii_whitespace(), start) {
+            (false, None) => start = Some(k),
+            (true, Some(s)) => {
+                spans.push((s, k));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        spans.push((s, b.len()));
+    }
+    spans
+}
+
+fn apply(mut b: Vec<u8>, op: &Op) -> Vec<u8> {
+    let lines = |b: &[u8]| -> Vec<Vec<u8>> { b.split_inclusive(|&c| c == b'\n').map(<[u8]>::to_vec).collect() };
+    match *op {
+        Op::FlipByte(p, x) if !b.is_empty() => {
+            let p = p % b.len();
+            b[p] ^= x;
+        }
+        Op::DeleteLine(k) => {
+            let mut l = lines(&b);
+            if !l.is_empty() {
+                let k = k % l.len();
+                l.remove(k);
+            }
+            b = l.concat();
+        }
+        Op::DuplicateLine(k) => {
+            let mut l = lines(&b);
+            if !l.is_empty() {
+                let k = k % l.len();
+                l.insert(k, l[k].clone());
+            }
+            b = l.concat();
+        }
+        Op::SwapTokens(x, y) => {
+            let s = token_spans(&b);
+            if s.len() >= 2 {
+                let (mut i, mut j) = (x % s.len(), y % s.len());
+                if i > j {
+                    std::mem::swap(&mut i, &mut j);
+                }
+                if i != j {
+                    let (a, c) = (s[i], s[j]);
+                    let mut out = b[..a.0].to_vec();
+                    out.extend_from_slice(&b[c.0..c.1]);
+                    out.extend_from_slice(&b[a.1..c.0]);
+                    out.extend_from_slice(&b[a.0..a.1]);
+                    out.extend_from_slice(&b[c.1..]);
+                    b = out;
+                }
+            }
+        }
+        Op::InsertToken(p, t) => {
+            let p = p % (b.len() + 1);
+            let mut tok = TOKENS[t].as_bytes().to_vec();
+            tok.push(b' ');
+            b.splice(p..p, tok);
+        }
+        Op::Truncate(p) => {
+            let p = p % (b.len() + 1);
+            b.truncate(p);
+        }
+        _ => {}
+    }
+    b
+}
+
+/// What every accepted model must satisfy, and what must work on it.
+fn check(p: &Problem, label: &str) {
+    let m = &p.model;
+    let n = m.num_variables();
+    assert_eq!(m.linear().len(), n, "{label}");
+    assert!(m.linear().iter().all(|v| v.is_finite()), "{label}");
+    assert!(m.offset().is_finite(), "{label}");
+    let c = m.couplings();
+    assert_eq!(c.num_variables(), n, "{label}");
+    for i in 0..n {
+        let (cols, vals) = c.row(i);
+        assert!(cols.windows(2).all(|w| w[0] < w[1]), "{label}: row {i} not sorted");
+        for (&j, &w) in cols.iter().zip(vals) {
+            assert!(
+                (j as usize) < n && j as usize != i,
+                "{label}: bad column {j} in row {i}"
+            );
+            assert!(w.is_finite() && w != 0.0, "{label}: weight {w}");
+            assert_eq!(c.get(j as usize, i), w, "{label}: not symmetric");
+        }
+    }
+    if let ProblemKind::MaxCut { total_weight } = p.kind {
+        assert_eq!(m.vartype(), Vartype::Spin);
+        assert!(m.linear().iter().all(|&v| v == 0.0) && m.offset() == 0.0);
+        assert!(!total_weight.is_nan(), "{label}");
+    }
+    // Everything downstream must accept the model: conversions, energies, writers.
+    if n <= 10_000 {
+        let ising = m.to_ising();
+        let qubo = m.to_qubo();
+        let zeros = vec![0i8; n];
+        let spins = vec![-1i8; n];
+        let _ = qubo.energy(&zeros);
+        let _ = ising.energy(&spins);
+        if n > 0 {
+            let _ = m.flip_delta(&qam::model::spins_as(m.vartype(), &spins), n - 1);
+        }
+        for f in Format::ALL {
+            let _ = write_string(p, f);
+        }
+        let _ = Model::Ising(ising.into_owned());
+    }
+}
+
+fn read_all_formats(bytes: &[u8], label: &str) {
+    for f in Format::ALL {
+        for instance in [None, Some(2)] {
+            let opts = ReadOptions {
+                format: Some(f),
+                instance,
+            };
+            if let Ok(p) = read_bytes(bytes, label, opts) {
+                check(&p, label);
+            }
+        }
+    }
+    // Detection from the extension and the first line.
+    if let Ok(p) = read_bytes(bytes, label, ReadOptions::default()) {
+        check(&p, label);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 5000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        read_all_formats(&bytes, "random.txt");
+    }
+
+    #[test]
+    fn random_text_never_panics(s in "[0-9 pcqubo%#{}\\[\\],:\"\n.e-]{0,200}") {
+        read_all_formats(s.as_bytes(), "random.txt");
+    }
+
+    #[test]
+    fn damaged_files_never_panic(pick in any::<usize>(), ops in proptest::collection::vec(op(), 1..6)) {
+        let (name, original) = &corpus()[pick % corpus().len()];
+        let mut b = original.clone();
+        for o in &ops {
+            b = apply(b, o);
+        }
+        read_all_formats(&b, name);
+    }
+}
+
+/// The undamaged corpus reads in its own format (so the mutations start from valid files).
+#[test]
+fn corpus_is_valid() {
+    for (name, bytes) in corpus() {
+        let p = read_bytes(bytes, name, ReadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        check(&p, name);
+    }
+}
+
+/// Weights near the top of the f64 range: reading must either refuse them or give a
+/// model whose conversions and energies stay finite.
+#[test]
+fn huge_weights_are_refused_or_usable() {
+    let files: [(&str, &str); 6] = [
+        ("a.qubo", "p qubo 0 3 0 2\n0 1 1e308\n0 2 1e308\n"),
+        ("b.qubo", "p qubo 0 2 1 1\n0 0 -1.7e308\n0 1 -1.7e308\n"),
+        ("c.gset", "3 2\n1 2 1e308\n1 3 1e308\n"),
+        ("d.bqp", "1\n2 1\n1 2 1e308\n"),
+        (
+            "e.mtx",
+            "%%MatrixMarket matrix coordinate real symmetric\n% vartype SPIN\n2 2 1\n2 1 1e308\n",
+        ),
+        (
+            "f.json",
+            "{\"format\": \"qam-model\", \"version\": 1, \"vartype\": \"SPIN\", \"num_variables\": 2, \
+             \"offset\": 1e308, \"linear\": [1e308, 0], \"quadratic\": [[0, 1, 1e308]]}",
+        ),
+    ];
+    for (name, text) in files {
+        match read_bytes(text.as_bytes(), name, ReadOptions::default()) {
+            Ok(p) => {
+                check(&p, name);
+                let n = p.model.num_variables();
+                let ising = p.model.to_ising();
+                let qubo = p.model.to_qubo();
+                assert!(ising.energy(&vec![1; n]).is_finite(), "{name}");
+                assert!(qubo.energy(&vec![1; n]).is_finite(), "{name}");
+            }
+            Err(e) => assert!(e.to_string().starts_with(name), "{e}"),
+        }
+    }
+}
