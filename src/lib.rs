@@ -17,6 +17,7 @@
 //! (exact, simulated annealing, greedy), [`generate`] (random instances), [`rng`].
 #![warn(missing_docs)]
 
+pub mod distributed;
 pub mod generate;
 pub mod gpu;
 pub mod io;

@@ -4,6 +4,7 @@ mod bench;
 mod best_known;
 mod convert;
 mod devices;
+mod distributed;
 mod generate;
 mod info;
 mod output;

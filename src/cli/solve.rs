@@ -3,13 +3,13 @@
 use super::output::{OutputKind, Sink};
 use super::progress::Bar;
 use super::solvers::{SolverChoice, SolverParams, build};
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow};
 use clap::Args;
-use qam::io::{Format, Problem, ReadOptions, read_file};
+use qam::io::{Format, Problem, ReadOptions, read_bytes};
 use qam::model::{SampleSet, spins_as, to_spins};
 use qam::solvers::{SolveContext, greedy};
 use serde_json::{Value, json};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -18,7 +18,7 @@ use std::time::Instant;
 pub struct SolveArgs {
     /// Problem files (qbsolv .qubo, G-set, OR-Library bqp, MatrixMarket, JSON).
     #[arg(required = true)]
-    files: Vec<PathBuf>,
+    pub files: Vec<PathBuf>,
     /// Solver.
     #[arg(long, value_enum, default_value_t = SolverChoice::Auto)]
     solver: SolverChoice,
@@ -35,22 +35,39 @@ pub struct SolveArgs {
     polish: bool,
     /// Result format.
     #[arg(long, value_enum, default_value_t = OutputKind::Text)]
-    output: OutputKind,
+    pub output: OutputKind,
     /// Write results to this file instead of stdout.
     #[arg(long)]
     out: Option<PathBuf>,
     /// No progress bar.
     #[arg(long, short)]
-    quiet: bool,
+    pub quiet: bool,
+    /// Spread the files over MPI ranks (run under `mpirun`; needs a build with
+    /// `--features mpi`). Results are printed by rank 0 in input order.
+    #[arg(long)]
+    pub distributed: bool,
 }
 
 /// Runs `qam solve`. Files that fail are reported (stderr, and a JSON line with `error`)
 /// and the exit code is non-zero, but the other files are still solved.
 pub fn run(args: SolveArgs) -> Result<ExitCode> {
+    if args.distributed {
+        return super::distributed::run_batch(&args);
+    }
+    let results = args.files.iter().map(|file| {
+        let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        solve_bytes(&args, file, &bytes)
+    });
+    report(&args, results)
+}
+
+/// Prints one line per file, in order; failures go to stderr too. Non-zero exit when any
+/// file failed.
+pub fn report(args: &SolveArgs, results: impl Iterator<Item = Result<Value>>) -> Result<ExitCode> {
     let mut sink = Sink::open(args.out.as_ref())?;
     let mut failures = 0;
-    for file in &args.files {
-        match solve_one(&args, file) {
+    for (file, result) in args.files.iter().zip(results) {
+        match result {
             Ok(v) => sink.line(&render(&v, args.output))?,
             Err(e) => {
                 failures += 1;
@@ -68,13 +85,15 @@ pub fn run(args: SolveArgs) -> Result<ExitCode> {
     })
 }
 
-fn solve_one(args: &SolveArgs, file: &PathBuf) -> Result<Value> {
+/// Solves the problem whose file content is `bytes` (`file` names it in messages and in
+/// the output) and returns the result line as JSON.
+pub fn solve_bytes(args: &SolveArgs, file: &Path, bytes: &[u8]) -> Result<Value> {
     let t0 = Instant::now();
     let opts = ReadOptions {
         format: args.format,
         instance: args.instance,
     };
-    let problem = read_file(file, opts)?;
+    let problem = read_bytes(bytes, &file.display().to_string(), opts)?;
     let (solver, why) = build(args.solver, &args.params, &problem.model)?;
     if let Some(why) = &why
         && !args.quiet

@@ -1,0 +1,248 @@
+//! MPI execution (feature `mpi`, rsmpi over OpenMPI): rank 0 farms jobs out dynamically
+//! and works on jobs itself; the other ranks serve jobs until told to stop.
+//!
+//! Messages: rank 0 → worker, tag [`TAG_JOB`]: `kind u8, id u64, payload`; tag [`TAG_STOP`]:
+//! empty. Worker → rank 0, tag [`TAG_RESULT`]: `id u64, ok u8, bytes` (the result, or the
+//! error text when `ok == 0`).
+//!
+//! Failure: [`MpiSession::init`] installs a panic hook that prints the rank and the cause
+//! and calls `MPI_Abort`, so a panic anywhere ends every rank promptly (exit code
+//! [`ABORT_CODE`]) instead of hanging. Setting `QAM_MPI_FAIL_RANK=r` makes rank `r` panic on
+//! its first job (to test exactly that).
+
+use super::codec::{Reader, Writer};
+use super::{DistError, Executor, Handler, Job};
+use mpi::environment::Universe;
+use mpi::point_to_point::{Destination, Source, Status};
+use mpi::topology::{Communicator, SimpleCommunicator};
+use std::collections::{HashMap, VecDeque};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Tag of a job message (rank 0 → worker).
+pub const TAG_JOB: i32 = 1;
+/// Tag of the stop message (rank 0 → worker).
+pub const TAG_STOP: i32 = 2;
+/// Tag of a result message (worker → rank 0).
+pub const TAG_RESULT: i32 = 3;
+/// Exit code of every rank when one of them panics.
+pub const ABORT_CODE: i32 = 70;
+
+/// An initialised MPI world.
+pub struct MpiSession {
+    _universe: Universe,
+    world: SimpleCommunicator,
+}
+
+impl MpiSession {
+    /// Initialises MPI (threading level "funneled": only the main thread calls MPI) and
+    /// installs the abort-on-panic hook. Errors if MPI was already initialised.
+    pub fn init() -> Result<Self, DistError> {
+        let (universe, _level) = mpi::initialize_with_threading(mpi::Threading::Funneled)
+            .ok_or_else(|| DistError::Mpi("MPI is already initialised in this process".into()))?;
+        let world = universe.world();
+        let rank = world.rank();
+        let default_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            eprintln!("qam: rank {rank} panicked; aborting every rank");
+            default_hook(info);
+            // SAFETY: MPI_Abort may be called at any time after MPI_Init; it does not return.
+            unsafe {
+                mpi::ffi::MPI_Abort(mpi::ffi::RSMPI_COMM_WORLD, ABORT_CODE);
+            }
+        }));
+        Ok(MpiSession {
+            _universe: universe,
+            world,
+        })
+    }
+
+    /// This process's rank.
+    pub fn rank(&self) -> i32 {
+        self.world.rank()
+    }
+
+    /// Number of ranks.
+    pub fn size(&self) -> usize {
+        self.world.size() as usize
+    }
+
+    /// True on rank 0, the rank that drives the computation.
+    pub fn is_root(&self) -> bool {
+        self.rank() == 0
+    }
+
+    /// Worker ranks: serve jobs with `handler` until rank 0 says stop.
+    pub fn serve(&self, handler: &Handler<'_>) -> Result<(), DistError> {
+        let rank = self.rank();
+        let fail = std::env::var("QAM_MPI_FAIL_RANK")
+            .ok()
+            .and_then(|v| v.parse::<i32>().ok())
+            == Some(rank);
+        let root = self.world.process_at_rank(0);
+        loop {
+            let (msg, status): (Vec<u8>, Status) = root.receive_vec::<u8>();
+            match status.tag() {
+                TAG_STOP => return Ok(()),
+                TAG_JOB => {}
+                t => {
+                    return Err(DistError::Protocol {
+                        rank: 0,
+                        reason: format!("unexpected tag {t}"),
+                    });
+                }
+            }
+            if fail {
+                panic!("planted failure: QAM_MPI_FAIL_RANK={rank}");
+            }
+            let job = decode_job(&msg).map_err(|reason| DistError::Protocol { rank: 0, reason })?;
+            let mut w = Writer::default();
+            w.u64(job.id);
+            match handler(job.kind, job.id, &job.payload) {
+                Ok(bytes) => w.u8(1).bytes(&bytes),
+                Err(e) => w.u8(0).bytes(e.as_bytes()),
+            };
+            root.send_with_tag(&w.buf[..], TAG_RESULT);
+        }
+    }
+
+    /// Rank 0: tells every worker to stop serving.
+    pub fn stop_workers(&self) {
+        for r in 1..self.world.size() {
+            self.world.process_at_rank(r).send_with_tag(&[0u8][..], TAG_STOP);
+        }
+    }
+
+    /// Rank 0: an executor that spreads jobs over all ranks, rank 0 included.
+    pub fn executor<'a>(&'a self, handler: &'a Handler<'a>) -> MpiExecutor<'a> {
+        MpiExecutor { session: self, handler }
+    }
+}
+
+fn encode_job(job: &Job) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.u8(job.kind).u64(job.id).bytes(&job.payload);
+    w.buf
+}
+
+fn decode_job(msg: &[u8]) -> Result<Job, String> {
+    let mut r = Reader::new(msg);
+    let kind = r.u8("job kind").map_err(|e| e.to_string())?;
+    let id = r.u64("job id").map_err(|e| e.to_string())?;
+    let payload = r.bytes("job payload").map_err(|e| e.to_string())?.to_vec();
+    Ok(Job { id, kind, payload })
+}
+
+/// Rank 0's executor over MPI (see the module docs).
+pub struct MpiExecutor<'a> {
+    session: &'a MpiSession,
+    handler: &'a Handler<'a>,
+}
+
+impl Executor for MpiExecutor<'_> {
+    fn processes(&self) -> usize {
+        self.session.size()
+    }
+
+    fn run_each(&self, jobs: &[Job]) -> Result<Vec<Result<Vec<u8>, DistError>>, DistError> {
+        let world = &self.session.world;
+        let index: HashMap<u64, usize> = jobs.iter().enumerate().map(|(k, j)| (j.id, k)).collect();
+        if index.len() != jobs.len() {
+            return Err(DistError::Lost("two jobs share an id".into()));
+        }
+        let mut results: Vec<Option<Result<Vec<u8>, DistError>>> = (0..jobs.len()).map(|_| None).collect();
+        let mut queue: VecDeque<usize> = (0..jobs.len()).collect();
+        let mut in_flight: HashMap<i32, u64> = HashMap::new();
+        let mut done = 0usize;
+        let (to_local, local_rx) = mpsc::channel::<(u64, Result<Vec<u8>, String>)>();
+        let mut local_busy = false;
+        std::thread::scope(|scope| -> Result<(), DistError> {
+            let (job_tx, job_rx) = mpsc::channel::<Job>();
+            // Rank 0's own worker thread (MPI calls stay on the main thread).
+            let handler = self.handler;
+            scope.spawn(move || {
+                for job in job_rx {
+                    let r = handler(job.kind, job.id, &job.payload);
+                    if to_local.send((job.id, r)).is_err() {
+                        break;
+                    }
+                }
+            });
+            let store = |id: u64,
+                         rank: i32,
+                         r: Result<Vec<u8>, String>,
+                         results: &mut Vec<Option<Result<Vec<u8>, DistError>>>| {
+                let k = *index
+                    .get(&id)
+                    .ok_or_else(|| DistError::Lost(format!("rank {rank} returned unknown job {id}")))?;
+                if results[k].is_some() {
+                    return Err(DistError::Lost(format!("job {id} came back twice (rank {rank})")));
+                }
+                results[k] = Some(r.map_err(|message| DistError::Job { id, rank, message }));
+                Ok(())
+            };
+            while done < jobs.len() {
+                let mut progressed = false;
+                for r in 1..world.size() {
+                    if !in_flight.contains_key(&r)
+                        && let Some(k) = queue.pop_front()
+                    {
+                        world
+                            .process_at_rank(r)
+                            .send_with_tag(&encode_job(&jobs[k])[..], TAG_JOB);
+                        in_flight.insert(r, jobs[k].id);
+                        progressed = true;
+                    }
+                }
+                if !local_busy && let Some(k) = queue.pop_front() {
+                    job_tx
+                        .send(jobs[k].clone())
+                        .map_err(|_| DistError::Mpi("rank 0's worker thread stopped".into()))?;
+                    local_busy = true;
+                    progressed = true;
+                }
+                if let Ok((id, r)) = local_rx.try_recv() {
+                    local_busy = false;
+                    store(id, 0, r, &mut results)?;
+                    done += 1;
+                    progressed = true;
+                }
+                if let Some(status) = world.any_process().immediate_probe_with_tag(TAG_RESULT) {
+                    let src = status.source_rank();
+                    let (msg, _) = world.process_at_rank(src).receive_vec_with_tag::<u8>(TAG_RESULT);
+                    let mut rd = Reader::new(&msg);
+                    let bad = |e: super::codec::CodecError| DistError::Protocol {
+                        rank: src,
+                        reason: e.to_string(),
+                    };
+                    let id = rd.u64("result id").map_err(bad)?;
+                    let ok = rd.u8("result status").map_err(bad)?;
+                    let body = rd.bytes("result body").map_err(bad)?.to_vec();
+                    if in_flight.remove(&src) != Some(id) {
+                        return Err(DistError::Lost(format!(
+                            "rank {src} answered job {id} it was not given"
+                        )));
+                    }
+                    let r = if ok == 1 {
+                        Ok(body)
+                    } else {
+                        Err(String::from_utf8_lossy(&body).into_owned())
+                    };
+                    store(id, src, r, &mut results)?;
+                    done += 1;
+                    progressed = true;
+                }
+                if !progressed {
+                    std::thread::sleep(Duration::from_micros(100));
+                }
+            }
+            drop(job_tx);
+            Ok(())
+        })?;
+        results
+            .into_iter()
+            .enumerate()
+            .map(|(k, r)| r.ok_or_else(|| DistError::Lost(format!("job {} never came back", jobs[k].id))))
+            .collect()
+    }
+}
