@@ -84,16 +84,16 @@ impl<'a> Annealer<'a> {
         self.int.is_some()
     }
 
-    /// Anneals `spins` (±1) in place through `betas` (one sequential sweep per entry).
+    /// Anneals `spins` (±1) in place through `betas` (one sequential sweep per entry) and
+    /// returns the number of sweeps made.
     ///
     /// Stops early, leaving the current state, when `ctx` asks (interrupt or time limit,
     /// measured from `start`); reports one unit of progress per sweep.
-    pub fn anneal(&self, betas: &[f64], spins: &mut [i8], rng: &mut Rng, ctx: &SolveContext, start: Instant) {
-        let check_stop = ctx.interrupt.is_some() || ctx.time_limit.is_some();
+    pub fn anneal(&self, betas: &[f64], spins: &mut [i8], rng: &mut Rng, ctx: &SolveContext, start: Instant) -> usize {
         let (row_ptr, cols, vals) = self.ising.j().csr();
         let n = self.ising.num_variables();
-        let mut fast = WyRand::new(rng.next_u64());
         assert!(spins.len() == n && row_ptr.len() == n + 1 && row_ptr[n] <= cols.len().min(vals.len()));
+        let mut fast = WyRand::new(rng.next_u64());
         match &self.int {
             Some(m) => {
                 let mut field: Vec<i32> = (0..n)
@@ -108,33 +108,47 @@ impl<'a> Annealer<'a> {
                     })
                     .collect();
                 let mut th = Thresholds::new();
-                for &beta in betas {
+                run_sweeps(betas, ctx, start, |beta| {
                     let b = 2.0 * beta * m.quantum;
                     th.fill(b, m.max_field, n);
                     sweep_int(row_ptr, cols, &m.w2, spins, &mut field, &th, b, &mut fast);
-                    ctx.advance(1);
-                    if check_stop && ctx.should_stop(start) {
-                        break;
-                    }
-                }
+                })
             }
             None => {
                 let mut field: Vec<f64> = (0..n).map(|i| self.ising.local_field(spins, i)).collect();
-                for &beta in betas {
-                    sweep_float(row_ptr, cols, vals, spins, &mut field, beta, &mut fast);
-                    ctx.advance(1);
-                    if check_stop && ctx.should_stop(start) {
-                        break;
-                    }
-                }
+                run_sweeps(betas, ctx, start, |beta| {
+                    sweep_float(row_ptr, cols, vals, spins, &mut field, beta, &mut fast)
+                })
             }
         }
     }
 }
 
-/// Anneals `spins` on `ising` (prepares an [`Annealer`] and runs it).
-pub fn anneal(ising: &Ising, betas: &[f64], spins: &mut [i8], rng: &mut Rng, ctx: &SolveContext, start: Instant) {
-    Annealer::new(ising).anneal(betas, spins, rng, ctx, start);
+/// Calls `sweep(beta)` for each β, reporting progress and honouring `ctx`'s interrupt and
+/// time limit; returns the number of sweeps made.
+fn run_sweeps(betas: &[f64], ctx: &SolveContext, start: Instant, mut sweep: impl FnMut(f64)) -> usize {
+    let check_stop = ctx.interrupt.is_some() || ctx.time_limit.is_some();
+    for (k, &beta) in betas.iter().enumerate() {
+        sweep(beta);
+        ctx.advance(1);
+        if check_stop && ctx.should_stop(start) {
+            return k + 1;
+        }
+    }
+    betas.len()
+}
+
+/// Anneals `spins` on `ising` (prepares an [`Annealer`] and runs it); returns the sweeps
+/// made.
+pub fn anneal(
+    ising: &Ising,
+    betas: &[f64],
+    spins: &mut [i8],
+    rng: &mut Rng,
+    ctx: &SolveContext,
+    start: Instant,
+) -> usize {
+    Annealer::new(ising).anneal(betas, spins, rng, ctx, start)
 }
 
 /// Largest threshold table built per β (entries); beyond it `exp` is evaluated per move.

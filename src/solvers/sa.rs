@@ -115,7 +115,7 @@ impl Solver for SaSolver {
         let t1 = Instant::now();
 
         ctx.set_total((num_reads * betas.len()) as u64);
-        let reads: Vec<Vec<i8>> = (0..num_reads)
+        let reads: Vec<(Vec<i8>, usize)> = (0..num_reads)
             .into_par_iter()
             .map(|r| {
                 let mut rng = Rng::stream(p.seed, r as u64);
@@ -123,15 +123,16 @@ impl Solver for SaSolver {
                     Some(states) => states[r % states.len()].clone(),
                     None => rng.spins(n),
                 };
-                annealer.anneal(&betas, &mut spins, &mut rng, ctx, t0);
-                spins
+                let sweeps = annealer.anneal(&betas, &mut spins, &mut rng, ctx, t0);
+                (spins, sweeps)
             })
             .collect();
         let t2 = Instant::now();
 
+        let sweeps_done: u64 = reads.iter().map(|r| r.1 as u64).sum();
         let states: Vec<(Vec<i8>, f64)> = reads
             .into_iter()
-            .map(|s| {
+            .map(|(s, _)| {
                 let state = spins_as(vartype, &s);
                 let e = model.energy(&state);
                 (state, e)
@@ -158,10 +159,7 @@ impl Solver for SaSolver {
                 }
             }),
         );
-        info.extra.insert(
-            "flip_attempts".into(),
-            json!(num_reads as u64 * betas.len() as u64 * n as u64),
-        );
+        info.extra.insert("flip_attempts".into(), json!(sweeps_done * n as u64));
         let mut set = SampleSet::from_states(vartype, n, states, info);
         set.info.timing = Timing {
             preprocessing_s: (t1 - t0).as_secs_f64(),
