@@ -7,11 +7,16 @@
 
 pub mod exact;
 pub mod greedy;
+pub mod pa;
+pub mod pt;
+pub mod replica;
 pub mod sa;
 pub mod schedule;
 
 pub use exact::ExactSolver;
 pub use greedy::GreedySolver;
+pub use pa::{PaParams, PaSolver};
+pub use pt::{PtParams, PtSolver, tempering_beta_range};
 pub use sa::{SaParams, SaSolver};
 pub use schedule::{BetaSchedule, ScheduleKind, default_beta_range};
 
