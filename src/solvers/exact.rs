@@ -37,7 +37,12 @@ struct Block {
 
 impl Block {
     fn offer(&mut self, e: f64, bits: u32, keep: usize) {
-        let tol = 1e-9 * (1.0 + self.best.abs());
+        // While no state has been offered, best is +inf and so would be the tolerance.
+        let tol = if self.best.is_finite() {
+            1e-9 * (1.0 + self.best.abs())
+        } else {
+            0.0
+        };
         if e < self.best - tol {
             self.best = e;
             self.count = 1;
@@ -155,5 +160,21 @@ impl Solver for ExactSolver {
             postprocessing_s: t2.elapsed().as_secs_f64(),
         };
         Ok(set)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Qubo;
+
+    #[test]
+    fn finds_ground_state_away_from_the_first_state() {
+        // minimise -x0 - x1 + 3 x0 x1 - 2 x2: ground states (1,0,1) and (0,1,1), energy -3.
+        let q = Qubo::from_entries(3, &[(0, 0, -1.0), (1, 1, -1.0), (0, 1, 3.0), (2, 2, -2.0)], 0.0).unwrap();
+        let set = ExactSolver { max_states: 4 }.solve(&Model::Qubo(q)).unwrap();
+        assert_eq!(set.first().unwrap().energy, -3.0);
+        assert_eq!(set.info.extra["num_ground_states"], 2);
+        assert_eq!(set.len(), 2);
     }
 }
