@@ -6,6 +6,9 @@
 //! from the seed ([`crate::rng`]), so a seed gives the same answer on any thread count.
 
 pub mod exact;
+pub mod gpu_pa;
+pub mod gpu_pt;
+pub mod gpu_sa;
 pub mod greedy;
 pub mod pa;
 pub mod pt;
@@ -14,6 +17,9 @@ pub mod sa;
 pub mod schedule;
 
 pub use exact::ExactSolver;
+pub use gpu_pa::{GpuPaParams, GpuPaSolver};
+pub use gpu_pt::{GpuPtParams, GpuPtSolver};
+pub use gpu_sa::{GpuSaParams, GpuSaSolver};
 pub use greedy::GreedySolver;
 pub use pa::{PaParams, PaSolver};
 pub use pt::{PtParams, PtSolver, tempering_beta_range};
