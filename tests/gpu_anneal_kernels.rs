@@ -89,3 +89,36 @@ fn sweeps_keep_fields_exact_and_energy_matches() {
         }
     }
 }
+
+#[test]
+fn resampling_matches_cpu_systematic_resampling() {
+    let Some(ctx) = context() else { return };
+    let ising = random_ising(30, 0.2, 3);
+    let population = 300;
+    let mut s = spec(population, vec![0.3; 4], Backend::Auto);
+    s.population = true;
+    s.single_group = true;
+    let mut eng = Engine::new(ctx, &ising, &s).unwrap();
+    let dbeta = 0.25;
+    eng.run(&[
+        Op::Init,
+        Op::Sweeps { sweep0: 0, count: 2 },
+        Op::Energy,
+        Op::PaResample { step: 3, dbeta },
+    ])
+    .unwrap();
+    let before = eng.states().unwrap();
+    let energies = eng.energies().unwrap();
+    let emin = energies.iter().copied().fold(f32::INFINITY, f32::min) as f64;
+    let weights: Vec<f64> = energies.iter().map(|&e| (-dbeta * (e as f64 - emin)).exp()).collect();
+    let bits = qam::gpu::anneal::rng::pcg4d([0, 3, 0xffff_fffe, seed_key(11)])[0];
+    let u = (bits >> 8) as f64 / (1u64 << 24) as f64;
+    let want = qam::solvers::pa::systematic_resample(&weights, u);
+    let got: Vec<usize> = eng.parents().unwrap().into_iter().map(|p| p as usize).collect();
+    assert_eq!(got, want);
+    eng.run(&[Op::PaCopy]).unwrap();
+    let after = eng.states().unwrap();
+    for (d, &p) in got.iter().enumerate() {
+        assert_eq!(after[d], before[p], "replica {d} should be a copy of {p}");
+    }
+}
