@@ -175,3 +175,41 @@ fn gpu_pt_stops_at_target() {
     assert_ground(&set, exact, "gpu-pt with target");
     assert!(set.info.extra.contains_key("time_to_target_s"));
 }
+
+#[test]
+fn adaptive_ladders_find_ground_states_on_cpu_and_gpu() {
+    let model = random_qubo(16, 0.5, 1.0, 77);
+    let exact = ground(&model);
+    let p = PtParams {
+        num_chains: 1,
+        num_replicas: 8,
+        num_sweeps: 800,
+        seed: 3,
+        ..Default::default()
+    };
+    let a = PtSolver::new(p.clone()).solve(&model).unwrap();
+    assert_ground(&a, exact, "pt adaptive");
+    assert_eq!(a.info.params["adapt_rounds"], 200);
+    let geometric = PtSolver::new(p.clone()).ladder(&model.to_ising()).unwrap();
+    let adapted: Vec<f64> = serde_json::from_value(a.info.extra["betas"].clone()).unwrap();
+    assert_eq!(adapted.len(), 8);
+    assert_eq!(adapted[0], geometric[0]);
+    assert_ne!(adapted, geometric);
+    let Some(ctx) = common::gpu() else { return };
+    let g = || {
+        GpuPtSolver::with_context(
+            GpuPtParams {
+                pt: p.clone(),
+                backend: Backend::Auto,
+            },
+            ctx.clone(),
+        )
+        .solve(&model)
+        .unwrap()
+    };
+    let b = g();
+    assert_ground(&b, exact, "gpu-pt adaptive");
+    let adapted: Vec<f64> = serde_json::from_value(b.info.extra["betas"].clone()).unwrap();
+    assert_ne!(adapted, geometric);
+    assert_eq!(b.samples(), g().samples());
+}

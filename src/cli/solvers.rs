@@ -148,6 +148,7 @@ impl SolverParams {
             sweeps_per_swap: self.sweeps_per_swap,
             beta_range: self.beta_range,
             betas: None,
+            adapt_ladder: true,
             seed: self.seed,
         }
     }

@@ -8,7 +8,7 @@
 //! energies are recomputed on the CPU.
 
 use super::gpu_sa::{device, engine_info, gpu_error, sweeps_per_submit};
-use super::pt::{ladder, reached};
+use super::pt::{ADAPT_EVERY, adapt_rounds, ladder, reached, respace_ladder};
 use super::{PtParams, SolveContext, SolveError, Solver, invalid};
 use crate::gpu::GpuContext;
 use crate::gpu::anneal::{Backend, Engine, EngineSpec, Op};
@@ -82,7 +82,7 @@ impl Solver for GpuPtSolver {
             return Err(invalid("model", "has no variables"));
         }
         let ising = model.to_ising();
-        let betas = ladder(&p.betas, p.beta_range, p.num_replicas, &ising)?;
+        let mut betas = ladder(&p.betas, p.beta_range, p.num_replicas, &ising)?;
         let m = betas.len();
         let chains = p.num_chains;
         let total = chains
@@ -110,6 +110,9 @@ impl Solver for GpuPtSolver {
         let per_submit = (sweeps_per_submit(n, total, 1 << 27) / k).max(1);
         ctx.set_total(rounds as u64);
         let offset = ising.offset();
+        let adapt = adapt_rounds(p, rounds as usize) as u32;
+        // Exchange counts at the start of the current adaptation window / of the final ladder.
+        let mut base_counts = vec![0u64; m.saturating_sub(1)];
         let mut done = 0u32;
         let mut time_to_target = None;
         loop {
@@ -126,7 +129,11 @@ impl Solver for GpuPtSolver {
             if done >= rounds || ctx.should_stop(t0) {
                 break;
             }
-            let batch = per_submit.min(rounds - done);
+            let mut batch = per_submit.min(rounds - done);
+            if done < adapt {
+                // End batches on adaptation boundaries.
+                batch = batch.min(ADAPT_EVERY as u32 - done % ADAPT_EVERY as u32);
+            }
             let mut ops = Vec::with_capacity(4 * batch as usize);
             for r in done..done + batch {
                 ops.extend([
@@ -143,9 +150,30 @@ impl Solver for GpuPtSolver {
             engine.wait().map_err(err)?;
             done += batch;
             ctx.advance(batch as u64);
+            if done <= adapt && done.is_multiple_of(ADAPT_EVERY as u32) {
+                let counts = engine.swap_counts().map_err(err)?;
+                let start = done - ADAPT_EVERY as u32;
+                let acc: Vec<f64> = (0..m - 1)
+                    .map(|t| {
+                        // Rounds r in start..done with r % 2 == t % 2, times chains.
+                        let tries = (start..done).filter(|r| r % 2 == t as u32 % 2).count() * chains;
+                        (counts[t] - base_counts[t]) as f64 / tries.max(1) as f64
+                    })
+                    .collect();
+                betas = respace_ladder(&betas, &acc);
+                engine.set_betas(&betas).map_err(err)?;
+                base_counts = counts;
+            }
         }
         let (_, best_states) = engine.best().map_err(err)?;
-        let swaps = engine.swap_counts().map_err(err)?;
+        let swaps: Vec<u64> = engine
+            .swap_counts()
+            .map_err(err)?
+            .iter()
+            .zip(&base_counts)
+            .map(|(a, b)| a - b)
+            .collect();
+        let measured = done.saturating_sub(adapt.min(done));
         let t2 = Instant::now();
         let states: Vec<(Vec<i8>, f64)> = best_states
             .into_iter()
@@ -166,15 +194,17 @@ impl Solver for GpuPtSolver {
         info.params.insert("num_sweeps".into(), json!(sweeps_done));
         info.params.insert("sweeps_per_swap".into(), json!(k));
         info.params.insert("beta_range".into(), json!([betas[0], betas[m - 1]]));
+        info.params.insert("adapt_rounds".into(), json!(adapt));
+        info.extra.insert("betas".into(), json!(betas));
         info.params.insert("backend".into(), json!(self.params.backend.name()));
         info.extra
             .insert("flip_attempts".into(), json!(sweeps_done * total as u64 * n as u64));
-        // Pair t is tried on rounds of parity t % 2.
+        // Pair t is tried on rounds of parity t % 2 (adaptation windows are even-sized).
         let acc: Vec<f64> = swaps
             .iter()
             .enumerate()
             .map(|(t, &a)| {
-                let tries = (done as u64 + 1 - (t as u64 % 2)) / 2 * chains as u64;
+                let tries = (measured as u64 + 1 - (t as u64 % 2)) / 2 * chains as u64;
                 if tries == 0 { 0.0 } else { a as f64 / tries as f64 }
             })
             .collect();

@@ -13,7 +13,7 @@
 //! so the answer does not depend on the thread count.
 
 use super::pt::{reached, tempering_beta_range};
-use super::replica::Replica;
+use super::replica::{IntegerAcceptance, Replica};
 use super::{BetaSchedule, ScheduleKind, SolveContext, SolveError, Solver, invalid};
 use crate::model::{Model, SampleSet, SolveInfo, Timing, spins_as};
 use crate::rng::{Rng, derive_seed};
@@ -122,6 +122,7 @@ impl Solver for PaSolver {
         let t1 = Instant::now();
         ctx.set_total(betas.len() as u64);
         let resample_seed = derive_seed(p.seed, 0);
+        let acceptance = IntegerAcceptance::detect(&ising);
         let mut steps_done = 0usize;
         let mut time_to_target = None;
         let mut families: Vec<usize> = (0..r).collect();
@@ -139,10 +140,14 @@ impl Solver for PaSolver {
                 pop = parents.iter().map(|&q| pop[q].clone()).collect();
             }
             let step_seed = derive_seed(p.seed, k as u64 + 1);
+            let table = acceptance.map(|acc| (acc, acc.thresholds(beta)));
             pop.par_iter_mut().enumerate().for_each(|(i, rep)| {
                 let mut rng = Rng::stream(step_seed, i as u64 + r as u64);
                 for _ in 0..schedule.sweeps_per_beta {
-                    rep.sweep(&ising, beta, &mut rng);
+                    match &table {
+                        Some((acc, t)) => rep.sweep_table(&ising, acc, t, &mut rng),
+                        None => rep.sweep(&ising, beta, &mut rng),
+                    };
                 }
             });
             steps_done += 1;

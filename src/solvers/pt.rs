@@ -7,13 +7,14 @@
 //! Metropolis rule `min(1, exp((β_t - β_{t+1}) (E_t - E_{t+1})))`, even pairs on even
 //! rounds and odd pairs on odd rounds. Hot replicas cross barriers; the exchanges carry
 //! what they find down to the cold end. Each chain returns the lowest-energy state any of
-//! its replicas held at the end of a round.
+//! its replicas held at the end of a round. For integer or dyadic weights the Metropolis
+//! test is a table lookup per temperature ([`IntegerAcceptance`]).
 //!
 //! Reproducibility: replica `k` (over all chains) owns RNG stream `k` of the seed, and the
 //! exchanges of chain `c` use stream `chains * replicas + c`; replicas sweep in parallel
 //! (rayon) but never share a stream, so the answer does not depend on the thread count.
 
-use super::replica::{Replica, geometric_ladder};
+use super::replica::{IntegerAcceptance, Replica, geometric_ladder};
 use super::{SolveContext, SolveError, Solver, default_beta_range, invalid};
 use crate::model::{Ising, Model, SampleSet, SolveInfo, Timing, spins_as};
 use crate::rng::Rng;
@@ -37,6 +38,10 @@ pub struct PtParams {
     pub beta_range: Option<(f64, f64)>,
     /// Explicit ladder (increasing β); overrides `beta_range` and `num_replicas`.
     pub betas: Option<Vec<f64>>,
+    /// Re-space the ladder during the first quarter of the rounds (at most
+    /// [`ADAPT_MAX_ROUNDS`]), every [`ADAPT_EVERY`] rounds, towards equal exchange
+    /// acceptance between neighbours (default true; ignored with explicit `betas`).
+    pub adapt_ladder: bool,
     /// Seed of the per-replica RNG streams.
     pub seed: u64,
 }
@@ -50,9 +55,64 @@ impl Default for PtParams {
             sweeps_per_swap: 1,
             beta_range: None,
             betas: None,
+            adapt_ladder: true,
             seed: 0,
         }
     }
+}
+
+/// Rounds between two re-spacings of an adaptive ladder.
+pub const ADAPT_EVERY: usize = 200;
+/// Rounds after which an adaptive ladder stays fixed.
+pub const ADAPT_MAX_ROUNDS: usize = 4000;
+
+/// Rounds during which the ladder of `p` adapts (0 when it does not).
+pub(crate) fn adapt_rounds(p: &PtParams, rounds: usize) -> usize {
+    if !p.adapt_ladder || p.betas.is_some() {
+        return 0;
+    }
+    (rounds / 4).min(ADAPT_MAX_ROUNDS) / ADAPT_EVERY * ADAPT_EVERY
+}
+
+/// A re-spaced ladder with the same ends, moving rungs so that every neighbouring pair
+/// would have about the same exchange acceptance.
+///
+/// Model: the cost `-ln A_t` of pair `t` grows like the square of its width times a local
+/// density, so `sqrt(-ln A_t)` is the pair's "length"; the new rungs divide the total
+/// length equally (linear interpolation in `ln β` inside each old interval). The result
+/// is averaged with the old ladder (in `ln β`) to damp noise. `acceptance[t]` is the
+/// measured acceptance of pair `(t, t + 1)`, clamped to `[0.001, 0.999]`.
+pub fn respace_ladder(betas: &[f64], acceptance: &[f64]) -> Vec<f64> {
+    let m = betas.len();
+    if m < 3 || acceptance.len() != m - 1 {
+        return betas.to_vec();
+    }
+    let x: Vec<f64> = betas.iter().map(|b| b.ln()).collect();
+    let len: Vec<f64> = acceptance
+        .iter()
+        .map(|a| (-a.clamp(0.001, 0.999).ln()).sqrt())
+        .collect();
+    let total: f64 = len.iter().sum();
+    let mut out = Vec::with_capacity(m);
+    out.push(betas[0]);
+    let mut t = 0;
+    let mut cum = 0.0;
+    for k in 1..m - 1 {
+        let target = total * k as f64 / (m - 1) as f64;
+        while t < m - 2 && cum + len[t] < target {
+            cum += len[t];
+            t += 1;
+        }
+        let frac = if len[t] > 0.0 {
+            ((target - cum) / len[t]).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let xn = x[t] + frac * (x[t + 1] - x[t]);
+        out.push((0.5 * (x[k] + xn)).exp());
+    }
+    out.push(betas[m - 1]);
+    out
 }
 
 /// Default β range of the tempering and population solvers.
@@ -169,7 +229,7 @@ impl Solver for PtSolver {
             ));
         }
         let ising = model.to_ising();
-        let betas = self.ladder(&ising)?;
+        let mut betas = self.ladder(&ising)?;
         let m = betas.len();
         let chains = p.num_chains;
         let total = chains * m;
@@ -186,7 +246,16 @@ impl Solver for PtSolver {
             .collect();
         // slot_walker[c][t]: walker (index into `walkers`) at temperature t of chain c.
         let mut slot_walker: Vec<Vec<usize>> = (0..chains).map(|c| (0..m).map(|t| c * m + t).collect()).collect();
-        let mut walker_beta: Vec<f64> = (0..total).map(|k| betas[k % m]).collect();
+        // walker_slot[k]: temperature index of walker k.
+        let mut walker_slot: Vec<usize> = (0..total).map(|k| k % m).collect();
+        // Integer or dyadic weights: acceptance by table lookup, one table per temperature.
+        let make_tables = |betas: &[f64]| {
+            IntegerAcceptance::detect(&ising).map(|acc| {
+                let t: Vec<Vec<u64>> = betas.iter().map(|&b| acc.thresholds(b)).collect();
+                (acc, t)
+            })
+        };
+        let mut tables = make_tables(&betas);
         let mut swap_rngs: Vec<Rng> = (0..chains).map(|c| Rng::stream(p.seed, (total + c) as u64)).collect();
         let mut best: Vec<(Vec<i8>, f64)> = (0..chains)
             .map(|c| {
@@ -197,6 +266,8 @@ impl Solver for PtSolver {
         let mut swap_tries = vec![0u64; m.saturating_sub(1)];
         let mut swap_accepts = vec![0u64; m.saturating_sub(1)];
         let rounds = p.num_sweeps / p.sweeps_per_swap;
+        let adapt = adapt_rounds(p, rounds);
+        let mut window = (vec![0u64; m.saturating_sub(1)], vec![0u64; m.saturating_sub(1)]);
         let t1 = Instant::now();
         ctx.set_total(rounds as u64);
         let mut rounds_done = 0usize;
@@ -207,10 +278,13 @@ impl Solver for PtSolver {
         while rounds_done < rounds && time_to_target.is_none() && !ctx.should_stop(t0) {
             walkers
                 .par_iter_mut()
-                .zip(walker_beta.par_iter())
-                .for_each(|(w, &beta)| {
+                .zip(walker_slot.par_iter())
+                .for_each(|(w, &slot)| {
                     for _ in 0..p.sweeps_per_swap {
-                        w.replica.sweep(&ising, beta, &mut w.rng);
+                        match &tables {
+                            Some((acc, t)) => w.replica.sweep_table(&ising, acc, &t[slot], &mut w.rng),
+                            None => w.replica.sweep(&ising, betas[slot], &mut w.rng),
+                        };
                     }
                 });
             let parity = rounds_done % 2;
@@ -222,11 +296,13 @@ impl Solver for PtSolver {
                     let (a, b) = (slots[t], slots[t + 1]);
                     let x = (betas[t] - betas[t + 1]) * (walkers[a].replica.energy - walkers[b].replica.energy);
                     swap_tries[t] += 1;
+                    window.0[t] += 1;
                     if x >= 0.0 || rng.next_f64() < x.exp() {
                         swap_accepts[t] += 1;
+                        window.1[t] += 1;
                         slots.swap(t, t + 1);
-                        walker_beta[a] = betas[t + 1];
-                        walker_beta[b] = betas[t];
+                        walker_slot[a] = t + 1;
+                        walker_slot[b] = t;
                     }
                     t += 2;
                 }
@@ -245,6 +321,22 @@ impl Solver for PtSolver {
             }
             rounds_done += 1;
             ctx.advance(1);
+            if rounds_done <= adapt && rounds_done.is_multiple_of(ADAPT_EVERY) {
+                let acc: Vec<f64> = window
+                    .0
+                    .iter()
+                    .zip(&window.1)
+                    .map(|(&t, &a)| a as f64 / t.max(1) as f64)
+                    .collect();
+                betas = respace_ladder(&betas, &acc);
+                tables = make_tables(&betas);
+                window = (vec![0u64; m - 1], vec![0u64; m - 1]);
+                if rounds_done == adapt {
+                    // Report the acceptance of the final ladder only.
+                    swap_tries.iter_mut().for_each(|x| *x = 0);
+                    swap_accepts.iter_mut().for_each(|x| *x = 0);
+                }
+            }
         }
         let t2 = Instant::now();
 
@@ -267,6 +359,8 @@ impl Solver for PtSolver {
         info.params.insert("num_sweeps".into(), json!(sweeps_done));
         info.params.insert("sweeps_per_swap".into(), json!(p.sweeps_per_swap));
         info.params.insert("beta_range".into(), json!([betas[0], betas[m - 1]]));
+        info.params.insert("adapt_rounds".into(), json!(adapt));
+        info.extra.insert("betas".into(), json!(betas));
         info.extra.insert(
             "flip_attempts".into(),
             json!(sweeps_done as u64 * total as u64 * n as u64),
@@ -287,5 +381,39 @@ impl Solver for PtSolver {
             postprocessing_s: t2.elapsed().as_secs_f64(),
         };
         Ok(set)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn respacing_keeps_ends_and_moves_rungs_to_low_acceptance() {
+        let betas = geometric_ladder(0.1, 10.0, 5);
+        // Equal acceptance: nothing moves.
+        let same = respace_ladder(&betas, &[0.5; 4]);
+        for (a, b) in same.iter().zip(&betas) {
+            assert!((a - b).abs() < 1e-12 * b);
+        }
+        // Hard first pair: the inner rungs move towards the hot end.
+        let moved = respace_ladder(&betas, &[0.01, 0.9, 0.9, 0.9]);
+        assert_eq!(moved[0], betas[0]);
+        assert_eq!(moved[4], betas[4]);
+        assert!((1..4).all(|k| moved[k] < betas[k]), "{moved:?}");
+        assert!(moved.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn adaptation_window() {
+        let p = PtParams::default();
+        assert_eq!(adapt_rounds(&p, 100), 0);
+        assert_eq!(adapt_rounds(&p, 1000), 200);
+        assert_eq!(adapt_rounds(&p, 1_000_000), ADAPT_MAX_ROUNDS);
+        let fixed = PtParams {
+            betas: Some(vec![1.0, 2.0]),
+            ..Default::default()
+        };
+        assert_eq!(adapt_rounds(&fixed, 1_000_000), 0);
     }
 }

@@ -70,9 +70,102 @@ impl Replica {
         accepted
     }
 
+    /// Like [`sweep`](Self::sweep) but with a precomputed acceptance table (see
+    /// [`IntegerAcceptance`]): no `exp` and no float random number per attempt.
+    pub fn sweep_table(&mut self, ising: &Ising, acc: &IntegerAcceptance, thresholds: &[u64], rng: &mut Rng) -> usize {
+        let (row_ptr, cols, vals) = ising.j().csr();
+        let n = self.spins.len();
+        assert!(
+            self.field.len() == n
+                && row_ptr.len() == n + 1
+                && row_ptr[n] <= cols.len().min(vals.len())
+                && thresholds.len() == acc.max_units + 1
+        );
+        let spins = &mut self.spins[..];
+        let field = &mut self.field[..];
+        let mut accepted = 0;
+        let mut de_sum = 0.0;
+        for i in 0..n {
+            let s = spins[i] as f64;
+            // Uphill amount m = -s f; the move costs ΔE = 2 m.
+            let m = -s * field[i];
+            let accept = m <= 0.0 || {
+                // m * scale is an integer in 1..=max_units (fields are exact multiples of
+                // 1/scale and bounded by the largest sum of |bias|).
+                let k = ((m * acc.scale) as usize).min(acc.max_units);
+                let t = thresholds[k];
+                t != 0 && rng.next_u64() < t
+            };
+            if accept {
+                accepted += 1;
+                de_sum += 2.0 * m;
+                spins[i] = -spins[i];
+                let step = -2.0 * s;
+                for k in row_ptr[i]..row_ptr[i + 1] {
+                    // SAFETY: as in `sweep`.
+                    unsafe {
+                        let j = *cols.get_unchecked(k) as usize;
+                        *field.get_unchecked_mut(j) += vals.get_unchecked(k) * step;
+                    }
+                }
+            }
+        }
+        self.energy += de_sum;
+        accepted
+    }
+
     /// Recomputes the energy exactly from the spins (drops accumulated rounding).
     pub fn refresh_energy(&mut self, ising: &Ising) {
         self.energy = ising.energy(&self.spins);
+    }
+}
+
+/// Acceptance by table lookup for models whose biases are all multiples of `1 / scale`
+/// (integer or dyadic weights, e.g. G-set and OR-Library problems): a local field is then
+/// `k / scale` with `|k| <= max_units`, so `P(accept) = exp(-2 β k / scale)` takes at most
+/// `max_units + 1` values, stored as thresholds on a 64-bit random integer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct IntegerAcceptance {
+    /// Every bias times `scale` is an integer.
+    pub scale: f64,
+    /// Largest `scale * (|h_i| + sum_j |J_ij|)`.
+    pub max_units: usize,
+}
+
+impl IntegerAcceptance {
+    /// The table layout for `ising`, or `None` when its biases are not multiples of 1,
+    /// 1/2, ..., 1/16 or a table would exceed 65,536 entries.
+    pub fn detect(ising: &Ising) -> Option<Self> {
+        let n = ising.num_variables();
+        let max_field = (0..n)
+            .map(|i| ising.h()[i].abs() + ising.j().row(i).1.iter().map(|w| w.abs()).sum::<f64>())
+            .fold(0.0, f64::max);
+        [1.0, 2.0, 4.0, 8.0, 16.0].into_iter().find_map(|scale: f64| {
+            let integral = |x: f64| (x * scale).fract() == 0.0;
+            let units = max_field * scale;
+            let ok = units <= 65_535.0
+                && ising.h().iter().all(|&x| integral(x))
+                && (0..n).all(|i| ising.j().row(i).1.iter().all(|&w| integral(w)));
+            ok.then_some(IntegerAcceptance {
+                scale,
+                max_units: units as usize,
+            })
+        })
+    }
+
+    /// Thresholds at inverse temperature `beta`: entry `k` is `P(accept) * 2^64` for an
+    /// uphill field of `k / scale` (0 when below 2^-64).
+    pub fn thresholds(&self, beta: f64) -> Vec<u64> {
+        (0..=self.max_units)
+            .map(|k| {
+                let p = (-2.0 * beta * k as f64 / self.scale).exp();
+                if p >= 1.0 {
+                    u64::MAX
+                } else {
+                    (p * 18_446_744_073_709_551_616.0) as u64
+                }
+            })
+            .collect()
     }
 }
 
@@ -128,6 +221,42 @@ mod tests {
             assert_eq!(fresh.energy, r.energy);
         }
         assert!(flips > 0);
+    }
+
+    #[test]
+    fn table_sweep_keeps_fields_exact() {
+        let ising = Ising::from_entries(
+            5,
+            &[
+                (0, 1, 1.0),
+                (1, 2, -2.0),
+                (2, 3, 0.5),
+                (3, 4, 1.0),
+                (0, 4, -1.5),
+                (2, 2, 0.25),
+            ],
+            0.0,
+        )
+        .unwrap();
+        let acc = IntegerAcceptance::detect(&ising).unwrap();
+        assert_eq!(acc.scale, 4.0);
+        let thr = acc.thresholds(0.7);
+        assert_eq!(thr[0], u64::MAX);
+        assert!(thr.windows(2).all(|w| w[0] >= w[1]));
+        for (k, &t) in thr.iter().enumerate() {
+            let p = (-2.0 * 0.7 * k as f64 / 4.0).exp();
+            assert!((t as f64 / 2f64.powi(64) - p).abs() < 1e-12, "k = {k}");
+        }
+        let mut rng = Rng::new(2);
+        let mut r = Replica::new(&ising, rng.spins(5));
+        for _ in 0..100 {
+            r.sweep_table(&ising, &acc, &thr, &mut rng);
+            let fresh = Replica::new(&ising, r.spins.clone());
+            assert_eq!(fresh.field, r.field);
+            assert_eq!(fresh.energy, r.energy);
+        }
+        let frac = Ising::from_entries(2, &[(0, 1, 0.1)], 0.0).unwrap();
+        assert!(IntegerAcceptance::detect(&frac).is_none());
     }
 
     #[test]

@@ -230,6 +230,7 @@ pub struct Engine {
     groups: Vec<Group>,
     bind0: wgpu::BindGroup,
     bind2: wgpu::BindGroup,
+    betas_buf: wgpu::Buffer,
     layout: wgpu::PipelineLayout,
     params_buf: wgpu::Buffer,
     stride: u64,
@@ -604,6 +605,7 @@ impl Engine {
             groups,
             bind0,
             bind2,
+            betas_buf,
             layout,
             params_buf,
             stride,
@@ -827,6 +829,23 @@ impl Engine {
             }
         }
         self.ctx.queue().submit([enc.finish()]);
+    }
+
+    /// Replaces the β table (same length as at creation), e.g. an adapted tempering
+    /// ladder; applies to work submitted afterwards.
+    pub fn set_betas(&self, betas: &[f64]) -> Result<(), GpuError> {
+        if betas.len() != self.beta_count {
+            return Err(GpuError::Runtime(format!(
+                "β table of {} values given, {} expected",
+                betas.len(),
+                self.beta_count
+            )));
+        }
+        let b: Vec<f32> = betas.iter().map(|&x| x as f32).collect();
+        self.ctx
+            .queue()
+            .write_buffer(&self.betas_buf, 0, bytemuck::cast_slice(&b));
+        Ok(())
     }
 
     /// Waits for all submitted work.
