@@ -1,5 +1,7 @@
 //! `qam bench FILE...`: throughput (flip attempts per second) and quality (against
-//! best-known values) of solvers side by side, in one run, with ratios to the first row.
+//! best-known values) of solvers side by side, in one run, with ratios to the first row
+//! (e.g. `--compare cpu-sa,gpu-sa` gives GPU/CPU), the device of GPU rows, and the time to
+//! reach `--target` when one is given.
 
 use super::best_known;
 use super::output::{OutputKind, Sink};
@@ -8,6 +10,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use qam::io::{Format, Problem, ProblemKind, ReadOptions, read_file};
 use qam::model::SampleSet;
+use qam::solvers::SolveContext;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,10 +21,19 @@ pub struct BenchArgs {
     /// Problem files.
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// Solvers to compare, comma-separated (sa, greedy, exact).
+    /// Solvers to compare, comma-separated (sa or cpu-sa, gpu-sa, pt, gpu-pt, pa, gpu-pa,
+    /// greedy, exact); every solver gets the same reads x sweeps.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "sa")]
     compare: Vec<SolverChoice>,
-    /// CPU thread counts to run each CPU solver with, comma-separated (0 = all cores).
+    /// Stop each run once this value is reached, in the file's metric (cut for G-set,
+    /// objective for bqp, energy otherwise), and report the time to reach it.
+    #[arg(long)]
+    target: Option<f64>,
+    /// Stop each run after this many seconds (returns what it has).
+    #[arg(long)]
+    time_limit: Option<f64>,
+    /// CPU thread counts to run each CPU solver with, comma-separated (0 = all cores);
+    /// GPU solvers run once.
     #[arg(long, value_delimiter = ',', default_value = "1,0")]
     threads: Vec<usize>,
     #[command(flatten)]
@@ -50,7 +62,16 @@ fn value(problem: &Problem, state: &[i8], energy: f64) -> (f64, bool) {
     }
 }
 
-fn row(file: &Path, problem: &Problem, set: &SampleSet, threads: usize, best_known: Option<f64>) -> Value {
+/// The energy that corresponds to `value` in the file's metric.
+fn target_energy(problem: &Problem, value: f64) -> f64 {
+    match problem.kind {
+        ProblemKind::MaxCut { total_weight } => total_weight - 2.0 * value,
+        ProblemKind::Maximize => -value,
+        ProblemKind::Minimize => value,
+    }
+}
+
+fn row(file: &Path, problem: &Problem, set: &SampleSet, threads: Option<usize>, best_known: Option<f64>) -> Value {
     let n = problem.model.num_variables();
     let attempts = set.info.extra.get("flip_attempts").and_then(Value::as_f64);
     let t = set.info.timing.sampling_s;
@@ -84,6 +105,8 @@ fn row(file: &Path, problem: &Problem, set: &SampleSet, threads: usize, best_kno
         "metric": match problem.kind { ProblemKind::MaxCut { .. } => "cut", ProblemKind::Maximize => "objective", ProblemKind::Minimize => "energy" },
         "best_energy": set.first().map(|s| s.energy),
         "mean_energy": set.mean_energy(),
+        "device": set.info.extra.get("device").cloned().unwrap_or(json!("cpu")),
+        "time_to_target_s": set.info.extra.get("time_to_target_s"),
     });
     if let Some(bk) = best_known {
         let gap = |v: f64| if higher { (bk - v) / bk.abs() } else { (v - bk) / bk.abs() } * 100.0;
@@ -105,7 +128,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let mut sink = Sink::open(None)?;
     if args.output == OutputKind::Text {
         sink.line(&format!(
-            "{:<18} {:<7} {:>3} {:>8} {:>12} {:>9} {:>11} {:>7} {:>12} {:>12} {:>10} {:>7} {:>9}",
+            "{:<14} {:<7} {:>3} {:>8} {:>12} {:>9} {:>9} {:>7} {:>10} {:>10} {:>12} {:>12} {:>8} {:>7} {:>7} {:>8}  {}",
             "file",
             "solver",
             "thr",
@@ -116,11 +139,22 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             "ratio",
             "best",
             "mean",
-            "best known",
+            "best E",
+            "mean E",
+            "known",
             "gap %",
-            "hits"
+            "hits",
+            "ttt s",
+            "device"
         ))?;
     }
+    let limit = match args.time_limit {
+        Some(s) if !(s.is_finite() && s > 0.0) => {
+            anyhow::bail!("--time-limit must be a positive number of seconds, got {s}")
+        }
+        Some(s) => Some(std::time::Duration::from_secs_f64(s)),
+        None => None,
+    };
     for file in &args.files {
         let problem = read_file(
             file,
@@ -130,16 +164,28 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             },
         )?;
         let bk = args.best_known.or_else(|| best_known::lookup(file, args.instance));
+        let ctx = SolveContext {
+            time_limit: limit,
+            target_energy: args.target.map(|v| target_energy(&problem, v)),
+            ..Default::default()
+        };
         let mut first_rate: Option<f64> = None;
         for &choice in &args.compare {
-            for &threads in &args.threads {
+            let thread_counts: Vec<Option<usize>> = if choice.is_gpu() {
+                vec![None]
+            } else {
+                args.threads.iter().map(|&t| Some(t)).collect()
+            };
+            for threads in thread_counts {
                 let (solver, _) = build(choice, &args.params, &problem.model)?;
                 let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
+                    .num_threads(threads.unwrap_or(0))
                     .build()
                     .context("thread pool")?;
-                let actual = pool.current_num_threads();
-                let set = pool.install(|| solver.solve(&problem.model))?;
+                let actual = threads.map(|_| pool.current_num_threads());
+                let set = pool
+                    .install(|| solver.solve_with(&problem.model, &ctx))
+                    .with_context(|| format!("{} on {}", solver.name(), file.display()))?;
                 let mut r = row(file, &problem, &set, actual, bk);
                 let rate = r["flips_per_s"].as_f64();
                 if first_rate.is_none() {
@@ -169,10 +215,10 @@ fn text_row(r: &Value) -> String {
             .map_or("-".to_string(), |v| format!("{v:.p$}"))
     };
     format!(
-        "{:<18} {:<7} {:>3} {:>8} {:>12} {:>9} {:>11} {:>7} {:>12} {:>12} {:>10} {:>7} {:>9}",
+        "{:<14} {:<7} {:>3} {:>8} {:>12} {:>9} {:>9} {:>7} {:>10} {:>10} {:>12} {:>12} {:>8} {:>7} {:>7} {:>8}  {}",
         name,
         r["solver"].as_str().unwrap_or("?"),
-        r["threads"],
+        r["threads"].as_u64().map_or("-".to_string(), |t| t.to_string()),
         r["num_variables"],
         format!("{}×{}", r["reads"], r["sweeps"]),
         f("time_s", 3),
@@ -182,6 +228,8 @@ fn text_row(r: &Value) -> String {
         f("ratio", 2),
         f("best", 1),
         f("mean", 1),
+        f("best_energy", 1),
+        f("mean_energy", 1),
         f("best_known", 0),
         f("best_gap_pct", 3),
         format!(
@@ -189,5 +237,7 @@ fn text_row(r: &Value) -> String {
             r.get("hits").map_or("-".to_string(), |h| h.to_string()),
             r["reads"]
         ),
+        f("time_to_target_s", 2),
+        r["device"].as_str().unwrap_or("cpu"),
     )
 }

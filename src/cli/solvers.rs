@@ -2,23 +2,51 @@
 
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
+use qam::gpu::anneal::Backend;
+use qam::gpu::{GpuContext, gpu_required};
 use qam::model::Model;
-use qam::solvers::{ExactSolver, GreedySolver, SaParams, SaSolver, ScheduleKind, Solver};
+use qam::solvers::{
+    ExactSolver, GpuPaParams, GpuPaSolver, GpuPtParams, GpuPtSolver, GpuSaParams, GpuSaSolver, GreedySolver, PaParams,
+    PaSolver, PtParams, PtSolver, SaParams, SaSolver, ScheduleKind, Solver,
+};
 
 /// Problems up to this size go to `exact` under `--solver auto`.
 const AUTO_EXACT_MAX: usize = 20;
 
+/// `--solver auto` prefers `gpu-sa` from this many flip attempts per sweep
+/// (variables x reads) on a real GPU.
+const AUTO_GPU_MIN_WORK: usize = 100_000;
+
 /// Which solver to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum SolverChoice {
-    /// `exact` for n <= 20, otherwise `sa` (the choice is reported).
+    /// `exact` for n <= 20; `gpu-sa` on a real GPU for large work; otherwise `sa` (the
+    /// choice is reported).
     Auto,
     /// Exhaustive search (n <= 30).
     Exact,
     /// Simulated annealing on all CPU cores.
+    #[value(alias = "cpu-sa")]
     Sa,
     /// Steepest descent from random states.
     Greedy,
+    /// Simulated annealing on the GPU (same parameters as `sa`).
+    GpuSa,
+    /// Parallel tempering (replica exchange) on the CPU.
+    Pt,
+    /// Population annealing on the CPU.
+    Pa,
+    /// Parallel tempering on the GPU.
+    GpuPt,
+    /// Population annealing on the GPU.
+    GpuPa,
+}
+
+impl SolverChoice {
+    /// True for the solvers that run on the GPU (CPU thread counts do not apply).
+    pub fn is_gpu(self) -> bool {
+        matches!(self, SolverChoice::GpuSa | SolverChoice::GpuPt | SolverChoice::GpuPa)
+    }
 }
 
 /// Parameters of the stochastic solvers (neal's names, kebab-case).
@@ -30,9 +58,9 @@ pub struct SolverParams {
     /// Sweeps per read.
     #[arg(long, default_value_t = 1000)]
     pub sweeps: usize,
-    /// Sweeps at each β of the schedule.
-    #[arg(long, default_value_t = 1)]
-    pub sweeps_per_beta: usize,
+    /// Sweeps at each β of the schedule (default 1; `pa`: 10, one resampling per β).
+    #[arg(long)]
+    pub sweeps_per_beta: Option<usize>,
     /// β range `HOT,COLD` (default: derived from the problem, like neal).
     #[arg(long, value_parser = parse_pair)]
     pub beta_range: Option<(f64, f64)>,
@@ -42,6 +70,34 @@ pub struct SolverParams {
     /// Seed; the same seed gives the same answer on any number of threads.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// `pt`, `gpu-pt`: temperatures (replicas) per chain.
+    #[arg(long, default_value_t = 64)]
+    pub replicas: usize,
+    /// `pt`, `gpu-pt`: independent tempering chains (each returns its best state).
+    #[arg(long, default_value_t = 1)]
+    pub chains: usize,
+    /// `pt`, `gpu-pt`: sweeps between replica-exchange rounds.
+    #[arg(long, default_value_t = 1)]
+    pub sweeps_per_swap: usize,
+    /// `pa`, `gpu-pa`: population size.
+    #[arg(long, default_value_t = 256)]
+    pub population: usize,
+    /// GPU solvers: kernels to sweep with.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
+}
+
+/// `--backend` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendChoice {
+    /// Chosen from the problem (dense, workgroup or color).
+    Auto,
+    /// One workgroup per replica, state in workgroup memory, colour classes in parallel.
+    Workgroup,
+    /// One workgroup per replica, dense couplings, sequential order.
+    Dense,
+    /// State in global memory, one dispatch per colour class (any size).
+    Color,
 }
 
 /// `--schedule` values.
@@ -68,16 +124,87 @@ impl SolverParams {
         SaParams {
             num_reads: self.reads,
             num_sweeps: self.sweeps,
-            num_sweeps_per_beta: self.sweeps_per_beta,
+            num_sweeps_per_beta: self.sweeps_per_beta.unwrap_or(1),
             beta_range: self.beta_range,
-            beta_schedule_type: match self.schedule {
-                Schedule::Geometric => ScheduleKind::Geometric,
-                Schedule::Linear => ScheduleKind::Linear,
-            },
+            beta_schedule_type: self.schedule_kind(),
             seed: self.seed,
             ..Default::default()
         }
     }
+
+    fn schedule_kind(&self) -> ScheduleKind {
+        match self.schedule {
+            Schedule::Geometric => ScheduleKind::Geometric,
+            Schedule::Linear => ScheduleKind::Linear,
+        }
+    }
+
+    /// The tempering parameters these flags describe.
+    pub fn pt(&self) -> PtParams {
+        PtParams {
+            num_chains: self.chains,
+            num_replicas: self.replicas,
+            num_sweeps: self.sweeps,
+            sweeps_per_swap: self.sweeps_per_swap,
+            beta_range: self.beta_range,
+            betas: None,
+            adapt_ladder: true,
+            seed: self.seed,
+        }
+    }
+
+    /// The population-annealing parameters these flags describe.
+    pub fn pa(&self) -> PaParams {
+        PaParams {
+            population: self.population,
+            num_sweeps: self.sweeps,
+            sweeps_per_beta: self.sweeps_per_beta.unwrap_or(PaParams::default().sweeps_per_beta),
+            beta_range: self.beta_range,
+            beta_schedule_type: self.schedule_kind(),
+            seed: self.seed,
+        }
+    }
+
+    /// The GPU kernel choice.
+    pub fn backend(&self) -> Backend {
+        match self.backend {
+            BackendChoice::Auto => Backend::Auto,
+            BackendChoice::Workgroup => Backend::Workgroup,
+            BackendChoice::Dense => Backend::Dense,
+            BackendChoice::Color => Backend::Color,
+        }
+    }
+}
+
+/// Whether `--solver auto` should use the GPU for `n` variables and `reads` reads:
+/// `Ok(Ok(why))` to use it, `Ok(Err(why))` to stay on the CPU, or an error when
+/// QAM_REQUIRE_GPU is set and there is no adapter. A CPU adapter (llvmpipe) counts only
+/// when QAM_ADAPTER names it.
+fn auto_gpu(n: usize, reads: usize) -> Result<std::result::Result<String, String>> {
+    let ctx = match GpuContext::shared() {
+        Ok(c) => c,
+        Err(e) if gpu_required() => bail!("--solver auto: QAM_REQUIRE_GPU is set but {e}"),
+        Err(_) => return Ok(Err("no GPU adapter".into())),
+    };
+    let summary = ctx.summary();
+    let named = std::env::var("QAM_ADAPTER").is_ok_and(|v| !v.is_empty());
+    if summary.device_type == "Cpu" && !named {
+        return Ok(Err(format!(
+            "the only adapter, {}, is a CPU implementation (set QAM_ADAPTER to use it anyway)",
+            summary.name
+        )));
+    }
+    let work = n.saturating_mul(reads);
+    if work < AUTO_GPU_MIN_WORK {
+        return Ok(Err(format!(
+            "{n} variables x {reads} reads is below {AUTO_GPU_MIN_WORK} flip attempts per sweep, too little work for {}",
+            summary.name
+        )));
+    }
+    Ok(Ok(format!(
+        "auto: gpu-sa on {} ({n} variables x {reads} reads)",
+        summary.name
+    )))
 }
 
 /// Builds the solver for `choice` on `model`; `auto` resolves by problem size.
@@ -89,12 +216,13 @@ pub fn build(choice: SolverChoice, params: &SolverParams, model: &Model) -> Resu
             SolverChoice::Exact,
             Some(format!("auto: exact ({n} <= {AUTO_EXACT_MAX} variables)")),
         ),
-        SolverChoice::Auto => (
-            SolverChoice::Sa,
-            Some(format!(
-                "auto: sa on the CPU ({n} variables; no GPU solver in this build)"
-            )),
-        ),
+        SolverChoice::Auto => match auto_gpu(n, params.reads)? {
+            Ok(why) => (SolverChoice::GpuSa, Some(why)),
+            Err(why) => (
+                SolverChoice::Sa,
+                Some(format!("auto: sa on the CPU ({n} variables; {why})")),
+            ),
+        },
         c => (c, None),
     };
     let solver: Box<dyn Solver> = match choice {
@@ -105,6 +233,20 @@ pub fn build(choice: SolverChoice, params: &SolverParams, model: &Model) -> Resu
             seed: params.seed,
             initial_states: None,
         }),
+        SolverChoice::GpuSa => Box::new(GpuSaSolver::new(GpuSaParams {
+            sa: params.sa(),
+            backend: params.backend(),
+        })),
+        SolverChoice::Pt => Box::new(PtSolver::new(params.pt())),
+        SolverChoice::Pa => Box::new(PaSolver::new(params.pa())),
+        SolverChoice::GpuPt => Box::new(GpuPtSolver::new(GpuPtParams {
+            pt: params.pt(),
+            backend: params.backend(),
+        })),
+        SolverChoice::GpuPa => Box::new(GpuPaSolver::new(GpuPaParams {
+            pa: params.pa(),
+            backend: params.backend(),
+        })),
         SolverChoice::Auto => bail!("auto was resolved above"),
     };
     Ok((solver, why))

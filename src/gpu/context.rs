@@ -238,6 +238,36 @@ impl GpuContext {
         p
     }
 
+    /// Like [`pipeline`](Self::pipeline) but with an explicit pipeline layout (needed for
+    /// dynamic uniform offsets). The cache key must identify the layout's structure too.
+    pub fn pipeline_with_layout(
+        &self,
+        key: &str,
+        source: &str,
+        entry: &str,
+        layout: &wgpu::PipelineLayout,
+    ) -> wgpu::ComputePipeline {
+        let mut cache = self.pipelines.lock().unwrap_or_else(|p| p.into_inner());
+        let full_key = format!("{key}::{entry}::explicit");
+        if let Some(p) = cache.get(&full_key) {
+            return p.clone();
+        }
+        let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(key),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        });
+        let p = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(&full_key),
+            layout: Some(layout),
+            module: &module,
+            entry_point: Some(entry),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        cache.insert(full_key, p.clone());
+        p
+    }
+
     /// A storage buffer initialised with `data` (also usable as copy source/destination).
     pub fn storage<T: Pod>(&self, label: &str, data: &[T]) -> wgpu::Buffer {
         // Zero-length bindings are invalid: keep at least 4 bytes.

@@ -11,6 +11,7 @@
 //! On machines without a GPU, Mesa's lavapipe (`mesa-vulkan-drivers`) provides a Vulkan
 //! adapter that runs the same kernels on the CPU (correct, not fast).
 
+pub mod anneal;
 mod context;
 
 pub use context::{AdapterSummary, GpuContext, GpuOptions, enumerate_adapters};

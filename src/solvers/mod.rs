@@ -7,12 +7,23 @@
 
 pub mod anneal;
 pub mod exact;
+pub mod gpu_pa;
+pub mod gpu_pt;
+pub mod gpu_sa;
 pub mod greedy;
+pub mod pa;
+pub mod pt;
+pub mod replica;
 pub mod sa;
 pub mod schedule;
 
 pub use exact::ExactSolver;
+pub use gpu_pa::{GpuPaParams, GpuPaSolver};
+pub use gpu_pt::{GpuPtParams, GpuPtSolver};
+pub use gpu_sa::{GpuSaParams, GpuSaSolver};
 pub use greedy::GreedySolver;
+pub use pa::{PaParams, PaSolver};
+pub use pt::{PtParams, PtSolver, tempering_beta_range};
 pub use sa::{SaParams, SaSolver};
 pub use schedule::{BetaSchedule, ScheduleKind, default_beta_range};
 

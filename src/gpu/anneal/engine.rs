@@ -1,0 +1,953 @@
+//! Host side of the annealing kernels: uploads a problem, holds the replicas' state on the
+//! device, and encodes sweeps, energies, exchanges and resampling as dispatches.
+
+use super::coloring::{Coloring, greedy_coloring};
+use super::fixed::FixedIsing;
+use super::rng::seed_key;
+use crate::gpu::{GpuContext, GpuError};
+use crate::model::Ising;
+use bytemuck::{Pod, Zeroable};
+use std::num::NonZeroU64;
+use std::sync::Arc;
+
+const COMMON: &str = include_str!("../../../shaders/anneal_common.wgsl");
+const INIT: &str = include_str!("../../../shaders/anneal_init.wgsl");
+const ENERGY: &str = include_str!("../../../shaders/anneal_energy.wgsl");
+const SWEEP_WG: &str = include_str!("../../../shaders/anneal_sweep_wg.wgsl");
+const SWEEP_DENSE: &str = include_str!("../../../shaders/anneal_sweep_dense.wgsl");
+const SWEEP_COLOR: &str = include_str!("../../../shaders/anneal_sweep_color.wgsl");
+const PT: &str = include_str!("../../../shaders/pt_exchange.wgsl");
+const PA: &str = include_str!("../../../shaders/pa_resample.wgsl");
+
+/// Every WGSL source of the annealing kernels as `(file name, full source)`, with the
+/// workgroup-memory size placeholder filled in (for validation without a device).
+pub fn shader_sources() -> Vec<(&'static str, String)> {
+    let full = |s: &str| format!("{COMMON}\n{}", s.replace("NMAX", "1024u").replace("WGS", "64u"));
+    vec![
+        ("anneal_init.wgsl", full(INIT)),
+        ("anneal_energy.wgsl", full(ENERGY)),
+        ("anneal_sweep_wg.wgsl", full(SWEEP_WG)),
+        ("anneal_sweep_dense.wgsl", full(SWEEP_DENSE)),
+        ("anneal_sweep_color.wgsl", full(SWEEP_COLOR)),
+        ("pt_exchange.wgsl", full(PT)),
+        ("pa_resample.wgsl", full(PA)),
+    ]
+}
+
+/// Dispatches per queue submission (keeps command buffers and the parameter ring bounded).
+const MAX_DISPATCHES_PER_SUBMIT: usize = 1024;
+/// Threads per workgroup of the workgroup-per-replica kernels.
+const WG: usize = 256;
+
+/// Which kernels sweep the replicas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// Chosen from the problem and device: on a GPU, `Dense` when colour classes are
+    /// small (under 32 variables on average) and the matrix fits, `Workgroup` when a
+    /// replica fits in workgroup memory, `Color` otherwise; on a CPU adapter (lavapipe)
+    /// always `Color`, which measured fastest there.
+    #[default]
+    Auto,
+    /// One workgroup per replica, state in workgroup memory, colour classes in parallel
+    /// (n up to `max_compute_workgroup_storage_size / 4`).
+    Workgroup,
+    /// One workgroup per replica, sequential order, dense coupling matrix, flips pushed
+    /// to all fields in parallel (dense problems; n^2 * 4 bytes must fit one binding).
+    Dense,
+    /// State in global memory, one dispatch per colour class per sweep, parallel over
+    /// class members and replicas (any size, e.g. 1,000,000 variables).
+    Color,
+}
+
+impl Backend {
+    /// Name used on the command line and in solver info.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Auto => "auto",
+            Backend::Workgroup => "workgroup",
+            Backend::Dense => "dense",
+            Backend::Color => "color",
+        }
+    }
+
+    /// Parses a name (`auto`, `workgroup`, `dense`, `color`).
+    pub fn from_name(s: &str) -> Option<Backend> {
+        [Backend::Auto, Backend::Workgroup, Backend::Dense, Backend::Color]
+            .into_iter()
+            .find(|b| b.name() == s)
+    }
+}
+
+/// Mirrors `Params` in `anneal_common.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+struct Params {
+    n: u32,
+    num_replicas: u32,
+    replica_base: u32,
+    key: u32,
+    sweep0: u32,
+    num_sweeps: u32,
+    color: u32,
+    num_colors: u32,
+    beta_stride: u32,
+    num_temps: u32,
+    round: u32,
+    inv_scale: f32,
+    h_off: u32,
+    rp_off: u32,
+    adj_off: u32,
+    cp_off: u32,
+    cv_off: u32,
+    en_off: u32,
+    slot_off: u32,
+    at_off: u32,
+    be_off: u32,
+    par_off: u32,
+    pre_off: u32,
+    num_chains: u32,
+    dbeta: f32,
+    acc_off: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+/// What to set up on the device.
+#[derive(Clone, Debug)]
+pub struct EngineSpec {
+    /// Total number of replicas.
+    pub replicas: usize,
+    /// β table: β of (replica r, sweep t) is `betas[t * beta_stride + slot[r]]`.
+    pub betas: Vec<f64>,
+    /// 1 for a per-sweep schedule (sa, pa), 0 for fixed temperatures (pt).
+    pub beta_stride: u32,
+    /// Tempering layout `(chains, temperatures)`: replica `c * M + t` starts at slot `t`.
+    /// `None`: every replica uses slot 0.
+    pub tempering: Option<(usize, usize)>,
+    /// Population annealing: a second state buffer for resampling.
+    pub population: bool,
+    /// Keep all replicas in one group (one binding); error when they do not fit.
+    pub single_group: bool,
+    /// Seed of every random draw.
+    pub seed: u64,
+    /// Kernels to sweep with.
+    pub backend: Backend,
+    /// Sweeps per dispatch of the workgroup kernels (0 = default, 1; see
+    /// `Engine::sweeps_per_dispatch` for why).
+    pub sweeps_per_dispatch: u32,
+    /// Starting states (±1), used cyclically; `None` draws them on the device.
+    pub initial: Option<Vec<Vec<i8>>>,
+}
+
+/// One step of work for [`Engine::run`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Op {
+    /// Random initial states (words with fields) from the seed.
+    Init,
+    /// `count` sweeps starting at global sweep index `sweep0`.
+    Sweeps {
+        /// First sweep index (selects β and the random numbers).
+        sweep0: u32,
+        /// Number of sweeps.
+        count: u32,
+    },
+    /// Energy of every replica into the energy section.
+    Energy,
+    /// Tempering exchange round (pairs of parity `round % 2`).
+    PtSwap {
+        /// Round number.
+        round: u32,
+    },
+    /// Record each chain's best state.
+    PtBest,
+    /// Population resampling for a β step of `dbeta` (needs `Energy` first).
+    PaResample {
+        /// Step number (selects the random draw).
+        step: u32,
+        /// β increase of this step.
+        dbeta: f64,
+    },
+    /// Copy the resampled parents (needs `PaResample` first).
+    PaCopy,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Kernel {
+    InitSparse,
+    InitDense,
+    SweepWg,
+    SweepDense,
+    SweepColor,
+    Energy,
+    PtSwap,
+    PtBest,
+    PaResample,
+    PaCopy,
+}
+
+struct Group {
+    base: usize,
+    count: usize,
+    words: [wgpu::Buffer; 2],
+    aux: wgpu::Buffer,
+    best: wgpu::Buffer,
+    bind: [wgpu::BindGroup; 2],
+}
+
+struct Dispatch {
+    kernel: Kernel,
+    group: usize,
+    parity: usize,
+    params: Params,
+    dims: (u32, u32),
+}
+
+/// Sections of the per-group `aux` buffer (u32 offsets).
+#[derive(Clone, Copy, Debug, Default)]
+struct AuxLayout {
+    en: usize,
+    slot: usize,
+    at: usize,
+    be: usize,
+    par: usize,
+    pre: usize,
+    acc: usize,
+    len: usize,
+}
+
+/// Replicas of one problem on one device, with the kernels that anneal them.
+pub struct Engine {
+    ctx: Arc<GpuContext>,
+    n: usize,
+    backend: Backend,
+    nmax: usize,
+    wgs: usize,
+    fixed_scale: f64,
+    exact: bool,
+    coloring: Coloring,
+    template: Params,
+    aux_layout: AuxLayout,
+    groups: Vec<Group>,
+    bind0: wgpu::BindGroup,
+    bind2: wgpu::BindGroup,
+    betas_buf: wgpu::Buffer,
+    layout: wgpu::PipelineLayout,
+    params_buf: wgpu::Buffer,
+    stride: u64,
+    parity: usize,
+    chains: usize,
+    temps: usize,
+    beta_count: usize,
+    sweeps_per_dispatch: u32,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("n", &self.n)
+            .field("backend", &self.backend)
+            .field("groups", &self.group_sizes())
+            .finish()
+    }
+}
+
+fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage { read_only },
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+fn limit(what: String, limit: &'static str, needed: u64, allowed: u64) -> GpuError {
+    GpuError::Limit {
+        what,
+        limit,
+        needed,
+        allowed,
+    }
+}
+
+impl Engine {
+    /// Uploads `ising` and allocates `spec.replicas` replicas (split into groups that each
+    /// fit one storage binding, unless `spec.single_group`).
+    ///
+    /// Errors name the device limit that a buffer or the workgroup memory would exceed.
+    pub fn new(ctx: Arc<GpuContext>, ising: &Ising, spec: &EngineSpec) -> Result<Self, GpuError> {
+        let n = ising.num_variables();
+        if n == 0 {
+            return Err(GpuError::Runtime("the problem has no variables".into()));
+        }
+        if spec.replicas == 0 {
+            return Err(GpuError::Runtime("no replicas requested".into()));
+        }
+        let fixed = FixedIsing::new(ising).ok_or_else(|| {
+            limit(
+                "coupling indices".into(),
+                "u32 index range",
+                ising.j().num_interactions() as u64 * 2,
+                u32::MAX as u64,
+            )
+        })?;
+        let lim = ctx.limits().clone();
+        let binding = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
+        let coloring = greedy_coloring(ising.j());
+
+        // Backend.
+        let nmax = n.next_multiple_of(WG);
+        let wg_bytes = 4 * nmax as u64;
+        let wg_allowed = lim.max_compute_workgroup_storage_size as u64;
+        let dense_bytes = 4 * (n as u64) * (n as u64);
+        let dense_fits = dense_bytes <= binding && wg_bytes <= wg_allowed;
+        let cpu_adapter = ctx.summary().device_type == "Cpu";
+        let backend = match spec.backend {
+            // On CPU implementations (lavapipe) every barrier is a coroutine switch of the
+            // whole workgroup; the barrier-free colour kernel measured fastest there on
+            // G22, bqp1000 and a 1,000,000-variable graph.
+            Backend::Auto if cpu_adapter => Backend::Color,
+            Backend::Auto => {
+                if wg_bytes <= wg_allowed {
+                    // Classes smaller than a few dozen leave most of a workgroup idle
+                    // and cost a barrier each; the dense kernel wins there.
+                    let avg_class = n as f64 / coloring.num_colors() as f64;
+                    if dense_fits && avg_class < 32.0 {
+                        Backend::Dense
+                    } else {
+                        Backend::Workgroup
+                    }
+                } else {
+                    Backend::Color
+                }
+            }
+            b => b,
+        };
+        match backend {
+            Backend::Workgroup | Backend::Dense if wg_bytes > wg_allowed => {
+                return Err(limit(
+                    format!(
+                        "one replica of {n} variables in workgroup memory (backend `{}`)",
+                        backend.name()
+                    ),
+                    "max_compute_workgroup_storage_size",
+                    wg_bytes,
+                    wg_allowed,
+                ));
+            }
+            Backend::Dense if dense_bytes > lim.max_storage_buffer_binding_size => {
+                return Err(limit(
+                    format!("the dense {n} x {n} coupling matrix (backend `dense`)"),
+                    "max_storage_buffer_binding_size",
+                    dense_bytes,
+                    lim.max_storage_buffer_binding_size,
+                ));
+            }
+            _ => {}
+        }
+
+        // Problem buffer: h | row_ptr | adj | class_ptr | class_vars.
+        let nnz = fixed.cols.len();
+        let h_off = 0usize;
+        let rp_off = n;
+        let adj_off = rp_off + n + 1;
+        let cp_off = adj_off + 2 * nnz;
+        let cv_off = cp_off + coloring.class_ptr.len();
+        let mut prob: Vec<u32> = Vec::with_capacity(cv_off + n);
+        prob.extend(fixed.h.iter().map(|&x| x as u32));
+        prob.extend(&fixed.row_ptr);
+        for k in 0..nnz {
+            prob.push(fixed.cols[k]);
+            prob.push(fixed.vals[k] as u32);
+        }
+        prob.extend(&coloring.class_ptr);
+        prob.extend(&coloring.class_vars);
+        ctx.check_binding(
+            &format!("the problem data ({n} variables, {} couplings)", nnz / 2),
+            4 * prob.len() as u64,
+        )?;
+        let betas: Vec<f32> = spec.betas.iter().map(|&b| b as f32).collect();
+        ctx.check_binding(&format!("the β table ({} values)", betas.len()), 4 * betas.len() as u64)?;
+
+        // Groups.
+        let per_replica = 4 * n as u64;
+        let max_count = (binding / per_replica).min(65535) as usize;
+        if max_count == 0 {
+            return Err(limit(
+                format!("the state of one replica ({n} variables, 4 bytes each)"),
+                "max_storage_buffer_binding_size",
+                per_replica,
+                binding,
+            ));
+        }
+        if spec.single_group && spec.replicas > max_count {
+            return Err(limit(
+                format!(
+                    "the state of {} replicas x {n} variables (4 bytes each), which tempering and population annealing keep in one binding",
+                    spec.replicas
+                ),
+                "max_storage_buffer_binding_size",
+                per_replica * spec.replicas as u64,
+                binding,
+            ));
+        }
+        let (chains, temps) = spec.tempering.unwrap_or((0, 0));
+        if chains > 0 {
+            ctx.check_binding(
+                &format!("the best states of {chains} chains x {n} variables"),
+                4 * (chains * n) as u64,
+            )?;
+        }
+
+        let device = ctx.device();
+        let bgl0 = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("anneal problem"),
+            entries: &[storage_entry(0, true), storage_entry(1, true), storage_entry(2, true)],
+        });
+        let bgl1 = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("anneal replicas"),
+            entries: &[
+                storage_entry(0, false),
+                storage_entry(1, false),
+                storage_entry(2, false),
+                storage_entry(3, false),
+            ],
+        });
+        let params_size = std::mem::size_of::<Params>() as u64;
+        let bgl2 = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("anneal params"),
+            entries: &[wgpu::BindGroupLayoutEntry {
+                binding: 0,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Uniform,
+                    has_dynamic_offset: true,
+                    min_binding_size: NonZeroU64::new(params_size),
+                },
+                count: None,
+            }],
+        });
+        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("anneal"),
+            bind_group_layouts: &[Some(&bgl0), Some(&bgl1), Some(&bgl2)],
+            immediate_size: 0,
+        });
+
+        let prob_buf = ctx.storage("anneal prob", &prob);
+        let jmat_buf = if backend == Backend::Dense {
+            ctx.storage("anneal jmat", &fixed.dense())
+        } else {
+            ctx.storage_zeroed("anneal jmat (unused)", 4)
+        };
+        let betas_buf = ctx.storage("anneal betas", &betas);
+        let bind0 = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("anneal problem"),
+            layout: &bgl0,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: prob_buf.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: jmat_buf.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: betas_buf.as_entire_binding(),
+                },
+            ],
+        });
+        let stride = (params_size).next_multiple_of(lim.min_uniform_buffer_offset_alignment as u64);
+        let params_buf = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("anneal params"),
+            size: stride * MAX_DISPATCHES_PER_SUBMIT as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let bind2 = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("anneal params"),
+            layout: &bgl2,
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: &params_buf,
+                    offset: 0,
+                    size: NonZeroU64::new(params_size),
+                }),
+            }],
+        });
+
+        // Every group uses the aux layout of the largest group, so one template fits all.
+        let aux_layout = aux_layout(max_count.min(spec.replicas), chains, temps);
+        let mut groups = Vec::new();
+        let mut base = 0;
+        while base < spec.replicas {
+            let count = max_count.min(spec.replicas - base);
+            let words_a = ctx.storage_zeroed("anneal words", per_replica * count as u64);
+            let words_b = if spec.population {
+                ctx.storage_zeroed("anneal words (resampled)", per_replica * count as u64)
+            } else {
+                ctx.storage_zeroed("anneal words (unused)", 4)
+            };
+            let mut aux = vec![0u32; aux_layout.len];
+            if let Some((c, m)) = spec.tempering {
+                for r in 0..count {
+                    aux[aux_layout.slot + r] = ((base + r) % m) as u32;
+                }
+                for k in 0..c * m {
+                    aux[aux_layout.at + k] = k as u32;
+                }
+                for k in 0..c {
+                    aux[aux_layout.be + k] = f32::INFINITY.to_bits();
+                }
+            }
+            let aux = ctx.storage("anneal aux", &aux);
+            let best = if chains > 0 {
+                ctx.storage_zeroed("anneal best", 4 * (chains * n) as u64)
+            } else {
+                ctx.storage_zeroed("anneal best (unused)", 4)
+            };
+            let make = |w0: &wgpu::Buffer, w1: &wgpu::Buffer| {
+                device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("anneal replicas"),
+                    layout: &bgl1,
+                    entries: &[
+                        wgpu::BindGroupEntry {
+                            binding: 0,
+                            resource: w0.as_entire_binding(),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 1,
+                            resource: w1.as_entire_binding(),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 2,
+                            resource: aux.as_entire_binding(),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 3,
+                            resource: best.as_entire_binding(),
+                        },
+                    ],
+                })
+            };
+            let bind = [make(&words_a, &words_b), make(&words_b, &words_a)];
+            groups.push(Group {
+                base,
+                count,
+                words: [words_a, words_b],
+                aux,
+                best,
+                bind,
+            });
+            base += count;
+        }
+        if let Some(init) = &spec.initial {
+            if init.is_empty() {
+                return Err(GpuError::Runtime("no initial states given".into()));
+            }
+            for g in &groups {
+                let mut w: Vec<i32> = Vec::with_capacity(g.count * n);
+                for r in g.base..g.base + g.count {
+                    w.extend(fixed.words(&init[r % init.len()]));
+                }
+                ctx.queue().write_buffer(&g.words[0], 0, bytemuck::cast_slice(&w));
+            }
+        }
+        let template = Params {
+            n: n as u32,
+            key: seed_key(spec.seed),
+            num_colors: coloring.num_colors() as u32,
+            beta_stride: spec.beta_stride,
+            num_temps: temps as u32,
+            inv_scale: (1.0 / fixed.scale) as f32,
+            h_off: h_off as u32,
+            rp_off: rp_off as u32,
+            adj_off: adj_off as u32,
+            cp_off: cp_off as u32,
+            cv_off: cv_off as u32,
+            en_off: aux_layout.en as u32,
+            slot_off: aux_layout.slot as u32,
+            at_off: aux_layout.at as u32,
+            be_off: aux_layout.be as u32,
+            par_off: aux_layout.par as u32,
+            pre_off: aux_layout.pre as u32,
+            acc_off: aux_layout.acc as u32,
+            num_chains: chains as u32,
+            ..Default::default()
+        };
+        // Invocations per workgroup of the workgroup kernels: enough for the largest colour
+        // class (sparse) or for all columns (dense), between 32 and 256.
+        let width = if backend == Backend::Dense {
+            n
+        } else {
+            (0..coloring.num_colors())
+                .map(|c| coloring.class(c).len())
+                .max()
+                .unwrap_or(1)
+        };
+        let wgs = width.next_power_of_two().clamp(32, WG);
+        Ok(Engine {
+            ctx,
+            n,
+            backend,
+            nmax,
+            wgs,
+            fixed_scale: fixed.scale,
+            exact: fixed.exact,
+            coloring,
+            template,
+            aux_layout,
+            groups,
+            bind0,
+            bind2,
+            betas_buf,
+            layout,
+            params_buf,
+            stride,
+            parity: 0,
+            chains,
+            temps,
+            beta_count: betas.len(),
+            sweeps_per_dispatch: spec.sweeps_per_dispatch,
+        })
+    }
+
+    /// The kernels in use (never `Auto`).
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Number of colour classes of the interaction graph.
+    pub fn num_colors(&self) -> usize {
+        self.coloring.num_colors()
+    }
+
+    /// The colouring the kernels use.
+    pub fn coloring(&self) -> &Coloring {
+        &self.coloring
+    }
+
+    /// Fixed-point scale of fields and couplings on the device.
+    pub fn scale(&self) -> f64 {
+        self.fixed_scale
+    }
+
+    /// True when the device holds the model without rounding.
+    pub fn exact(&self) -> bool {
+        self.exact
+    }
+
+    /// Replicas per group (one storage binding each).
+    pub fn group_sizes(&self) -> Vec<usize> {
+        self.groups.iter().map(|g| g.count).collect()
+    }
+
+    /// Adapter name.
+    pub fn device_name(&self) -> String {
+        self.ctx.name()
+    }
+
+    fn pipeline(&self, kernel: Kernel) -> wgpu::ComputePipeline {
+        let (file, src, entry) = match kernel {
+            Kernel::InitSparse => ("anneal_init", INIT, "init_sparse"),
+            Kernel::InitDense => ("anneal_init", INIT, "init_dense"),
+            Kernel::SweepWg => ("anneal_sweep_wg", SWEEP_WG, "sweep_wg_sparse"),
+            Kernel::SweepDense => ("anneal_sweep_dense", SWEEP_DENSE, "sweep_wg_dense"),
+            Kernel::SweepColor => ("anneal_sweep_color", SWEEP_COLOR, "sweep_color"),
+            Kernel::Energy => ("anneal_energy", ENERGY, "energy"),
+            Kernel::PtSwap => ("pt_exchange", PT, "pt_swap"),
+            Kernel::PtBest => ("pt_exchange", PT, "pt_best"),
+            Kernel::PaResample => ("pa_resample", PA, "pa_resample"),
+            Kernel::PaCopy => ("pa_resample", PA, "pa_copy"),
+        };
+        let sized = matches!(kernel, Kernel::SweepWg | Kernel::SweepDense);
+        let key = if sized {
+            format!("{file}[{},{}]", self.nmax, self.wgs)
+        } else {
+            file.to_string()
+        };
+        let body = if sized {
+            src.replace("NMAX", &format!("{}u", self.nmax))
+                .replace("WGS", &format!("{}u", self.wgs))
+        } else {
+            src.to_string()
+        };
+        self.ctx
+            .pipeline_with_layout(&key, &format!("{COMMON}\n{body}"), entry, &self.layout)
+    }
+
+    fn check_sweeps(&self, sweep0: u32, count: u32) -> Result<(), GpuError> {
+        let last = sweep0 as u64 + count as u64;
+        let needed = if self.template.beta_stride == 0 {
+            self.temps.max(1) as u64
+        } else {
+            last
+        };
+        if count > 0 && needed > self.beta_count as u64 {
+            return Err(GpuError::Runtime(format!(
+                "sweeps {sweep0}..{last} need {needed} β values but the table has {}",
+                self.beta_count
+            )));
+        }
+        Ok(())
+    }
+
+    /// Encodes and submits `ops` (in order, in as few submissions as the dispatch bound
+    /// allows) without waiting for them.
+    pub fn run(&mut self, ops: &[Op]) -> Result<(), GpuError> {
+        let mut dispatches: Vec<Dispatch> = Vec::new();
+        let spread = |len: usize| (len.div_ceil(64)).clamp(1, 65535) as u32;
+        for op in ops {
+            for (gi, g) in self.groups.iter().enumerate() {
+                let mut p = self.template;
+                p.num_replicas = g.count as u32;
+                p.replica_base = g.base as u32;
+                let count = g.count as u32;
+                let mut push = |kernel: Kernel, params: Params, dims: (u32, u32)| {
+                    dispatches.push(Dispatch {
+                        kernel,
+                        group: gi,
+                        parity: self.parity,
+                        params,
+                        dims,
+                    })
+                };
+                match *op {
+                    Op::Init => {
+                        let k = if self.backend == Backend::Dense {
+                            Kernel::InitDense
+                        } else {
+                            Kernel::InitSparse
+                        };
+                        push(k, p, (spread(self.n), count));
+                    }
+                    Op::Sweeps { sweep0, count: k } => {
+                        self.check_sweeps(sweep0, k)?;
+                        match self.backend {
+                            Backend::Color => {
+                                for t in sweep0..sweep0 + k {
+                                    for c in 0..self.coloring.num_colors() {
+                                        let mut q = p;
+                                        q.sweep0 = t;
+                                        q.num_sweeps = 1;
+                                        q.color = c as u32;
+                                        push(Kernel::SweepColor, q, (spread(self.coloring.class(c).len()), count));
+                                    }
+                                }
+                            }
+                            b => {
+                                let kernel = if b == Backend::Dense {
+                                    Kernel::SweepDense
+                                } else {
+                                    Kernel::SweepWg
+                                };
+                                let per = self.sweeps_per_dispatch();
+                                let mut t = sweep0;
+                                while t < sweep0 + k {
+                                    let m = per.min(sweep0 + k - t);
+                                    let mut q = p;
+                                    q.sweep0 = t;
+                                    q.num_sweeps = m;
+                                    push(kernel, q, (count, 1));
+                                    t += m;
+                                }
+                            }
+                        }
+                    }
+                    Op::Energy => push(Kernel::Energy, p, (count, 1)),
+                    Op::PtSwap { round } => {
+                        let mut q = p;
+                        q.round = round;
+                        push(Kernel::PtSwap, q, ((self.chains as u32).div_ceil(64).max(1), 1));
+                    }
+                    Op::PtBest => push(Kernel::PtBest, p, (self.chains.max(1) as u32, 1)),
+                    Op::PaResample { step, dbeta } => {
+                        let mut q = p;
+                        q.round = step;
+                        q.dbeta = dbeta as f32;
+                        push(Kernel::PaResample, q, (1, 1));
+                    }
+                    Op::PaCopy => push(Kernel::PaCopy, p, (spread(self.n), count)),
+                }
+            }
+            if *op == Op::PaCopy {
+                self.parity ^= 1;
+            }
+        }
+        for chunk in dispatches.chunks(MAX_DISPATCHES_PER_SUBMIT) {
+            self.submit(chunk);
+        }
+        self.ctx.take_error()
+    }
+
+    /// Sweeps per dispatch of the workgroup kernels: the spec's, default 1.
+    ///
+    /// On lavapipe (Mesa 22.3), workgroup kernels that loop over many sweeps inside one
+    /// dispatch lost field updates after about 30 sweeps (n = 300, 50 colour classes) or
+    /// 4-16 sweeps (dense, n = 2000), while the same sweeps one per dispatch are exact (see
+    /// the `long_runs_stay_exact` test). Until that is understood, one sweep per dispatch
+    /// is the default; dispatches are cheap next to a sweep of a replica per workgroup.
+    fn sweeps_per_dispatch(&self) -> u32 {
+        self.sweeps_per_dispatch.max(1)
+    }
+
+    fn submit(&self, dispatches: &[Dispatch]) {
+        let mut bytes = vec![0u8; self.stride as usize * dispatches.len()];
+        for (k, d) in dispatches.iter().enumerate() {
+            let at = k * self.stride as usize;
+            bytes[at..at + std::mem::size_of::<Params>()].copy_from_slice(bytemuck::bytes_of(&d.params));
+        }
+        self.ctx.queue().write_buffer(&self.params_buf, 0, &bytes);
+        let mut pipelines: Vec<(Kernel, wgpu::ComputePipeline)> = Vec::new();
+        for d in dispatches {
+            if !pipelines.iter().any(|(k, _)| *k == d.kernel) {
+                pipelines.push((d.kernel, self.pipeline(d.kernel)));
+            }
+        }
+        let mut enc = self.ctx.device().create_command_encoder(&Default::default());
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("anneal"),
+                timestamp_writes: None,
+            });
+            pass.set_bind_group(0, &self.bind0, &[]);
+            for (k, d) in dispatches.iter().enumerate() {
+                let pipe = &pipelines
+                    .iter()
+                    .find(|(kk, _)| *kk == d.kernel)
+                    .expect("collected above")
+                    .1;
+                pass.set_pipeline(pipe);
+                pass.set_bind_group(1, &self.groups[d.group].bind[d.parity], &[]);
+                pass.set_bind_group(2, &self.bind2, &[(k as u64 * self.stride) as u32]);
+                pass.dispatch_workgroups(d.dims.0, d.dims.1, 1);
+            }
+        }
+        self.ctx.queue().submit([enc.finish()]);
+    }
+
+    /// Replaces the β table (same length as at creation), e.g. an adapted tempering
+    /// ladder; applies to work submitted afterwards.
+    pub fn set_betas(&self, betas: &[f64]) -> Result<(), GpuError> {
+        if betas.len() != self.beta_count {
+            return Err(GpuError::Runtime(format!(
+                "β table of {} values given, {} expected",
+                betas.len(),
+                self.beta_count
+            )));
+        }
+        let b: Vec<f32> = betas.iter().map(|&x| x as f32).collect();
+        self.ctx
+            .queue()
+            .write_buffer(&self.betas_buf, 0, bytemuck::cast_slice(&b));
+        Ok(())
+    }
+
+    /// Waits for all submitted work.
+    pub fn wait(&self) -> Result<(), GpuError> {
+        self.ctx.wait()
+    }
+
+    /// The words (`2 * field + bit`, fixed point) of every replica.
+    pub fn words(&self) -> Result<Vec<Vec<i32>>, GpuError> {
+        let mut out = Vec::new();
+        for g in &self.groups {
+            let w: Vec<i32> = self.ctx.read(&g.words[self.parity], 0, g.count * self.n)?;
+            out.extend(w.chunks(self.n).map(|c| c.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// The ±1 states of every replica.
+    pub fn states(&self) -> Result<Vec<Vec<i8>>, GpuError> {
+        Ok(self
+            .words()?
+            .into_iter()
+            .map(|w| w.iter().map(|&x| if x & 1 == 1 { 1 } else { -1 }).collect())
+            .collect())
+    }
+
+    fn read_aux(&self, g: &Group, off: usize, len: usize) -> Result<Vec<u32>, GpuError> {
+        self.ctx.read(&g.aux, off as u64, len)
+    }
+
+    /// Energies (without offset) from the last [`Op::Energy`], every replica.
+    pub fn energies(&self) -> Result<Vec<f32>, GpuError> {
+        let mut out = Vec::new();
+        for g in &self.groups {
+            let e = self.read_aux(g, self.aux_layout.en, g.count)?;
+            out.extend(e.into_iter().map(f32::from_bits));
+        }
+        Ok(out)
+    }
+
+    /// Tempering: best energy (without offset) and best ±1 state of every chain.
+    pub fn best(&self) -> Result<(Vec<f32>, Vec<Vec<i8>>), GpuError> {
+        let g = &self.groups[0];
+        let e: Vec<f32> = self
+            .read_aux(g, self.aux_layout.be, self.chains)?
+            .into_iter()
+            .map(f32::from_bits)
+            .collect();
+        let bits: Vec<u32> = self.ctx.read(&g.best, 0, self.chains * self.n)?;
+        let states = bits
+            .chunks(self.n)
+            .map(|c| c.iter().map(|&b| if b == 1 { 1 } else { -1 }).collect())
+            .collect();
+        Ok((e, states))
+    }
+
+    /// Tempering: best energies only (a small read, for target checks).
+    pub fn best_energies(&self) -> Result<Vec<f32>, GpuError> {
+        let g = &self.groups[0];
+        Ok(self
+            .read_aux(g, self.aux_layout.be, self.chains)?
+            .into_iter()
+            .map(f32::from_bits)
+            .collect())
+    }
+
+    /// Tempering: accepted exchanges per `(chain, pair)`, summed over chains (length M - 1).
+    pub fn swap_counts(&self) -> Result<Vec<u64>, GpuError> {
+        let g = &self.groups[0];
+        let m = self.temps;
+        let raw = self.read_aux(g, self.aux_layout.acc, self.chains * m)?;
+        let mut out = vec![0u64; m.saturating_sub(1)];
+        for c in 0..self.chains {
+            for (t, o) in out.iter_mut().enumerate() {
+                *o += raw[c * m + t] as u64;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Population annealing: the parents chosen by the last resampling.
+    pub fn parents(&self) -> Result<Vec<u32>, GpuError> {
+        let g = &self.groups[0];
+        self.read_aux(g, self.aux_layout.par, g.count)
+    }
+}
+
+fn aux_layout(count: usize, chains: usize, temps: usize) -> AuxLayout {
+    let mut l = AuxLayout::default();
+    let mut at = 0;
+    let mut take = |len: usize| {
+        let o = at;
+        at += len;
+        o
+    };
+    l.en = take(count);
+    l.slot = take(count);
+    l.at = take(chains * temps);
+    l.be = take(chains);
+    l.par = take(count);
+    l.pre = take(count);
+    l.acc = take(chains * temps);
+    l.len = at.max(1);
+    l
+}

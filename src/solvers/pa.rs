@@ -1,0 +1,228 @@
+//! Population annealing on the CPU (`pa`).
+//!
+//! A population of `population` replicas is annealed through a β schedule (the same
+//! [`BetaSchedule`] as `sa`: `num_sweeps / sweeps_per_beta` values between the ends of the
+//! range). Before each new β the population is resampled with weights
+//! `exp(-(β_k - β_{k-1}) E_i)` (systematic resampling, fixed size), so low-energy replicas
+//! multiply and high-energy ones die out; then every replica does `sweeps_per_beta`
+//! Metropolis sweeps at `β_k` (cached local fields, see [`Replica`]). The final population
+//! is returned, one sample per replica.
+//!
+//! Reproducibility: at step `k`, member `i` sweeps with RNG stream `i` of
+//! `derive_seed(seed, k + 1)`, and resampling uses stream `k` of `derive_seed(seed, 0)`,
+//! so the answer does not depend on the thread count.
+
+use super::pt::{reached, tempering_beta_range};
+use super::replica::{IntegerAcceptance, Replica};
+use super::{BetaSchedule, ScheduleKind, SolveContext, SolveError, Solver, invalid};
+use crate::model::{Model, SampleSet, SolveInfo, Timing, spins_as};
+use crate::rng::{Rng, derive_seed};
+use rayon::prelude::*;
+use serde_json::json;
+use std::time::Instant;
+
+/// Parameters of [`PaSolver`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct PaParams {
+    /// Number of replicas kept through the anneal (default 256).
+    pub population: usize,
+    /// Sweeps of every replica over the whole anneal (default 1000).
+    pub num_sweeps: usize,
+    /// Sweeps at each β (default 10); must divide `num_sweeps`. The population is
+    /// resampled once per β.
+    pub sweeps_per_beta: usize,
+    /// `(hot, cold)` ends; `None` uses [`tempering_beta_range`].
+    pub beta_range: Option<(f64, f64)>,
+    /// Geometric (default) or linear interpolation between the ends.
+    pub beta_schedule_type: ScheduleKind,
+    /// Seed.
+    pub seed: u64,
+}
+
+impl Default for PaParams {
+    fn default() -> Self {
+        PaParams {
+            population: 256,
+            num_sweeps: 1000,
+            sweeps_per_beta: 10,
+            beta_range: None,
+            beta_schedule_type: ScheduleKind::Geometric,
+            seed: 0,
+        }
+    }
+}
+
+impl PaParams {
+    /// The schedule these parameters give for a problem whose default range is `default`.
+    pub fn schedule(&self, default: (f64, f64)) -> Result<BetaSchedule, SolveError> {
+        if self.population == 0 {
+            return Err(invalid("population", "must be at least 1"));
+        }
+        BetaSchedule::new(
+            self.beta_range.unwrap_or(default),
+            self.num_sweeps,
+            self.sweeps_per_beta,
+            self.beta_schedule_type,
+        )
+    }
+}
+
+/// Population annealing solver (`pa`).
+#[derive(Clone, Debug, Default)]
+pub struct PaSolver {
+    /// Parameters.
+    pub params: PaParams,
+}
+
+impl PaSolver {
+    /// A solver with the given parameters.
+    pub fn new(params: PaParams) -> Self {
+        PaSolver { params }
+    }
+}
+
+/// Systematic resampling: `parents[j]` for `j < weights.len()` drawn proportionally to
+/// `weights` with one uniform `u` in `[0, 1)`. Weights must be finite and non-negative with
+/// a positive sum (the caller shifts energies so the best weight is 1).
+pub fn systematic_resample(weights: &[f64], u: f64) -> Vec<usize> {
+    let r = weights.len();
+    let total: f64 = weights.iter().sum();
+    let mut parents = Vec::with_capacity(r);
+    let mut cum = 0.0;
+    let mut i = 0;
+    for j in 0..r {
+        let pos = (j as f64 + u) / r as f64 * total;
+        while i + 1 < r && cum + weights[i] <= pos {
+            cum += weights[i];
+            i += 1;
+        }
+        parents.push(i);
+    }
+    parents
+}
+
+impl Solver for PaSolver {
+    fn name(&self) -> &'static str {
+        "pa"
+    }
+
+    fn solve_with(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
+        let t0 = Instant::now();
+        let p = &self.params;
+        let n = model.num_variables();
+        let vartype = model.vartype();
+        let ising = model.to_ising();
+        let schedule = p.schedule(tempering_beta_range(&ising))?;
+        let betas = schedule.betas.clone();
+        let r = p.population;
+        let mut pop: Vec<Replica> = (0..r)
+            .into_par_iter()
+            .map(|i| Replica::new(&ising, Rng::stream(derive_seed(p.seed, 1), i as u64).spins(n)))
+            .collect();
+        let t1 = Instant::now();
+        ctx.set_total(betas.len() as u64);
+        let resample_seed = derive_seed(p.seed, 0);
+        let acceptance = IntegerAcceptance::detect(&ising);
+        let mut steps_done = 0usize;
+        let mut time_to_target = None;
+        let mut families: Vec<usize> = (0..r).collect();
+        for (k, &beta) in betas.iter().enumerate() {
+            if time_to_target.is_some() || ctx.should_stop(t0) {
+                break;
+            }
+            if k > 0 {
+                let db = beta - betas[k - 1];
+                let emin = pop.iter().map(|x| x.energy).fold(f64::INFINITY, f64::min);
+                let weights: Vec<f64> = pop.iter().map(|x| (-db * (x.energy - emin)).exp()).collect();
+                let u = Rng::stream(resample_seed, k as u64).next_f64();
+                let parents = systematic_resample(&weights, u);
+                families = parents.iter().map(|&q| families[q]).collect();
+                pop = parents.iter().map(|&q| pop[q].clone()).collect();
+            }
+            let step_seed = derive_seed(p.seed, k as u64 + 1);
+            let table = acceptance.map(|acc| (acc, acc.thresholds(beta)));
+            pop.par_iter_mut().enumerate().for_each(|(i, rep)| {
+                let mut rng = Rng::stream(step_seed, i as u64 + r as u64);
+                for _ in 0..schedule.sweeps_per_beta {
+                    match &table {
+                        Some((acc, t)) => rep.sweep_table(&ising, acc, t, &mut rng),
+                        None => rep.sweep(&ising, beta, &mut rng),
+                    };
+                }
+            });
+            steps_done += 1;
+            ctx.advance(1);
+            if let Some(best) = pop.iter().min_by(|a, b| a.energy.total_cmp(&b.energy))
+                && reached(best.energy, ctx.target_energy)
+                && reached(ising.energy(&best.spins), ctx.target_energy)
+            {
+                time_to_target = Some(t0.elapsed().as_secs_f64());
+            }
+        }
+        let t2 = Instant::now();
+        let mut distinct = families.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let states: Vec<(Vec<i8>, f64)> = pop
+            .into_iter()
+            .map(|x| {
+                let state = spins_as(vartype, &x.spins);
+                let e = model.energy(&state);
+                (state, e)
+            })
+            .collect();
+        let sweeps_done = steps_done * schedule.sweeps_per_beta;
+        let mut info = SolveInfo {
+            solver: self.name().into(),
+            seed: Some(p.seed),
+            ..Default::default()
+        };
+        info.params.insert("population".into(), json!(r));
+        info.params.insert("num_sweeps".into(), json!(sweeps_done));
+        info.params
+            .insert("sweeps_per_beta".into(), json!(schedule.sweeps_per_beta));
+        info.params.insert(
+            "beta_range".into(),
+            json!([
+                betas.first().copied().unwrap_or(0.0),
+                betas.last().copied().unwrap_or(0.0)
+            ]),
+        );
+        info.params.insert(
+            "beta_schedule_type".into(),
+            json!(match p.beta_schedule_type {
+                ScheduleKind::Geometric => "geometric",
+                ScheduleKind::Linear => "linear",
+            }),
+        );
+        info.extra
+            .insert("flip_attempts".into(), json!(sweeps_done as u64 * r as u64 * n as u64));
+        info.extra.insert("surviving_families".into(), json!(distinct.len()));
+        if let Some(t) = time_to_target {
+            info.extra.insert("time_to_target_s".into(), json!(t));
+        }
+        let mut set = SampleSet::from_states(vartype, n, states, info);
+        set.info.timing = Timing {
+            preprocessing_s: (t1 - t0).as_secs_f64(),
+            sampling_s: (t2 - t1).as_secs_f64(),
+            postprocessing_s: t2.elapsed().as_secs_f64(),
+        };
+        Ok(set)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn systematic_resampling_counts() {
+        // Weights 1:3 over 4 members -> exactly 1 and 3 copies whatever u is.
+        for u in [0.0, 0.3, 0.99] {
+            let p = systematic_resample(&[1.0, 3.0, 0.0, 0.0], u);
+            assert_eq!(p.iter().filter(|&&x| x == 0).count(), 1, "u = {u}");
+            assert_eq!(p.iter().filter(|&&x| x == 1).count(), 3, "u = {u}");
+        }
+        assert_eq!(systematic_resample(&[1.0; 5], 0.5), vec![0, 1, 2, 3, 4]);
+    }
+}

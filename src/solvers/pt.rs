@@ -1,0 +1,419 @@
+//! Parallel tempering (replica-exchange Monte Carlo) on the CPU (`pt`).
+//!
+//! Each chain holds `num_replicas` copies of the system at fixed inverse temperatures
+//! `β_0 < β_1 < ... < β_{M-1}` (a geometric ladder). Every round, each replica does
+//! `sweeps_per_swap` Metropolis sweeps at its β (cached local fields, see
+//! [`Replica`]); then neighbouring temperatures try to exchange their states with the
+//! Metropolis rule `min(1, exp((β_t - β_{t+1}) (E_t - E_{t+1})))`, even pairs on even
+//! rounds and odd pairs on odd rounds. Hot replicas cross barriers; the exchanges carry
+//! what they find down to the cold end. Each chain returns the lowest-energy state any of
+//! its replicas held at the end of a round. For integer or dyadic weights the Metropolis
+//! test is a table lookup per temperature ([`IntegerAcceptance`]).
+//!
+//! Reproducibility: replica `k` (over all chains) owns RNG stream `k` of the seed, and the
+//! exchanges of chain `c` use stream `chains * replicas + c`; replicas sweep in parallel
+//! (rayon) but never share a stream, so the answer does not depend on the thread count.
+
+use super::replica::{IntegerAcceptance, Replica, geometric_ladder};
+use super::{SolveContext, SolveError, Solver, default_beta_range, invalid};
+use crate::model::{Ising, Model, SampleSet, SolveInfo, Timing, spins_as};
+use crate::rng::Rng;
+use rayon::prelude::*;
+use serde_json::json;
+use std::time::Instant;
+
+/// Parameters of [`PtSolver`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct PtParams {
+    /// Independent tempering chains; each returns its best-seen state (default 1).
+    pub num_chains: usize,
+    /// Temperatures (replicas) per chain (default 64).
+    pub num_replicas: usize,
+    /// Metropolis sweeps of every replica (default 1000).
+    pub num_sweeps: usize,
+    /// Sweeps between exchange rounds (default 1); must divide `num_sweeps`.
+    pub sweeps_per_swap: usize,
+    /// `(hot, cold)` ends of the geometric β ladder; `None` uses
+    /// [`tempering_beta_range`].
+    pub beta_range: Option<(f64, f64)>,
+    /// Explicit ladder (increasing β); overrides `beta_range` and `num_replicas`.
+    pub betas: Option<Vec<f64>>,
+    /// Re-space the ladder during the first quarter of the rounds (at most
+    /// [`ADAPT_MAX_ROUNDS`]), every [`ADAPT_EVERY`] rounds, towards equal exchange
+    /// acceptance between neighbours (default true; ignored with explicit `betas`).
+    pub adapt_ladder: bool,
+    /// Seed of the per-replica RNG streams.
+    pub seed: u64,
+}
+
+impl Default for PtParams {
+    fn default() -> Self {
+        PtParams {
+            num_chains: 1,
+            num_replicas: 64,
+            num_sweeps: 1000,
+            sweeps_per_swap: 1,
+            beta_range: None,
+            betas: None,
+            adapt_ladder: true,
+            seed: 0,
+        }
+    }
+}
+
+/// Rounds between two re-spacings of an adaptive ladder.
+pub const ADAPT_EVERY: usize = 200;
+/// Rounds after which an adaptive ladder stays fixed.
+pub const ADAPT_MAX_ROUNDS: usize = 4000;
+
+/// Rounds during which the ladder of `p` adapts (0 when it does not).
+pub(crate) fn adapt_rounds(p: &PtParams, rounds: usize) -> usize {
+    if !p.adapt_ladder || p.betas.is_some() {
+        return 0;
+    }
+    (rounds / 4).min(ADAPT_MAX_ROUNDS) / ADAPT_EVERY * ADAPT_EVERY
+}
+
+/// A re-spaced ladder with the same ends, moving rungs so that every neighbouring pair
+/// would have about the same exchange acceptance.
+///
+/// Model: the cost `-ln A_t` of pair `t` grows like the square of its width times a local
+/// density, so `sqrt(-ln A_t)` is the pair's "length"; the new rungs divide the total
+/// length equally (linear interpolation in `ln β` inside each old interval). The result
+/// is averaged with the old ladder (in `ln β`) to damp noise. `acceptance[t]` is the
+/// measured acceptance of pair `(t, t + 1)`, clamped to `[0.001, 0.999]`.
+pub fn respace_ladder(betas: &[f64], acceptance: &[f64]) -> Vec<f64> {
+    let m = betas.len();
+    if m < 3 || acceptance.len() != m - 1 {
+        return betas.to_vec();
+    }
+    let x: Vec<f64> = betas.iter().map(|b| b.ln()).collect();
+    let len: Vec<f64> = acceptance
+        .iter()
+        .map(|a| (-a.clamp(0.001, 0.999).ln()).sqrt())
+        .collect();
+    let total: f64 = len.iter().sum();
+    let mut out = Vec::with_capacity(m);
+    out.push(betas[0]);
+    let mut t = 0;
+    let mut cum = 0.0;
+    for k in 1..m - 1 {
+        let target = total * k as f64 / (m - 1) as f64;
+        while t < m - 2 && cum + len[t] < target {
+            cum += len[t];
+            t += 1;
+        }
+        let frac = if len[t] > 0.0 {
+            ((target - cum) / len[t]).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let xn = x[t] + frac * (x[t + 1] - x[t]);
+        out.push((0.5 * (x[k] + xn)).exp());
+    }
+    out.push(betas[m - 1]);
+    out
+}
+
+/// Default β range of the tempering and population solvers.
+///
+/// The cold end is neal's (about 0.01 expected excitations of the weakest kind, see
+/// [`default_beta_range`]). The hot end sits just above the glass transition of a
+/// mean-field spin glass with the same couplings: `β_c ≈ 1 / sqrt(q)` with
+/// `q = mean_i (h_i^2 + sum_j J_ij^2)`, and `β_hot = 0.8 β_c` (never hotter than neal's hot
+/// end). neal's hot end, which accepts every flip with probability 1/2, would spend many
+/// rungs of a ladder on a structureless phase.
+pub fn tempering_beta_range(ising: &Ising) -> (f64, f64) {
+    let (neal_hot, cold) = default_beta_range(ising);
+    let n = ising.num_variables();
+    if n == 0 {
+        return (neal_hot, cold);
+    }
+    let total: f64 = (0..n)
+        .map(|i| ising.h()[i].powi(2) + ising.j().row(i).1.iter().map(|w| w * w).sum::<f64>())
+        .sum();
+    let q = total / n as f64;
+    if q == 0.0 {
+        return (neal_hot, cold);
+    }
+    let hot = (0.8 / q.sqrt()).max(neal_hot);
+    (hot.min(cold), cold)
+}
+
+/// Parallel tempering solver (`pt`).
+#[derive(Clone, Debug, Default)]
+pub struct PtSolver {
+    /// Parameters.
+    pub params: PtParams,
+}
+
+impl PtSolver {
+    /// A solver with the given parameters.
+    pub fn new(params: PtParams) -> Self {
+        PtSolver { params }
+    }
+
+    /// The β ladder these parameters give on `ising` (increasing).
+    pub fn ladder(&self, ising: &Ising) -> Result<Vec<f64>, SolveError> {
+        ladder(
+            &self.params.betas,
+            self.params.beta_range,
+            self.params.num_replicas,
+            ising,
+        )
+    }
+}
+
+/// Checks an explicit ladder or builds a geometric one (shared with the GPU solver).
+pub(crate) fn ladder(
+    betas: &Option<Vec<f64>>,
+    range: Option<(f64, f64)>,
+    num_replicas: usize,
+    ising: &Ising,
+) -> Result<Vec<f64>, SolveError> {
+    if let Some(b) = betas {
+        if b.is_empty() {
+            return Err(invalid("betas", "is empty"));
+        }
+        if let Some(x) = b.iter().find(|x| !x.is_finite() || **x < 0.0) {
+            return Err(invalid("betas", format!("{x} is not a finite non-negative β")));
+        }
+        return Ok(b.clone());
+    }
+    if num_replicas == 0 {
+        return Err(invalid("num_replicas", "must be at least 1"));
+    }
+    let (hot, cold) = range.unwrap_or_else(|| tempering_beta_range(ising));
+    if !(hot.is_finite() && cold.is_finite()) || hot <= 0.0 || cold <= 0.0 {
+        return Err(invalid(
+            "beta_range",
+            format!("[{hot}, {cold}] must be finite and positive for a geometric ladder"),
+        ));
+    }
+    Ok(geometric_ladder(hot, cold, num_replicas))
+}
+
+/// Whether `energy` meets `target` (with a tolerance for float rounding).
+pub(crate) fn reached(energy: f64, target: Option<f64>) -> bool {
+    target.is_some_and(|t| energy <= t + 1e-9 * t.abs().max(1.0))
+}
+
+struct Walker {
+    replica: Replica,
+    rng: Rng,
+}
+
+impl Solver for PtSolver {
+    fn name(&self) -> &'static str {
+        "pt"
+    }
+
+    fn solve_with(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
+        let t0 = Instant::now();
+        let p = &self.params;
+        let n = model.num_variables();
+        let vartype = model.vartype();
+        if p.num_chains == 0 {
+            return Err(invalid("num_chains", "must be at least 1"));
+        }
+        if p.sweeps_per_swap == 0 {
+            return Err(invalid("sweeps_per_swap", "must be at least 1"));
+        }
+        if !p.num_sweeps.is_multiple_of(p.sweeps_per_swap) {
+            return Err(invalid(
+                "num_sweeps",
+                format!(
+                    "{} is not divisible by sweeps_per_swap = {}",
+                    p.num_sweeps, p.sweeps_per_swap
+                ),
+            ));
+        }
+        let ising = model.to_ising();
+        let mut betas = self.ladder(&ising)?;
+        let m = betas.len();
+        let chains = p.num_chains;
+        let total = chains * m;
+        let mut walkers: Vec<Walker> = (0..total)
+            .into_par_iter()
+            .map(|k| {
+                let mut rng = Rng::stream(p.seed, k as u64);
+                let spins = rng.spins(n);
+                Walker {
+                    replica: Replica::new(&ising, spins),
+                    rng,
+                }
+            })
+            .collect();
+        // slot_walker[c][t]: walker (index into `walkers`) at temperature t of chain c.
+        let mut slot_walker: Vec<Vec<usize>> = (0..chains).map(|c| (0..m).map(|t| c * m + t).collect()).collect();
+        // walker_slot[k]: temperature index of walker k.
+        let mut walker_slot: Vec<usize> = (0..total).map(|k| k % m).collect();
+        // Integer or dyadic weights: acceptance by table lookup, one table per temperature.
+        let make_tables = |betas: &[f64]| {
+            IntegerAcceptance::detect(&ising).map(|acc| {
+                let t: Vec<Vec<u64>> = betas.iter().map(|&b| acc.thresholds(b)).collect();
+                (acc, t)
+            })
+        };
+        let mut tables = make_tables(&betas);
+        let mut swap_rngs: Vec<Rng> = (0..chains).map(|c| Rng::stream(p.seed, (total + c) as u64)).collect();
+        let mut best: Vec<(Vec<i8>, f64)> = (0..chains)
+            .map(|c| {
+                let w = &walkers[c * m].replica;
+                (w.spins.clone(), ising.energy(&w.spins))
+            })
+            .collect();
+        let mut swap_tries = vec![0u64; m.saturating_sub(1)];
+        let mut swap_accepts = vec![0u64; m.saturating_sub(1)];
+        let rounds = p.num_sweeps / p.sweeps_per_swap;
+        let adapt = adapt_rounds(p, rounds);
+        let mut window = (vec![0u64; m.saturating_sub(1)], vec![0u64; m.saturating_sub(1)]);
+        let t1 = Instant::now();
+        ctx.set_total(rounds as u64);
+        let mut rounds_done = 0usize;
+        let mut time_to_target: Option<f64> = None;
+        if best.iter().any(|b| reached(b.1, ctx.target_energy)) {
+            time_to_target = Some(t0.elapsed().as_secs_f64());
+        }
+        while rounds_done < rounds && time_to_target.is_none() && !ctx.should_stop(t0) {
+            walkers
+                .par_iter_mut()
+                .zip(walker_slot.par_iter())
+                .for_each(|(w, &slot)| {
+                    for _ in 0..p.sweeps_per_swap {
+                        match &tables {
+                            Some((acc, t)) => w.replica.sweep_table(&ising, acc, &t[slot], &mut w.rng),
+                            None => w.replica.sweep(&ising, betas[slot], &mut w.rng),
+                        };
+                    }
+                });
+            let parity = rounds_done % 2;
+            for c in 0..chains {
+                let rng = &mut swap_rngs[c];
+                let slots = &mut slot_walker[c];
+                let mut t = parity;
+                while t + 1 < m {
+                    let (a, b) = (slots[t], slots[t + 1]);
+                    let x = (betas[t] - betas[t + 1]) * (walkers[a].replica.energy - walkers[b].replica.energy);
+                    swap_tries[t] += 1;
+                    window.0[t] += 1;
+                    if x >= 0.0 || rng.next_f64() < x.exp() {
+                        swap_accepts[t] += 1;
+                        window.1[t] += 1;
+                        slots.swap(t, t + 1);
+                        walker_slot[a] = t + 1;
+                        walker_slot[b] = t;
+                    }
+                    t += 2;
+                }
+                for &k in slots.iter() {
+                    let r = &walkers[k].replica;
+                    if r.energy < best[c].1 - 1e-9 * best[c].1.abs().max(1.0) {
+                        let e = ising.energy(&r.spins);
+                        if e < best[c].1 {
+                            best[c] = (r.spins.clone(), e);
+                        }
+                    }
+                }
+                if time_to_target.is_none() && reached(best[c].1, ctx.target_energy) {
+                    time_to_target = Some(t0.elapsed().as_secs_f64());
+                }
+            }
+            rounds_done += 1;
+            ctx.advance(1);
+            if rounds_done <= adapt && rounds_done.is_multiple_of(ADAPT_EVERY) {
+                let acc: Vec<f64> = window
+                    .0
+                    .iter()
+                    .zip(&window.1)
+                    .map(|(&t, &a)| a as f64 / t.max(1) as f64)
+                    .collect();
+                betas = respace_ladder(&betas, &acc);
+                tables = make_tables(&betas);
+                window = (vec![0u64; m - 1], vec![0u64; m - 1]);
+                if rounds_done == adapt {
+                    // Report the acceptance of the final ladder only.
+                    swap_tries.iter_mut().for_each(|x| *x = 0);
+                    swap_accepts.iter_mut().for_each(|x| *x = 0);
+                }
+            }
+        }
+        let t2 = Instant::now();
+
+        let states: Vec<(Vec<i8>, f64)> = best
+            .into_iter()
+            .map(|(s, _)| {
+                let state = spins_as(vartype, &s);
+                let e = model.energy(&state);
+                (state, e)
+            })
+            .collect();
+        let sweeps_done = rounds_done * p.sweeps_per_swap;
+        let mut info = SolveInfo {
+            solver: self.name().into(),
+            seed: Some(p.seed),
+            ..Default::default()
+        };
+        info.params.insert("num_chains".into(), json!(chains));
+        info.params.insert("num_replicas".into(), json!(m));
+        info.params.insert("num_sweeps".into(), json!(sweeps_done));
+        info.params.insert("sweeps_per_swap".into(), json!(p.sweeps_per_swap));
+        info.params.insert("beta_range".into(), json!([betas[0], betas[m - 1]]));
+        info.params.insert("adapt_rounds".into(), json!(adapt));
+        info.extra.insert("betas".into(), json!(betas));
+        info.extra.insert(
+            "flip_attempts".into(),
+            json!(sweeps_done as u64 * total as u64 * n as u64),
+        );
+        let acc: Vec<f64> = swap_tries
+            .iter()
+            .zip(&swap_accepts)
+            .map(|(&t, &a)| if t == 0 { 0.0 } else { a as f64 / t as f64 })
+            .collect();
+        info.extra.insert("swap_acceptance".into(), json!(acc));
+        if let Some(t) = time_to_target {
+            info.extra.insert("time_to_target_s".into(), json!(t));
+        }
+        let mut set = SampleSet::from_states(vartype, n, states, info);
+        set.info.timing = Timing {
+            preprocessing_s: (t1 - t0).as_secs_f64(),
+            sampling_s: (t2 - t1).as_secs_f64(),
+            postprocessing_s: t2.elapsed().as_secs_f64(),
+        };
+        Ok(set)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn respacing_keeps_ends_and_moves_rungs_to_low_acceptance() {
+        let betas = geometric_ladder(0.1, 10.0, 5);
+        // Equal acceptance: nothing moves.
+        let same = respace_ladder(&betas, &[0.5; 4]);
+        for (a, b) in same.iter().zip(&betas) {
+            assert!((a - b).abs() < 1e-12 * b);
+        }
+        // Hard first pair: the inner rungs move towards the hot end.
+        let moved = respace_ladder(&betas, &[0.01, 0.9, 0.9, 0.9]);
+        assert_eq!(moved[0], betas[0]);
+        assert_eq!(moved[4], betas[4]);
+        assert!((1..4).all(|k| moved[k] < betas[k]), "{moved:?}");
+        assert!(moved.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn adaptation_window() {
+        let p = PtParams::default();
+        assert_eq!(adapt_rounds(&p, 100), 0);
+        assert_eq!(adapt_rounds(&p, 1000), 200);
+        assert_eq!(adapt_rounds(&p, 1_000_000), ADAPT_MAX_ROUNDS);
+        let fixed = PtParams {
+            betas: Some(vec![1.0, 2.0]),
+            ..Default::default()
+        };
+        assert_eq!(adapt_rounds(&fixed, 1_000_000), 0);
+    }
+}
