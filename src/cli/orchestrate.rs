@@ -179,7 +179,12 @@ fn print_summary(path: &std::path::Path, inst: &qam::orchestrate::Instance, plan
     );
     println!(
         "schedule: {}/{} tasks, makespan {} (greedy {}), total completion {} (greedy {})",
-        m.tasks_scheduled, m.tasks, m.makespan, c.greedy.makespan, m.total_completion_time, c.greedy.total_completion_time
+        m.tasks_scheduled,
+        m.tasks,
+        m.makespan,
+        c.greedy.makespan,
+        m.total_completion_time,
+        c.greedy.total_completion_time
     );
     if let Some(r) = &plan.replan {
         println!(
@@ -192,7 +197,12 @@ fn print_summary(path: &std::path::Path, inst: &qam::orchestrate::Instance, plan
         .iter()
         .map(|s| format!("{} {:.2}s/{}", s.stage, s.seconds, s.subproblems))
         .collect();
-    println!("time {:.2} s [{}], backend {}", m.solve_time_s, stages.join(", "), plan.backend);
+    println!(
+        "time {:.2} s [{}], backend {}",
+        m.solve_time_s,
+        stages.join(", "),
+        plan.backend
+    );
     for v in plan.violations.iter().take(20) {
         println!("violation: {v}");
     }

@@ -133,7 +133,14 @@ pub fn run(a: ScaleTestArgs) -> Result<ExitCode> {
                 peak_rss_mib().unwrap_or(f64::NAN)
             ),
         }
-        rows.push((n as f64, m.solve_time_s, g.solve_time_s, m.objective / g.objective, m.cross_pool_traffic_share, g.cross_pool_traffic_share));
+        rows.push((
+            n as f64,
+            m.solve_time_s,
+            g.solve_time_s,
+            m.objective / g.objective,
+            m.cross_pool_traffic_share,
+            g.cross_pool_traffic_share,
+        ));
     }
     let panels = vec![
         Panel {
@@ -180,7 +187,15 @@ pub fn run(a: ScaleTestArgs) -> Result<ExitCode> {
             ],
         },
     ];
-    let svg = render(&panels, &format!("qam scale-test ({} pools, {} tasks, backend {})", a.pools, a.tasks, orch.backend_name()));
+    let svg = render(
+        &panels,
+        &format!(
+            "qam scale-test ({} pools, {} tasks, backend {})",
+            a.pools,
+            a.tasks,
+            orch.backend_name()
+        ),
+    );
     std::fs::write(&a.svg, svg).with_context(|| format!("cannot write {}", a.svg.display()))?;
     eprintln!("wrote {}", a.svg.display());
     Ok(ExitCode::SUCCESS)

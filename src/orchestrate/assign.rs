@@ -152,7 +152,11 @@ impl AssignProblem {
     pub fn item_scales(&self) -> Vec<f64> {
         let m = self.num_pools;
         let mut s: Vec<f64> = (0..self.num_items)
-            .map(|i| self.cost[i * m..(i + 1) * m].iter().fold(0.0, |a: f64, &c| a.max(c.abs())))
+            .map(|i| {
+                self.cost[i * m..(i + 1) * m]
+                    .iter()
+                    .fold(0.0, |a: f64, &c| a.max(c.abs()))
+            })
             .collect();
         for &(i, j, w) in &self.pairs {
             s[i as usize] += w.abs();
@@ -168,7 +172,13 @@ impl AssignProblem {
         if self.load.len() != n * k || self.cost.len() != n * m || self.capacity.len() != m * k {
             return Err(bad("assign_problem", "array lengths do not match the sizes".into()));
         }
-        if let Some(v) = self.load.iter().chain(&self.cost).chain(&self.capacity).find(|v| !v.is_finite()) {
+        if let Some(v) = self
+            .load
+            .iter()
+            .chain(&self.cost)
+            .chain(&self.capacity)
+            .find(|v| !v.is_finite())
+        {
             return Err(bad("assign_problem", format!("non-finite value {v}")));
         }
         if let Some(&(i, j, _)) = self
@@ -363,7 +373,14 @@ pub fn build_assign_qubo(p: &AssignProblem, pen: &PenaltySettings) -> Result<Ass
             .map(|i| (i * m + c.pool, load_units[i * kk + c.kind] as f64))
             .collect();
         terms.extend(c.coeffs.iter().enumerate().map(|(b, &g)| (c.first_bit + b, g as f64)));
-        add_square(&terms, (c.lo - c.cap_units) as f64, b_w, &mut linear, &mut quad, &mut offset);
+        add_square(
+            &terms,
+            (c.lo - c.cap_units) as f64,
+            b_w,
+            &mut linear,
+            &mut quad,
+            &mut offset,
+        );
     }
     let quadratic = Couplings::from_triplets(nv, quad)?;
     let qubo = Qubo::new(linear, quadratic, offset)?;

@@ -119,8 +119,7 @@ impl CpuBackend {
             greedy::descend(&ising, &mut spins);
             let x = crate::model::spin_to_binary(&spins);
             let e = model.energy(&x);
-            let mut states: Vec<(Vec<i8>, f64)> =
-                set.samples().iter().map(|s| (s.state.clone(), s.energy)).collect();
+            let mut states: Vec<(Vec<i8>, f64)> = set.samples().iter().map(|s| (s.state.clone(), s.energy)).collect();
             states.push((x, e));
             let info = std::mem::take(&mut set.info);
             set = SampleSet::from_states(set.vartype, n, states, info);

@@ -433,8 +433,12 @@ fn prepare(p: PartitionProblem, pen: &PenaltySettings, seed: u64) -> Result<Prep
 fn finish(prep: Prepared, samples: &crate::model::SampleSet) -> Vec<usize> {
     let p = &prep.problem;
     let mut best: Option<(Vec<Option<usize>>, f64)> = None;
-    let mut candidates: Vec<Vec<Option<usize>>> =
-        samples.samples().iter().take(4).map(|s| prep.pq.decode(&s.state)).collect();
+    let mut candidates: Vec<Vec<Option<usize>>> = samples
+        .samples()
+        .iter()
+        .take(4)
+        .map(|s| prep.pq.decode(&s.state))
+        .collect();
     candidates.push(prep.warm.clone());
     for mut parts in candidates {
         repair_partition(p, &mut parts, TOL);

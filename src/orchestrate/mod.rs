@@ -43,6 +43,7 @@ pub use metrics::Metrics;
 pub use orchestrator::{Orchestrator, OrchestratorConfig};
 pub use plan::{Plan, Violation};
 pub use scenario::{Agent, Costs, Pool, Scenario, Task, Traffic};
+pub use validate::TaskSpec;
 pub use validate::{Instance, validate};
 
 use crate::model::ModelError;

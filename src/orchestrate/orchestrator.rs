@@ -186,34 +186,39 @@ impl Orchestrator {
 
         // Previous placement, by index.
         let mut replan = None;
-        let prev: Option<Vec<Option<usize>>> = previous.map(|plan| {
-            let agent_pos: HashMap<&str, usize> =
-                inst.agent_ids.iter().enumerate().map(|(i, a)| (a.as_str(), i)).collect();
-            let pool_pos: HashMap<&str, usize> =
-                inst.pool_ids.iter().enumerate().map(|(i, a)| (a.as_str(), i)).collect();
-            let mut v = vec![None; aa];
-            let mut seen = vec![false; aa];
-            let mut left = 0;
-            for pl in &plan.placements {
-                match agent_pos.get(pl.agent.as_str()) {
-                    Some(&a) => {
-                        seen[a] = true;
-                        v[a] = pl.pool.as_deref().and_then(|p| pool_pos.get(p).copied());
+        let prev: Option<Vec<Option<usize>>> = previous
+            .map(|plan| {
+                let agent_pos: HashMap<&str, usize> = inst
+                    .agent_ids
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| (a.as_str(), i))
+                    .collect();
+                let pool_pos: HashMap<&str, usize> =
+                    inst.pool_ids.iter().enumerate().map(|(i, a)| (a.as_str(), i)).collect();
+                let mut v = vec![None; aa];
+                let mut seen = vec![false; aa];
+                let mut left = 0;
+                for pl in &plan.placements {
+                    match agent_pos.get(pl.agent.as_str()) {
+                        Some(&a) => {
+                            seen[a] = true;
+                            v[a] = pl.pool.as_deref().and_then(|p| pool_pos.get(p).copied());
+                        }
+                        None => left += 1,
                     }
-                    None => left += 1,
                 }
-            }
-            replan = Some(ReplanReport {
-                joined: seen.iter().filter(|&&s| !s).count(),
-                left,
-                ..Default::default()
+                replan = Some(ReplanReport {
+                    joined: seen.iter().filter(|&&s| !s).count(),
+                    left,
+                    ..Default::default()
+                });
+                (v, seen)
+            })
+            .map(|(v, seen)| {
+                // Agents new to this scenario have no previous pool; mark them apart.
+                v.into_iter().zip(seen).map(|(p, _)| p).collect()
             });
-            (v, seen)
-        })
-        .map(|(v, seen)| {
-            // Agents new to this scenario have no previous pool; mark them apart.
-            v.into_iter().zip(seen).map(|(p, _)| p).collect()
-        });
         let was_present: Vec<bool> = match previous {
             Some(plan) => {
                 let ids: std::collections::HashSet<&str> = plan.placements.iter().map(|p| p.agent.as_str()).collect();
@@ -236,7 +241,8 @@ impl Orchestrator {
             (Some(_), None) => (0..aa)
                 .map(|a| {
                     let c = inst.agent_cost(a);
-                    let spread = c.iter().fold(f64::MIN, |x: f64, &y| x.max(y)) - c.iter().fold(f64::MAX, |x: f64, &y| x.min(y));
+                    let spread =
+                        c.iter().fold(f64::MIN, |x: f64, &y| x.max(y)) - c.iter().fold(f64::MAX, |x: f64, &y| x.min(y));
                     spread + adj.row_sum(a)
                 })
                 .fold(0.0, f64::max),
@@ -331,6 +337,7 @@ impl Orchestrator {
             let r = round as u64 * 4;
             subproblems += self.improve_batch(&mut st, &clustering.members, derive_seed(cfg.seed, 10 + r), false)?;
             subproblems += self.improve_batch(&mut st, &pairs_of_clusters, derive_seed(cfg.seed, 11 + r), false)?;
+            refine_moves(&mut st.global, cfg.refine_passes);
             let after = problem.objective(&st.global.placement);
             if after >= before - 1e-9 * (1.0 + before.abs()) {
                 break;
@@ -403,9 +410,7 @@ impl Orchestrator {
             comparison.gap_to_exact = Some(metrics.objective - opt);
         }
         if let (Some(report), Some(prev)) = (replan.as_mut(), &prev) {
-            let moved: Vec<usize> = (0..aa)
-                .filter(|&a| was_present[a] && prev[a] != placement[a])
-                .collect();
+            let moved: Vec<usize> = (0..aa).filter(|&a| was_present[a] && prev[a] != placement[a]).collect();
             report.moved = moved.len();
             report.kept = (0..aa).filter(|&a| was_present[a]).count() - moved.len();
             report.forced = forced;
@@ -495,7 +500,8 @@ impl Orchestrator {
             let need: Vec<f64> = (0..kk).map(|k| (0..n).map(|i| load[i * kk + k]).sum::<f64>()).collect();
             let mut cand = Vec::new();
             for &p in &order {
-                let enough = (0..kk).all(|k| cand.iter().map(|&q: &usize| free[q * kk + k]).sum::<f64>() >= 1.3 * need[k]);
+                let enough =
+                    (0..kk).all(|k| cand.iter().map(|&q: &usize| free[q * kk + k]).sum::<f64>() >= 1.3 * need[k]);
                 if cand.len() >= cfg.max_pools && enough {
                     break;
                 }
@@ -518,7 +524,11 @@ impl Orchestrator {
                     .map(|(i, p)| full_cost[i * pp + p])
                     .collect(),
                 pairs: pair_w.into_iter().map(|((i, j), w)| (i, j, w)).collect::<Vec<_>>(),
-                capacity: cand.iter().flat_map(|&p| (0..kk).map(move |k| (p, k))).map(|(p, k)| free[p * kk + k]).collect(),
+                capacity: cand
+                    .iter()
+                    .flat_map(|&p| (0..kk).map(move |k| (p, k)))
+                    .map(|(p, k)| free[p * kk + k])
+                    .collect(),
             };
             let mut sub = sub;
             sub.pairs.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
@@ -566,7 +576,13 @@ impl Orchestrator {
 
     /// One improvement pass over `subsets` (disjoint agent sets), in batches. With `all_pools`
     /// every pool is a candidate. Returns the number of subproblems solved.
-    fn improve_batch(&self, st: &mut State, subsets: &[Vec<u32>], seed: u64, all_pools: bool) -> Result<usize, OrchestrateError> {
+    fn improve_batch(
+        &self,
+        st: &mut State,
+        subsets: &[Vec<u32>],
+        seed: u64,
+        all_pools: bool,
+    ) -> Result<usize, OrchestrateError> {
         let cfg = &self.config;
         let inst = st.inst;
         let (aa, pp) = (inst.num_agents(), inst.num_pools());

@@ -54,7 +54,11 @@ fn ticks(lo: f64, hi: f64, log: bool) -> Vec<f64> {
     let span = (hi - lo).max(1e-12);
     let raw = span / 5.0;
     let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|s| span / s <= 6.0).unwrap_or(mag * 10.0);
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| span / s <= 6.0)
+        .unwrap_or(mag * 10.0);
     let mut t = (lo / step).floor() * step;
     let mut out = Vec::new();
     while t <= hi + step * 1e-9 {
@@ -90,8 +94,12 @@ pub fn render(panels: &[Panel], title: &str) -> String {
             continue;
         }
         let tr = |v: f64, log: bool| if log { v.log10() } else { v };
-        let (mut xl, mut xh) = pts.iter().fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.0), a.1.max(p.0)));
-        let (mut yl, mut yh) = pts.iter().fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.1), a.1.max(p.1)));
+        let (mut xl, mut xh) = pts
+            .iter()
+            .fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.0), a.1.max(p.0)));
+        let (mut yl, mut yh) = pts
+            .iter()
+            .fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.1), a.1.max(p.1)));
         if !panel.y_log {
             yl = yl.min(0.0);
         }
@@ -101,7 +109,12 @@ pub fn render(panels: &[Panel], title: &str) -> String {
         xh = xh.max(*xt.last().expect("ticks"));
         yl = yl.min(yt[0]);
         yh = yh.max(*yt.last().expect("ticks"));
-        let (txl, txh, tyl, tyh) = (tr(xl, panel.x_log), tr(xh, panel.x_log), tr(yl, panel.y_log), tr(yh, panel.y_log));
+        let (txl, txh, tyl, tyh) = (
+            tr(xl, panel.x_log),
+            tr(xh, panel.x_log),
+            tr(yl, panel.y_log),
+            tr(yh, panel.y_log),
+        );
         let sx = |v: f64| x0 + (tr(v, panel.x_log) - txl) / (txh - txl).max(1e-12) * w;
         let sy = |v: f64| y0 + h - (tr(v, panel.y_log) - tyl) / (tyh - tyl).max(1e-12) * h;
         s += &format!(
@@ -146,7 +159,9 @@ pub fn render(panels: &[Panel], title: &str) -> String {
             let path: Vec<String> = series
                 .points
                 .iter()
-                .filter(|&&(x, y)| x.is_finite() && y.is_finite() && (!panel.x_log || x > 0.0) && (!panel.y_log || y > 0.0))
+                .filter(|&&(x, y)| {
+                    x.is_finite() && y.is_finite() && (!panel.x_log || x > 0.0) && (!panel.y_log || y > 0.0)
+                })
                 .map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y)))
                 .collect();
             s += &format!(
@@ -156,7 +171,10 @@ pub fn render(panels: &[Panel], title: &str) -> String {
             );
             for p in &path {
                 let (x, y) = p.split_once(',').expect("x,y");
-                s += &format!("<circle cx=\"{x}\" cy=\"{y}\" r=\"3.5\" fill=\"{}\"/>\n", esc(&series.color));
+                s += &format!(
+                    "<circle cx=\"{x}\" cy=\"{y}\" r=\"3.5\" fill=\"{}\"/>\n",
+                    esc(&series.color)
+                );
             }
             let ly = y0 + 14.0 + 16.0 * si as f64;
             s += &format!(

@@ -117,13 +117,19 @@ impl SlotState {
     /// conflicting task overlaps, and capacity is left at every slot it runs.
     pub fn feasible(&self, inst: &Instance, t: usize, s: usize) -> bool {
         let spec = &inst.tasks[t];
-        if spec.preds.iter().any(|&p| self.start[p].is_none_or(|ps| ps + inst.tasks[p].duration > s)) {
+        if spec
+            .preds
+            .iter()
+            .any(|&p| self.start[p].is_none_or(|ps| ps + inst.tasks[p].duration > s))
+        {
             return false;
         }
         let end = s + spec.duration;
-        if spec.conflicts.iter().any(|&o| {
-            self.start[o].is_some_and(|os| os < end && s < os + inst.tasks[o].duration)
-        }) {
+        if spec
+            .conflicts
+            .iter()
+            .any(|&o| self.start[o].is_some_and(|os| os < end && s < os + inst.tasks[o].duration))
+        {
             return false;
         }
         (s..end).all(|tau| self.running(spec.capability, tau) < self.capacity[spec.capability])
@@ -289,10 +295,7 @@ pub fn build_schedule_qubo(
         }
     }
     for ((c, tau), vars) in &by_cap {
-        let mut distinct: Vec<usize> = vars
-            .iter()
-            .map(|&v| first.partition_point(|&f| f <= v) - 1)
-            .collect();
+        let mut distinct: Vec<usize> = vars.iter().map(|&v| first.partition_point(|&f| f <= v) - 1).collect();
         distinct.dedup();
         let count = distinct.len() as i64;
         let r = (fixed.capacity(*c) as i64 - fixed.running(*c, *tau) as i64).max(0);
@@ -372,7 +375,11 @@ impl ScheduleQubo {
     /// Start of each window task in `y` (`None`: no slot set; several: the earliest).
     pub fn decode(&self, y: &[i8]) -> Vec<Option<usize>> {
         (0..self.tasks.len())
-            .map(|i| (0..self.len[i]).find(|&o| y[self.first[i] + o] != 0).map(|o| self.est[i] + o))
+            .map(|i| {
+                (0..self.len[i])
+                    .find(|&o| y[self.first[i] + o] != 0)
+                    .map(|o| self.est[i] + o)
+            })
             .collect()
     }
 
@@ -398,7 +405,12 @@ impl ScheduleQubo {
 
 /// Places the window tasks at `starts` where feasible, else at their earliest feasible
 /// slot, in window order; returns the starts and their total completion time.
-pub fn repair_window(inst: &Instance, state: &mut SlotState, tasks: &[usize], starts: &[Option<usize>]) -> (Vec<usize>, f64) {
+pub fn repair_window(
+    inst: &Instance,
+    state: &mut SlotState,
+    tasks: &[usize],
+    starts: &[Option<usize>],
+) -> (Vec<usize>, f64) {
     let mut out = Vec::with_capacity(tasks.len());
     let mut total = 0.0;
     for (i, &t) in tasks.iter().enumerate() {
@@ -471,7 +483,11 @@ pub fn schedule(
         state = best.0;
     }
     Ok(ScheduleResult {
-        start: state.start.into_iter().map(|s| s.expect("every task scheduled")).collect(),
+        start: state
+            .start
+            .into_iter()
+            .map(|s| s.expect("every task scheduled"))
+            .collect(),
         agent: state.agent,
         subproblems,
         qubo_wins,

@@ -103,10 +103,7 @@ fn check_finite(field: impl FnOnce() -> String, v: f64) -> Result<(), ScenarioEr
     }
 }
 
-fn index_ids<'a>(
-    ids: impl Iterator<Item = &'a String>,
-    what: &str,
-) -> Result<HashMap<&'a str, usize>, ScenarioError> {
+fn index_ids<'a>(ids: impl Iterator<Item = &'a String>, what: &str) -> Result<HashMap<&'a str, usize>, ScenarioError> {
     let mut map = HashMap::new();
     for (i, id) in ids.enumerate() {
         if map.insert(id.as_str(), i).is_some() {
@@ -162,14 +159,19 @@ pub fn validate(s: &Scenario) -> Result<Instance, ScenarioError> {
     for (p, pool) in s.pools.iter().enumerate() {
         for (kind, &v) in &pool.capacity {
             let field = || format!("pools[{p}].capacity.{kind}");
-            let &k = kind_index.get(kind.as_str()).ok_or_else(|| ScenarioError::UnknownResource {
-                field: field(),
-                kind: kind.clone(),
-                known: known_kinds.clone(),
-            })?;
+            let &k = kind_index
+                .get(kind.as_str())
+                .ok_or_else(|| ScenarioError::UnknownResource {
+                    field: field(),
+                    kind: kind.clone(),
+                    known: known_kinds.clone(),
+                })?;
             check_finite(field, v)?;
             if v < 0.0 {
-                return Err(ScenarioError::NegativeCapacity { field: field(), value: v });
+                return Err(ScenarioError::NegativeCapacity {
+                    field: field(),
+                    value: v,
+                });
             }
             capacity[p * kk + k] = v;
         }
@@ -186,11 +188,13 @@ pub fn validate(s: &Scenario) -> Result<Instance, ScenarioError> {
     for (a, agent) in s.agents.iter().enumerate() {
         for (kind, &v) in &agent.load {
             let field = || format!("agents[{a}].load.{kind}");
-            let &k = kind_index.get(kind.as_str()).ok_or_else(|| ScenarioError::UnknownResource {
-                field: field(),
-                kind: kind.clone(),
-                known: known_kinds.clone(),
-            })?;
+            let &k = kind_index
+                .get(kind.as_str())
+                .ok_or_else(|| ScenarioError::UnknownResource {
+                    field: field(),
+                    kind: kind.clone(),
+                    known: known_kinds.clone(),
+                })?;
             check_finite(field, v)?;
             if v < 0.0 {
                 return Err(ScenarioError::Invalid {
@@ -204,10 +208,12 @@ pub fn validate(s: &Scenario) -> Result<Instance, ScenarioError> {
             Costs::PerPool(m) => {
                 for (pool, &v) in m {
                     let field = || format!("agents[{a}].cost.{pool}");
-                    let &p = pool_index.get(pool.as_str()).ok_or_else(|| ScenarioError::UnknownPool {
-                        field: field(),
-                        id: pool.clone(),
-                    })?;
+                    let &p = pool_index
+                        .get(pool.as_str())
+                        .ok_or_else(|| ScenarioError::UnknownPool {
+                            field: field(),
+                            id: pool.clone(),
+                        })?;
                     check_finite(field, v)?;
                     cost[a * pp + p] = v;
                 }
@@ -328,9 +334,8 @@ pub fn validate(s: &Scenario) -> Result<Instance, ScenarioError> {
         }
     }
     let task_ids: Vec<String> = s.tasks.iter().map(|t| t.id.clone()).collect();
-    let topo_order = topological_order(&tasks).map_err(|cycle| {
-        ScenarioError::CyclicPrecedence(cycle.into_iter().map(|t| task_ids[t].clone()).collect())
-    })?;
+    let topo_order = topological_order(&tasks)
+        .map_err(|cycle| ScenarioError::CyclicPrecedence(cycle.into_iter().map(|t| task_ids[t].clone()).collect()))?;
 
     // Capacity: every agent fits some pool; total demand within total capacity.
     for a in 0..aa {
@@ -426,6 +431,9 @@ pub fn topological_order(tasks: &[crate::orchestrate::validate::TaskSpec]) -> Re
     }
     let mut cycle: Vec<usize> = path[seen[t]..].to_vec();
     cycle.reverse(); // predecessors first
+    // Canonical rotation: start at the lowest task index.
+    let m = (0..cycle.len()).min_by_key(|&i| cycle[i]).expect("non-empty cycle");
+    cycle.rotate_left(m);
     cycle.push(cycle[0]);
     Err(cycle)
 }

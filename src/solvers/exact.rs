@@ -37,7 +37,12 @@ struct Block {
 
 impl Block {
     fn offer(&mut self, e: f64, bits: u32, keep: usize) {
-        let tol = 1e-9 * (1.0 + self.best.abs());
+        // No tolerance before the first state (best = inf would make every state a tie).
+        let tol = if self.best.is_finite() {
+            1e-9 * (1.0 + self.best.abs())
+        } else {
+            0.0
+        };
         if e < self.best - tol {
             self.best = e;
             self.count = 1;
@@ -52,7 +57,8 @@ impl Block {
     }
 
     fn merge(mut self, other: Block, keep: usize) -> Block {
-        let tol = 1e-9 * (1.0 + self.best.abs().max(other.best.abs()));
+        let scale = self.best.abs().max(other.best.abs());
+        let tol = if scale.is_finite() { 1e-9 * (1.0 + scale) } else { 0.0 };
         if other.best < self.best - tol {
             return other;
         }
