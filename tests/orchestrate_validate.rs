@@ -108,7 +108,8 @@ fn cyclic_precedence_names_the_cycle() {
 
 #[test]
 fn other_bad_fields_are_named() {
-    let cases: Vec<(Box<dyn Fn(&mut serde_json::Value)>, &str)> = vec![
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(Edit, &str)> = vec![
         (
             Box::new(|v| v["agents"][2]["id"] = "a0".into()),
             "agents[2].id: duplicate id `a0`",

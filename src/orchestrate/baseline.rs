@@ -77,6 +77,7 @@ pub fn greedy_assignment(inst: &Instance) -> Vec<Option<usize>> {
 /// The optimal placement (every agent placed, capacities respected) and its objective, by
 /// exhaustive depth-first search; `None` when `pools^agents` exceeds `max_leaves` or no
 /// feasible placement exists.
+#[allow(clippy::needless_range_loop)] // parallel arrays indexed by pool and kind
 pub fn exact_assignment(inst: &Instance, max_leaves: f64) -> Option<(Vec<usize>, f64)> {
     let (aa, pp) = (inst.num_agents(), inst.num_pools());
     if (pp as f64).powi(aa as i32) > max_leaves {

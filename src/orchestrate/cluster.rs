@@ -287,10 +287,12 @@ fn coarsen(p: &PartitionProblem, max_w: f64, rng: &mut Rng) -> Option<(Vec<u32>,
         let mut best: Option<(usize, f64)> = None;
         for (&v, &w) in cols.iter().zip(w) {
             let v = v as usize;
-            if mate[v] == u32::MAX && v != u && p.node_weight[u] + p.node_weight[v] <= max_w {
-                if best.is_none_or(|b| w > b.1) {
-                    best = Some((v, w));
-                }
+            if mate[v] == u32::MAX
+                && v != u
+                && p.node_weight[u] + p.node_weight[v] <= max_w
+                && best.is_none_or(|b| w > b.1)
+            {
+                best = Some((v, w));
             }
         }
         if let Some((v, _)) = best {

@@ -65,6 +65,7 @@ pub struct Metrics {
 
 /// Evaluates a plan: `pool[a]` per agent, `cluster[a]` per agent (if any), `start[t]` and
 /// `agent[t]` per task. Returns the metrics and every violation found.
+#[allow(clippy::needless_range_loop)] // parallel arrays indexed by agent, pool and kind
 pub fn evaluate(
     inst: &Instance,
     pool: &[Option<usize>],

@@ -184,48 +184,36 @@ impl Orchestrator {
         let (aa, pp) = (inst.num_agents(), inst.num_pools());
         let mut stages = Vec::new();
 
-        // Previous placement, by index.
+        // Previous placement, by index; which agents the previous plan knew.
         let mut replan = None;
-        let prev: Option<Vec<Option<usize>>> = previous
-            .map(|plan| {
-                let agent_pos: HashMap<&str, usize> = inst
-                    .agent_ids
-                    .iter()
-                    .enumerate()
-                    .map(|(i, a)| (a.as_str(), i))
-                    .collect();
-                let pool_pos: HashMap<&str, usize> =
-                    inst.pool_ids.iter().enumerate().map(|(i, a)| (a.as_str(), i)).collect();
-                let mut v = vec![None; aa];
-                let mut seen = vec![false; aa];
-                let mut left = 0;
-                for pl in &plan.placements {
-                    match agent_pos.get(pl.agent.as_str()) {
-                        Some(&a) => {
-                            seen[a] = true;
-                            v[a] = pl.pool.as_deref().and_then(|p| pool_pos.get(p).copied());
-                        }
-                        None => left += 1,
+        let mut was_present = vec![false; aa];
+        let prev: Option<Vec<Option<usize>>> = previous.map(|plan| {
+            let agent_pos: HashMap<&str, usize> = inst
+                .agent_ids
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (a.as_str(), i))
+                .collect();
+            let pool_pos: HashMap<&str, usize> =
+                inst.pool_ids.iter().enumerate().map(|(i, a)| (a.as_str(), i)).collect();
+            let mut v = vec![None; aa];
+            let mut left = 0;
+            for pl in &plan.placements {
+                match agent_pos.get(pl.agent.as_str()) {
+                    Some(&a) => {
+                        was_present[a] = true;
+                        v[a] = pl.pool.as_deref().and_then(|p| pool_pos.get(p).copied());
                     }
+                    None => left += 1,
                 }
-                replan = Some(ReplanReport {
-                    joined: seen.iter().filter(|&&s| !s).count(),
-                    left,
-                    ..Default::default()
-                });
-                (v, seen)
-            })
-            .map(|(v, seen)| {
-                // Agents new to this scenario have no previous pool; mark them apart.
-                v.into_iter().zip(seen).map(|(p, _)| p).collect()
-            });
-        let was_present: Vec<bool> = match previous {
-            Some(plan) => {
-                let ids: std::collections::HashSet<&str> = plan.placements.iter().map(|p| p.agent.as_str()).collect();
-                inst.agent_ids.iter().map(|a| ids.contains(a.as_str())).collect()
             }
-            None => vec![false; aa],
-        };
+            replan = Some(ReplanReport {
+                joined: was_present.iter().filter(|&&s| !s).count(),
+                left,
+                ..Default::default()
+            });
+            v
+        });
 
         // The global problem (costs with move penalties; traffic priced).
         let pairs: Vec<(u32, u32, f64)> = inst
@@ -298,17 +286,16 @@ impl Orchestrator {
         let mut subproblems = 0;
         let mut forced = 0;
         if let Some(prev) = &prev {
-            for a in 0..aa {
-                if let Some(p) = prev[a] {
+            for (a, p) in prev.iter().enumerate() {
+                if let Some(p) = *p {
                     st.global.apply(a, Some(p));
                 }
             }
             let before: Vec<Option<usize>> = st.global.placement.clone();
             repair_assignment(&mut st.global);
             forced = (0..aa)
-                .filter(|&a| was_present[a] && before[a] != st.global.placement[a])
-                .count()
-                + (0..aa).filter(|&a| was_present[a] && prev[a].is_none()).count();
+                .filter(|&a| was_present[a] && (prev[a].is_none() || before[a] != st.global.placement[a]))
+                .count();
         } else if aa <= cfg.direct_max_agents && pp <= cfg.max_pools {
             let all: Vec<u32> = (0..aa as u32).collect();
             let greedy = greedy_assignment(inst);
@@ -531,7 +518,7 @@ impl Orchestrator {
                     .collect(),
             };
             let mut sub = sub;
-            sub.pairs.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+            sub.pairs.sort_by_key(|a| (a.0, a.1));
             let adj = Couplings::from_triplets(n, sub.pairs.clone())?;
             // Warm start: clusters greedily, in order.
             let mut warm = Assignment::with_adjacency(&sub, adj.clone(), vec![None; n]);

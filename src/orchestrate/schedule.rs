@@ -212,6 +212,16 @@ pub fn list_schedule(inst: &Instance) -> SlotState {
     state
 }
 
+/// One slack-encoded per-slot capacity constraint: `sum vars + lo + sum coeffs * bits = r`.
+#[derive(Clone, Debug)]
+struct SlotSlack {
+    first_bit: usize,
+    coeffs: Vec<i64>,
+    lo: i64,
+    r: i64,
+    vars: Vec<usize>,
+}
+
 /// The QUBO of one window of tasks (see the module docs).
 #[derive(Clone, Debug)]
 pub struct ScheduleQubo {
@@ -225,8 +235,8 @@ pub struct ScheduleQubo {
     pub len: Vec<usize>,
     /// First variable of each task.
     pub first: Vec<usize>,
-    /// Slack constraints: `(first bit, coefficients, lo, R)` per overfillable slot.
-    slack: Vec<(usize, Vec<i64>, i64, i64, Vec<usize>)>,
+    /// Slack-encoded slot constraints.
+    slack: Vec<SlotSlack>,
     /// One-hot weight used.
     pub one_hot: f64,
     /// Constraint weight used.
@@ -304,7 +314,13 @@ pub fn build_schedule_qubo(
         }
         let lo = (r - count).max(0);
         let coeffs = slack_coefficients(r - lo);
-        slack.push((nv, coeffs.clone(), lo, r, vars.clone()));
+        slack.push(SlotSlack {
+            first_bit: nv,
+            coeffs: coeffs.clone(),
+            lo,
+            r,
+            vars: vars.clone(),
+        });
         nv += coeffs.len();
     }
     let mut linear = vec![0.0; nv];
@@ -353,10 +369,10 @@ pub fn build_schedule_qubo(
             }
         }
     }
-    for (fb, coeffs, lo, r, vars) in &slack {
-        let mut terms: Vec<(usize, f64)> = vars.iter().map(|&v| (v, 1.0)).collect();
-        terms.extend(coeffs.iter().enumerate().map(|(b, &g)| (fb + b, g as f64)));
-        add_square(&terms, (lo - r) as f64, p_w, &mut linear, &mut quad, &mut offset);
+    for c in &slack {
+        let mut terms: Vec<(usize, f64)> = c.vars.iter().map(|&v| (v, 1.0)).collect();
+        terms.extend(c.coeffs.iter().enumerate().map(|(b, &g)| (c.first_bit + b, g as f64)));
+        add_square(&terms, (c.lo - c.r) as f64, p_w, &mut linear, &mut quad, &mut offset);
     }
     let qubo = Qubo::new(linear, Couplings::from_triplets(nv, quad)?, offset)?;
     Ok(ScheduleQubo {
@@ -392,11 +408,11 @@ impl ScheduleQubo {
                 y[self.first[i] + s - self.est[i]] = 1;
             }
         }
-        for (fb, coeffs, lo, r, vars) in &self.slack {
-            let used: i64 = vars.iter().map(|&v| y[v] as i64).sum();
-            let value = (r - used - lo).clamp(0, coeffs.iter().sum());
-            for (b, bit) in encode_slack(coeffs, value).into_iter().enumerate() {
-                y[fb + b] = bit;
+        for c in &self.slack {
+            let used: i64 = c.vars.iter().map(|&v| y[v] as i64).sum();
+            let value = (c.r - used - c.lo).clamp(0, c.coeffs.iter().sum());
+            for (b, bit) in encode_slack(&c.coeffs, value).into_iter().enumerate() {
+                y[c.first_bit + b] = bit;
             }
         }
         y
