@@ -26,17 +26,33 @@
 //! w[i,j]`, the most any single item can gain by breaking a constraint, and `S = max_i S_i`:
 //! `A = 2 S` (leaving an item out gains at most `|c[i,p]|`, putting it in two pools at most
 //! `sum_j w[i,j]`) and `B = 2 S` (one unit of overflow costs `B`, and moving one item into a
-//! full pool gains at most `2 S`). Both are multiplied by `scale` and can be set outright.
+//! full pool gains at most `2 S`). Both are multiplied by `scale` (and by `anneal_scale`
+//! above `exact_max_vars` variables, see [`PenaltySettings`]) and can be set outright.
 
 use super::OrchestrateError;
 use crate::model::{Couplings, ModelError, Qubo};
 
 /// Penalty weights of a QUBO builder: `None` = automatic (documented per builder), times
 /// `scale`.
+///
+/// The automatic weights are *rigorous*: large enough that the QUBO's minimum is the
+/// constrained optimum (tests check this by brute force). That is what an exhaustive
+/// solver needs, but such penalties dwarf the objective and freeze annealers (moving one
+/// agent means crossing a barrier of several penalty units). So QUBOs with more than
+/// `exact_max_vars` variables, which go to annealers, get the automatic weights times
+/// `anneal_scale` as well (default 0.1, chosen on generated scenarios): their samples may
+/// then break a constraint, which decoding repairs, and the orchestrator keeps the best
+/// repaired sample or the warm start, so plans stay feasible.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PenaltySettings {
     /// Multiplier on the automatic weights (default 1).
     pub scale: f64,
+    /// Extra multiplier on the automatic weights of QUBOs above `exact_max_vars` variables
+    /// (default 0.1; 1 keeps rigorous weights everywhere).
+    pub anneal_scale: f64,
+    /// Size up to which QUBOs keep rigorous weights (default 20, the CPU backend's
+    /// limit for exhaustive search).
+    pub exact_max_vars: usize,
     /// Weight of the one-hot (exactly one pool / cluster / slot) penalty, overriding the
     /// automatic one.
     pub one_hot: Option<f64>,
@@ -49,6 +65,8 @@ impl Default for PenaltySettings {
     fn default() -> Self {
         PenaltySettings {
             scale: 1.0,
+            anneal_scale: 0.1,
+            exact_max_vars: 20,
             one_hot: None,
             constraint: None,
         }
@@ -56,21 +74,35 @@ impl Default for PenaltySettings {
 }
 
 impl PenaltySettings {
-    /// Resolves `(one_hot, constraint)` weights from automatic values.
-    pub fn resolve(&self, auto_one_hot: f64, auto_constraint: f64) -> (f64, f64) {
+    /// The multiplier applied to automatic weights of a QUBO with `num_vars` variables.
+    pub fn multiplier(&self, num_vars: usize) -> f64 {
+        if num_vars > self.exact_max_vars {
+            self.scale * self.anneal_scale
+        } else {
+            self.scale
+        }
+    }
+
+    /// Resolves `(one_hot, constraint)` weights from automatic values for a QUBO with
+    /// `num_vars` variables.
+    pub fn resolve(&self, auto_one_hot: f64, auto_constraint: f64, num_vars: usize) -> (f64, f64) {
+        let m = self.multiplier(num_vars);
         (
-            self.one_hot.unwrap_or(auto_one_hot * self.scale),
-            self.constraint.unwrap_or(auto_constraint * self.scale),
+            self.one_hot.unwrap_or(auto_one_hot * m),
+            self.constraint.unwrap_or(auto_constraint * m),
         )
     }
 
     /// Checks that weights are finite and positive.
     pub fn check(&self) -> Result<(), OrchestrateError> {
         let bad = |v: f64| !v.is_finite() || v <= 0.0;
-        if bad(self.scale) {
+        if bad(self.scale) || bad(self.anneal_scale) {
             return Err(OrchestrateError::InvalidParameter {
                 name: "penalty_scale",
-                reason: format!("must be finite and positive, got {}", self.scale),
+                reason: format!(
+                    "scales must be finite and positive, got {} and {}",
+                    self.scale, self.anneal_scale
+                ),
             });
         }
         if self.one_hot.is_some_and(bad) || self.constraint.is_some_and(bad) {
@@ -302,7 +334,6 @@ pub fn build_assign_qubo(p: &AssignProblem, pen: &PenaltySettings) -> Result<Ass
     pen.check()?;
     let (n, m, kk) = (p.num_items, p.num_pools, p.num_kinds);
     let s_max = p.item_scales().into_iter().fold(0.0, f64::max).max(1e-9);
-    let (a_w, b_w) = pen.resolve(2.0 * s_max, 2.0 * s_max);
 
     // Units per kind.
     let mut delta = vec![1.0; kk];
@@ -345,6 +376,7 @@ pub fn build_assign_qubo(p: &AssignProblem, pen: &PenaltySettings) -> Result<Ass
         }
     }
     let nv = next;
+    let (a_w, b_w) = pen.resolve(2.0 * s_max, 2.0 * s_max, nv);
     let mut linear = vec![0.0; nv];
     let mut quad: Vec<(u32, u32, f64)> = Vec::new();
     let mut offset = 0.0;

@@ -112,11 +112,12 @@ pub fn build_partition_qubo(p: &PartitionProblem, pen: &PenaltySettings) -> Resu
     let s_max = (0..n).map(|i| p.edges.row_sum(i).abs()).fold(0.0, f64::max);
     let v_max = p.node_weight.iter().fold(0.0, |a: f64, &b| a.max(b));
     let t_max = p.targets.iter().fold(0.0, |a: f64, &b| a.max(b));
-    let b_w = pen.constraint.unwrap_or(auto_b * pen.scale);
+    let nv = n * k;
+    let mult = pen.multiplier(nv);
+    let b_w = pen.constraint.unwrap_or(auto_b * mult);
     let a_w = pen
         .one_hot
-        .unwrap_or((2.0 * s_max + 4.0 * b_w * v_max * t_max).max(1e-9) * pen.scale);
-    let nv = n * k;
+        .unwrap_or((2.0 * s_max + 4.0 * b_w * v_max * t_max).max(1e-9) * mult);
     let mut linear = vec![0.0; nv];
     let mut quad = Vec::new();
     let mut offset = 0.0;
@@ -179,8 +180,9 @@ fn link(p: &PartitionProblem, parts: &[Option<usize>], i: usize, buf: &mut [f64]
     }
 }
 
-/// Repairs a partition: every node gets a cluster and no cluster exceeds its upper bound
-/// (`tol`), moving the nodes whose move raises the cut least; then refines. Nodes heavier
+/// Repairs a partition: every node gets a cluster, no cluster exceeds its upper bound and
+/// none stays below `floor((1 - tol) T_c)` (`tol`), moving the nodes whose move raises the
+/// cut least; then refines. Nodes heavier
 /// than any remaining room go to the least loaded cluster (the bound may then be exceeded
 /// on coarse graphs; at unit weights it never is).
 pub fn repair_partition(p: &PartitionProblem, parts: &mut [Option<usize>], tol: f64) {
@@ -230,11 +232,43 @@ pub fn repair_partition(p: &PartitionProblem, parts: &mut [Option<usize>], tol: 
             }
         }
     }
+    // Underfull clusters (below `floor((1 - tol) T_c)`) take the nodes whose move costs least
+    // from clusters that stay at or above their own lower bound.
+    let lower = |c: usize| (p.targets[c] * (1.0 - tol)).floor();
+    for c in 0..k {
+        if loads[c] >= lower(c) - 1e-9 {
+            continue;
+        }
+        let mut cands: Vec<(usize, f64)> = (0..n)
+            .filter_map(|i| {
+                let d = parts[i]?;
+                if d == c {
+                    return None;
+                }
+                link(p, parts, i, &mut buf);
+                Some((i, buf[c] - buf[d]))
+            })
+            .collect();
+        cands.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        for (i, _) in cands {
+            if loads[c] >= lower(c) - 1e-9 {
+                break;
+            }
+            let d = parts[i].expect("placed above");
+            let v = p.node_weight[i];
+            if loads[d] - v >= lower(d) - 1e-9 && loads[c] + v <= p.upper(c, tol) + 1e-9 {
+                parts[i] = Some(c);
+                loads[d] -= v;
+                loads[c] += v;
+            }
+        }
+    }
     refine_partition(p, parts, tol, 4);
 }
 
 /// Boundary refinement: moves nodes to the neighbouring cluster with the largest positive
-/// cut gain while the destination stays under its bound; `passes` sweeps at most.
+/// cut gain while the destination stays under its upper bound and the source at or above
+/// `floor((1 - tol) T_c)`; `passes` sweeps at most.
 pub fn refine_partition(p: &PartitionProblem, parts: &mut [Option<usize>], tol: f64, passes: usize) {
     let (n, k) = (p.num_nodes(), p.k());
     let mut loads = p.loads(parts);
@@ -245,6 +279,10 @@ pub fn refine_partition(p: &PartitionProblem, parts: &mut [Option<usize>], tol: 
             let Some(c) = parts[i] else { continue };
             link(p, parts, i, &mut buf);
             let mut best = (c, 1e-12 * (1.0 + buf[c].abs()));
+            let floor_c = (p.targets[c] * (1.0 - tol)).floor();
+            if loads[c] - p.node_weight[i] < floor_c - 1e-9 {
+                continue;
+            }
             for d in 0..k {
                 if d != c && loads[d] + p.node_weight[i] <= p.upper(d, tol) + 1e-9 {
                     let gain = buf[d] - buf[c];
@@ -580,11 +618,15 @@ pub fn hierarchical(
             .map(|(p, &s)| prepare(p, pen, s))
             .collect::<Result<_, _>>()?;
         let mut results: Vec<Vec<usize>> = Vec::with_capacity(prepared.len());
-        let mut prepared = prepared;
+        let mut rest = prepared.into_iter();
         let mut start = 0;
-        while start < prepared.len() {
-            let end = (start + batch_size.max(1)).min(prepared.len());
-            let batch: Vec<Subproblem> = prepared[start..end]
+        loop {
+            let chunk: Vec<Prepared> = rest.by_ref().take(batch_size.max(1)).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let end = start + chunk.len();
+            let batch: Vec<Subproblem> = chunk
                 .iter()
                 .zip(&seeds[start..end])
                 .map(|(pr, &s)| Subproblem {
@@ -595,7 +637,6 @@ pub fn hierarchical(
                 .collect();
             let sets = backend.solve_batch(&batch)?;
             subproblems += batch.len();
-            let chunk: Vec<Prepared> = prepared.drain(..end - start).collect();
             let done: Vec<Vec<usize>> = chunk
                 .into_par_iter()
                 .zip(sets.par_iter())

@@ -302,7 +302,7 @@ impl Orchestrator {
             for (a, p) in greedy.iter().enumerate() {
                 st.global.apply(a, *p);
             }
-            subproblems += self.improve_batch(&mut st, &[all], derive_seed(cfg.seed, 2), true)?;
+            subproblems += self.improve_batch(&mut st, &[all], None, derive_seed(cfg.seed, 2), true)?;
         } else {
             subproblems += self.coarse_place(&mut st, &clustering)?;
         }
@@ -322,8 +322,12 @@ impl Orchestrator {
         for round in 0..cfg.rounds {
             let before = problem.objective(&st.global.placement);
             let r = round as u64 * 4;
-            subproblems += self.improve_batch(&mut st, &clustering.members, derive_seed(cfg.seed, 10 + r), false)?;
-            subproblems += self.improve_batch(&mut st, &pairs_of_clusters, derive_seed(cfg.seed, 11 + r), false)?;
+            subproblems +=
+                self.improve_batch(&mut st, &clustering.members, None, derive_seed(cfg.seed, 10 + r), false)?;
+            subproblems +=
+                self.improve_batch(&mut st, &pairs_of_clusters, None, derive_seed(cfg.seed, 11 + r), false)?;
+            let (sets, pools) = pool_pairs(&st.global, 48);
+            subproblems += self.improve_batch(&mut st, &sets, Some(&pools), derive_seed(cfg.seed, 12 + r), false)?;
             refine_moves(&mut st.global, cfg.refine_passes);
             let after = problem.objective(&st.global.placement);
             if after >= before - 1e-9 * (1.0 + before.abs()) {
@@ -561,12 +565,15 @@ impl Orchestrator {
         Ok(solved)
     }
 
-    /// One improvement pass over `subsets` (disjoint agent sets), in batches. With `all_pools`
-    /// every pool is a candidate. Returns the number of subproblems solved.
+    /// One improvement pass over `subsets` (disjoint agent sets), in batches. Candidate pools
+    /// are `fixed_pools[s]` when given (disjoint between subsets), all pools with
+    /// `all_pools`, otherwise chosen by [`candidate_pools`]. Returns the number of
+    /// subproblems solved.
     fn improve_batch(
         &self,
         st: &mut State,
         subsets: &[Vec<u32>],
+        fixed_pools: Option<&[Vec<usize>]>,
         seed: u64,
         all_pools: bool,
     ) -> Result<usize, OrchestrateError> {
@@ -587,6 +594,9 @@ impl Orchestrator {
                 .par_iter()
                 .enumerate()
                 .map(|(s, set)| {
+                    if let Some(f) = fixed_pools {
+                        return f[chunk_index * cfg.batch_size + s].clone();
+                    }
                     if all_pools || pp <= cfg.max_pools {
                         return (0..pp).collect();
                     }
@@ -808,6 +818,79 @@ fn build_agent_subproblem(
         },
         warm,
     )
+}
+
+/// Pairs of pools joined by the most traffic (greedy matching, heaviest first) and, for each
+/// pair, up to `max_items` agents of the two pools with the most traffic to the other one
+/// (the agents whose swap can un-split a team). Pool pairs are disjoint, so these
+/// subproblems get the pools' full remaining capacity.
+fn pool_pairs(g: &Assignment, max_items: usize) -> (Vec<Vec<u32>>, Vec<Vec<usize>>) {
+    let pp = g.problem.num_pools;
+    let n = g.problem.num_items;
+    let mut w = vec![0.0; pp * pp];
+    for a in 0..n {
+        let Some(p) = g.placement[a] else { continue };
+        let (cols, ws) = g.adj.row(a);
+        for (&b, &x) in cols.iter().zip(ws) {
+            if let Some(q) = g.placement[b as usize]
+                && q > p
+            {
+                w[p * pp + q] += x;
+            }
+        }
+    }
+    let mut edges: Vec<(usize, usize, f64)> = (0..pp)
+        .flat_map(|p| (p + 1..pp).map(move |q| (p, q)))
+        .map(|(p, q)| (p, q, w[p * pp + q]))
+        .filter(|e| e.2 > 0.0)
+        .collect();
+    edges.sort_by(|a, b| b.2.total_cmp(&a.2).then((a.0, a.1).cmp(&(b.0, b.1))));
+    let mut partner = vec![usize::MAX; pp];
+    for (p, q, _) in edges {
+        if partner[p] == usize::MAX && partner[q] == usize::MAX {
+            partner[p] = q;
+            partner[q] = p;
+        }
+    }
+    // Traffic of each agent to its pool's partner pool.
+    let mut score = vec![0.0; n];
+    for (a, s) in score.iter_mut().enumerate() {
+        let Some(p) = g.placement[a] else { continue };
+        if partner[p] == usize::MAX {
+            continue;
+        }
+        let (cols, ws) = g.adj.row(a);
+        for (&b, &x) in cols.iter().zip(ws) {
+            if g.placement[b as usize] == Some(partner[p]) {
+                *s += x;
+            }
+        }
+    }
+    let mut sets = Vec::new();
+    let mut pools = Vec::new();
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); pp];
+    for a in 0..n {
+        if score[a] > 0.0
+            && let Some(p) = g.placement[a]
+        {
+            members[p].push(a as u32);
+        }
+    }
+    for p in 0..pp {
+        let q = partner[p];
+        if q == usize::MAX || q < p {
+            continue;
+        }
+        let mut set: Vec<u32> = members[p].iter().chain(&members[q]).copied().collect();
+        set.sort_by(|&a, &b| score[b as usize].total_cmp(&score[a as usize]).then(a.cmp(&b)));
+        set.truncate(max_items);
+        set.sort_unstable();
+        if set.len() >= 2 {
+            sets.push(set);
+            pools.push(vec![p, q]);
+        }
+    }
+    (sets, pools)
 }
 
 /// Pairs of clusters joined by the most traffic (greedy matching, heaviest first), as agent

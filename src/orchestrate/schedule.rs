@@ -290,8 +290,6 @@ pub fn build_schedule_qubo(
         first[i] = nv;
         nv += len[i];
     }
-    let auto = 2.0 * window as f64 + 2.0;
-    let (a_w, p_w) = pen.resolve(auto, auto);
     // Slot capacity constraints.
     let mut slack = Vec::new();
     let mut by_cap: std::collections::BTreeMap<(usize, usize), Vec<usize>> = std::collections::BTreeMap::new();
@@ -323,6 +321,8 @@ pub fn build_schedule_qubo(
         });
         nv += coeffs.len();
     }
+    let auto = 2.0 * window as f64 + 2.0;
+    let (a_w, p_w) = pen.resolve(auto, auto, nv);
     let mut linear = vec![0.0; nv];
     let mut quad: Vec<(u32, u32, f64)> = Vec::new();
     let mut offset = 0.0;
