@@ -15,12 +15,29 @@ fn generate_plan_and_replan() {
     let p0 = dir.path().join("p0.json");
     let p1 = dir.path().join("p1.json");
     let st = qam()
-        .args(["gen-scenario", "--agents", "120", "--pools", "6", "--tasks", "12", "--seed", "3", "--out"])
+        .args([
+            "gen-scenario",
+            "--agents",
+            "120",
+            "--pools",
+            "6",
+            "--tasks",
+            "12",
+            "--seed",
+            "3",
+            "--out",
+        ])
         .arg(&s0)
         .status()
         .unwrap();
     assert!(st.success());
-    let out = qam().arg("orchestrate").arg(&s0).arg("--out").arg(&p0).output().unwrap();
+    let out = qam()
+        .arg("orchestrate")
+        .arg(&s0)
+        .arg("--out")
+        .arg(&p0)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("violations 0"), "{text}");
@@ -77,7 +94,16 @@ fn scale_test_prints_a_table_and_writes_svg() {
     let dir = tempfile::tempdir().unwrap();
     let svg = dir.path().join("scale.svg");
     let out = qam()
-        .args(["scale-test", "--agents", "60,120", "--pools", "4", "--tasks", "10", "--svg"])
+        .args([
+            "scale-test",
+            "--agents",
+            "60,120",
+            "--pools",
+            "4",
+            "--tasks",
+            "10",
+            "--svg",
+        ])
         .arg(&svg)
         .output()
         .unwrap();

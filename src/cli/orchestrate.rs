@@ -162,6 +162,11 @@ fn print_summary(path: &std::path::Path, inst: &qam::orchestrate::Instance, plan
         "greedy baseline {:.2}: plan is {:.1}% better",
         c.greedy.objective, c.improvement_vs_greedy_pct
     );
+    println!(
+        "greedy in traffic (BFS) order {:.2}: plan is {:.1}% better",
+        c.greedy_traffic_order_objective,
+        100.0 * (c.greedy_traffic_order_objective - m.objective) / c.greedy_traffic_order_objective.abs().max(1e-12)
+    );
     if let (Some(opt), Some(gap)) = (c.exact_objective, c.gap_to_exact) {
         println!("exact optimum {opt:.2}: gap {gap:.2}");
     }

@@ -98,6 +98,7 @@ pub fn run(a: ScaleTestArgs) -> Result<ExitCode> {
             "greedy_time_s": g.solve_time_s,
             "objective": m.objective,
             "greedy_objective": g.objective,
+            "greedy_traffic_order_objective": plan.comparison.greedy_traffic_order_objective,
             "improvement_pct": plan.comparison.improvement_vs_greedy_pct,
             "violations": m.violations,
             "greedy_violations": g.violations,

@@ -33,11 +33,46 @@ pub fn assignment_objective(inst: &Instance, placement: &[Option<usize>]) -> (f6
 
 /// Greedy online placement (see the module docs). Agents that fit nowhere stay `None`.
 pub fn greedy_assignment(inst: &Instance) -> Vec<Option<usize>> {
+    let order: Vec<usize> = (0..inst.num_agents()).collect();
+    greedy_assignment_in(inst, &order)
+}
+
+/// Breadth-first order of the traffic graph (heaviest edges first from each agent,
+/// components from the lowest index), so that agents that talk come one after another.
+pub fn traffic_order(inst: &Instance) -> Vec<usize> {
+    let n = inst.num_agents();
+    let mut seen = vec![false; n];
+    let mut order = Vec::with_capacity(n);
+    for s in 0..n {
+        if seen[s] {
+            continue;
+        }
+        seen[s] = true;
+        let mut queue = std::collections::VecDeque::from([s]);
+        while let Some(u) = queue.pop_front() {
+            order.push(u);
+            let (cols, w) = inst.traffic.row(u);
+            let mut nb: Vec<(usize, f64)> = cols.iter().zip(w).map(|(&v, &w)| (v as usize, w)).collect();
+            nb.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            for (v, _) in nb {
+                if !seen[v] {
+                    seen[v] = true;
+                    queue.push_back(v);
+                }
+            }
+        }
+    }
+    order
+}
+
+/// The greedy placement with agents taken in `order` (a stronger baseline with
+/// [`traffic_order`]: team mates arrive together).
+pub fn greedy_assignment_in(inst: &Instance, order: &[usize]) -> Vec<Option<usize>> {
     let (aa, pp, kk) = (inst.num_agents(), inst.num_pools(), inst.num_kinds());
     let mut placement: Vec<Option<usize>> = vec![None; aa];
     let mut usage = vec![0.0; pp * kk];
     let mut rate_to = vec![0.0; pp];
-    for a in 0..aa {
+    for &a in order {
         let (cols, w) = inst.traffic.row(a);
         let mut placed_total = 0.0;
         for (&b, &r) in cols.iter().zip(w) {

@@ -144,6 +144,10 @@ pub struct Comparison {
     pub greedy: Metrics,
     /// `100 * (greedy objective - plan objective) / greedy objective`.
     pub improvement_vs_greedy_pct: f64,
+    /// Objective of the same greedy with agents in breadth-first traffic order (team mates
+    /// together): a stronger, traffic-aware baseline.
+    #[serde(default)]
+    pub greedy_traffic_order_objective: f64,
     /// Optimal objective, when the scenario was small enough to enumerate.
     pub exact_objective: Option<f64>,
     /// `plan objective - exact objective` (0 when the plan is optimal).
