@@ -867,8 +867,8 @@ fn pool_pairs(g: &Assignment, max_items: usize) -> (Vec<Vec<u32>>, Vec<Vec<usize
     let mut sets = Vec::new();
     let mut pools = Vec::new();
     let mut members: Vec<Vec<u32>> = vec![Vec::new(); pp];
-    for a in 0..n {
-        if score[a] > 0.0
+    for (a, &sc) in score.iter().enumerate() {
+        if sc > 0.0
             && let Some(p) = g.placement[a]
         {
             members[p].push(a as u32);
