@@ -114,3 +114,24 @@ fn plans_round_trip_through_json() {
     assert_eq!(back.to_json(), Plan::from_json(&back.to_json()).unwrap().to_json());
     assert!(Plan::from_json("{\"format\": \"x\"}").is_err());
 }
+
+#[test]
+fn unpackable_agents_are_reported_not_hidden() {
+    // Total capacity suffices (8 = 8) but 3 + 3 + 2 cannot be packed into 4 + 4.
+    let s = qam::orchestrate::Scenario::from_json(
+        r#"{"resource_kinds": ["cpu"],
+            "pools": [{"id": "p", "capacity": {"cpu": 4}}, {"id": "q", "capacity": {"cpu": 4}}],
+            "agents": [{"id": "a", "load": {"cpu": 3}}, {"id": "b", "load": {"cpu": 3}},
+                       {"id": "c", "load": {"cpu": 2}}]}"#,
+    )
+    .unwrap();
+    let plan = Orchestrator::new(OrchestratorConfig::default()).plan(&s).unwrap();
+    assert_eq!(plan.metrics.agents_placed, 2);
+    assert_eq!(plan.metrics.violations, 1);
+    assert_eq!(
+        plan.violations,
+        vec![qam::orchestrate::Violation::AgentUnplaced { agent: "c".into() }]
+    );
+    assert_eq!(plan.placements[2].pool, None);
+    assert!(plan.metrics.max_utilisation <= 1.0);
+}

@@ -200,7 +200,7 @@ pub fn evaluate(
         }
     }
     let makespan = (0..nt).map(|t| start[t] + inst.tasks[t].duration).max().unwrap_or(0);
-    let total_completion_time = (0..nt).map(|t| (start[t] + inst.tasks[t].duration) as f64).sum();
+    let total_completion_time = (0..nt).map(|t| (start[t] + inst.tasks[t].duration) as f64).sum::<f64>() + 0.0;
     let utils: Vec<f64> = pools.iter().map(|p| p.utilisation).collect();
     let metrics = Metrics {
         objective: placement_cost + communication_cost,

@@ -12,7 +12,8 @@ use std::path::Path;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Violation {
-    /// An agent fits in no pool.
+    /// An agent could not be placed: no pool has room left for it (capacities too tight to
+    /// pack every agent, although total capacity suffices).
     AgentUnplaced {
         /// Agent id.
         agent: String,
@@ -61,7 +62,9 @@ pub enum Violation {
 impl std::fmt::Display for Violation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Violation::AgentUnplaced { agent } => write!(f, "agent `{agent}` is not placed (fits in no pool)"),
+            Violation::AgentUnplaced { agent } => {
+                write!(f, "agent `{agent}` is not placed (no pool has room left for it)")
+            }
             Violation::CapacityExceeded {
                 pool,
                 resource,
