@@ -479,3 +479,53 @@ impl AssignQubo {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slack_coefficients_cover_every_value() {
+        for span in 0..200i64 {
+            let c = slack_coefficients(span);
+            assert_eq!(c.iter().sum::<i64>(), span);
+            for v in 0..=span {
+                let bits = encode_slack(&c, v);
+                let got: i64 = bits.iter().zip(&c).map(|(&b, &g)| b as i64 * g).sum();
+                assert_eq!(got, v, "span {span} value {v}");
+            }
+        }
+    }
+
+    #[test]
+    fn grid_gcd_finds_load_units() {
+        assert_eq!(grid_gcd([4.0, 6.0, 10.0].into_iter()), Some(2.0));
+        assert_eq!(grid_gcd([0.5, 1.5, 0.0].into_iter()), Some(0.5));
+        assert_eq!(grid_gcd([0.0].into_iter()), None);
+        assert_eq!(grid_gcd([1.0 / 3.0].into_iter()), None);
+    }
+
+    #[test]
+    fn energy_of_one_hot_feasible_states_is_the_objective() {
+        let p = AssignProblem {
+            num_items: 3,
+            num_pools: 2,
+            num_kinds: 1,
+            load: vec![1.0, 2.0, 2.0],
+            cost: vec![1.0, 2.0, 3.0, 1.0, 0.5, 0.25],
+            pairs: vec![(0, 1, 0.5), (1, 2, 2.0)],
+            capacity: vec![3.0, 4.0],
+        };
+        let aq = build_assign_qubo(&p, &PenaltySettings::default()).unwrap();
+        for code in 0..8u32 {
+            let pl: Vec<Option<usize>> = (0..3).map(|i| Some((code >> i & 1) as usize)).collect();
+            let x = aq.encode(&pl).unwrap();
+            assert_eq!(aq.decode(&x), pl);
+            if p.is_feasible(&pl) {
+                assert!((aq.qubo.energy(&x) - p.objective(&pl)).abs() < 1e-9);
+            } else {
+                assert!(aq.qubo.energy(&x) > p.objective(&pl) + aq.capacity_weight - 1e-9);
+            }
+        }
+    }
+}
