@@ -581,6 +581,28 @@ impl Orchestrator {
         let (aa, pp) = (inst.num_agents(), inst.num_pools());
         let mut owner = vec![u32::MAX; aa];
         let mut solved = 0;
+        // Sets whose agents all share one pool with all their partners cost no traffic; their
+        // subproblem could only trade placement cost, which the capacity left rarely allows
+        // and the border refinement covers, so they are skipped (most sets at scale).
+        let kept: Vec<Vec<u32>>;
+        let subsets = if fixed_pools.is_none() && !all_pools {
+            let g = &st.global;
+            kept = subsets
+                .iter()
+                .filter(|set| {
+                    let first = g.placement[set[0] as usize];
+                    first.is_none()
+                        || set.iter().any(|&a| {
+                            let pa = g.placement[a as usize];
+                            pa != first || g.adj.row(a as usize).0.iter().any(|&b| g.placement[b as usize] != pa)
+                        })
+                })
+                .cloned()
+                .collect();
+            &kept[..]
+        } else {
+            subsets
+        };
         for (chunk_index, chunk) in subsets.chunks(cfg.batch_size).enumerate() {
             for (s, set) in chunk.iter().enumerate() {
                 for &a in set {
