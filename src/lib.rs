@@ -14,7 +14,8 @@
 //! ```
 //!
 //! Modules: [`model`] (QUBO, Ising, sample sets), [`io`] (file formats), [`solvers`]
-//! (exact, simulated annealing, greedy), [`generate`] (random instances), [`rng`].
+//! (exact, simulated annealing, greedy), [`generate`] (random instances), [`rng`],
+//! [`orchestrate`] (agent fleets planned as hierarchical QUBOs).
 #![warn(missing_docs)]
 
 pub mod distributed;
@@ -22,5 +23,6 @@ pub mod generate;
 pub mod gpu;
 pub mod io;
 pub mod model;
+pub mod orchestrate;
 pub mod rng;
 pub mod solvers;

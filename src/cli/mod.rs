@@ -5,10 +5,13 @@ mod best_known;
 mod convert;
 mod devices;
 mod distributed;
+mod gen_scenario;
 mod generate;
 mod info;
+mod orchestrate;
 mod output;
 mod progress;
+mod scale_test;
 mod solve;
 mod solvers;
 
@@ -38,6 +41,12 @@ enum Command {
     Bench(bench::BenchArgs),
     /// List GPU adapters with backend, type and the limits that matter.
     Devices(devices::DevicesArgs),
+    /// Plan a fleet: place agents in pools and schedule tasks (hierarchical QUBOs).
+    Orchestrate(orchestrate::OrchestrateArgs),
+    /// Generate a random orchestration scenario (or churn an existing one).
+    GenScenario(gen_scenario::GenScenarioArgs),
+    /// Orchestrate generated scenarios of growing size; table and SVG plot.
+    ScaleTest(scale_test::ScaleTestArgs),
 }
 
 /// Parses the command line and runs it.
@@ -50,6 +59,9 @@ pub fn run() -> Result<ExitCode> {
         Command::Convert(a) => convert::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Devices(a) => devices::run(a),
+        Command::Orchestrate(a) => orchestrate::run(a),
+        Command::GenScenario(a) => gen_scenario::run(a),
+        Command::ScaleTest(a) => scale_test::run(a),
     }
 }
 

@@ -1,0 +1,79 @@
+//! `qam gen-scenario`: random, realistic orchestration scenarios (teams that talk mostly
+//! inside the team), or a churned copy of an existing one (agents leave, fail and join).
+
+use anyhow::{Context, Result};
+use clap::Args;
+use qam::orchestrate::{GenParams, Scenario, churn, generate};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `qam gen-scenario`.
+#[derive(Args)]
+pub struct GenScenarioArgs {
+    /// Number of agents.
+    #[arg(long, default_value_t = 1000)]
+    agents: usize,
+    /// Number of resource pools.
+    #[arg(long, default_value_t = 50)]
+    pools: usize,
+    /// Number of tasks.
+    #[arg(long, default_value_t = 200)]
+    tasks: usize,
+    /// Mean team size.
+    #[arg(long, default_value_t = 16)]
+    team_size: usize,
+    /// Total demand / total capacity.
+    #[arg(long, default_value_t = 0.85)]
+    utilisation: f64,
+    /// Cost per unit of message rate between pools.
+    #[arg(long, default_value_t = 1.0)]
+    comm_cost: f64,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Instead of generating: read this scenario and churn it (see --churn).
+    #[arg(long)]
+    from: Option<PathBuf>,
+    /// With --from: share of agents that leave (and as many that join).
+    #[arg(long, default_value_t = 0.05)]
+    churn: f64,
+    /// Output file (JSON).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Runs `qam gen-scenario`.
+pub fn run(a: GenScenarioArgs) -> Result<ExitCode> {
+    if !(0.0..=1.0).contains(&a.churn) {
+        anyhow::bail!("--churn must be in [0, 1], got {}", a.churn);
+    }
+    if a.utilisation <= 0.0 || a.utilisation > 1.0 || !a.utilisation.is_finite() {
+        anyhow::bail!("--utilisation must be in (0, 1], got {}", a.utilisation);
+    }
+    let s = match &a.from {
+        Some(path) => {
+            let base = Scenario::read(path)?;
+            churn(&base, a.churn, a.seed, "j")
+        }
+        None => generate(&GenParams {
+            agents: a.agents,
+            pools: a.pools,
+            tasks: a.tasks,
+            team_size: a.team_size,
+            utilisation: a.utilisation,
+            comm_cost: a.comm_cost,
+            seed: a.seed,
+        }),
+    };
+    qam::orchestrate::validate(&s).context("generated scenario is invalid")?;
+    s.write(&a.out)?;
+    eprintln!(
+        "wrote {} ({} agents, {} pools, {} tasks, {} traffic edges)",
+        a.out.display(),
+        s.agents.len(),
+        s.pools.len(),
+        s.tasks.len(),
+        s.traffic.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}

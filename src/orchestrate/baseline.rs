@@ -1,0 +1,186 @@
+//! Baselines every plan is compared with.
+//!
+//! - [`greedy_assignment`]: the usual online placement: agents in input order, each to the
+//!   pool with room that adds the least objective (its placement cost plus the traffic to
+//!   agents already placed elsewhere). Traffic-aware, but myopic: it cannot see agents that
+//!   come later.
+//! - [`greedy_schedule`](super::schedule::list_schedule): list scheduling, each ready task
+//!   (longest remaining path first) at its earliest feasible slot.
+//! - [`exact_assignment`]: the optimum by depth-first enumeration of all placements with
+//!   capacity pruning and a cost lower bound, for small scenarios.
+
+use super::validate::Instance;
+
+/// Objective of a placement of the whole instance: placement costs plus `comm_cost` times
+/// the traffic between agents in different pools (unplaced agents pay all their traffic).
+pub fn assignment_objective(inst: &Instance, placement: &[Option<usize>]) -> (f64, f64) {
+    let pp = inst.num_pools();
+    let mut place = 0.0;
+    for (a, p) in placement.iter().enumerate() {
+        if let Some(p) = p {
+            place += inst.cost[a * pp + p];
+        }
+    }
+    let mut comm = 0.0;
+    for (a, b, w) in inst.traffic.iter_upper() {
+        let (x, y) = (placement[a], placement[b]);
+        if x.is_none() || x != y {
+            comm += w;
+        }
+    }
+    (place, comm * inst.comm_cost)
+}
+
+/// Greedy online placement (see the module docs). Agents that fit nowhere stay `None`.
+pub fn greedy_assignment(inst: &Instance) -> Vec<Option<usize>> {
+    let order: Vec<usize> = (0..inst.num_agents()).collect();
+    greedy_assignment_in(inst, &order)
+}
+
+/// Breadth-first order of the traffic graph (heaviest edges first from each agent,
+/// components from the lowest index), so that agents that talk come one after another.
+pub fn traffic_order(inst: &Instance) -> Vec<usize> {
+    let n = inst.num_agents();
+    let mut seen = vec![false; n];
+    let mut order = Vec::with_capacity(n);
+    for s in 0..n {
+        if seen[s] {
+            continue;
+        }
+        seen[s] = true;
+        let mut queue = std::collections::VecDeque::from([s]);
+        while let Some(u) = queue.pop_front() {
+            order.push(u);
+            let (cols, w) = inst.traffic.row(u);
+            let mut nb: Vec<(usize, f64)> = cols.iter().zip(w).map(|(&v, &w)| (v as usize, w)).collect();
+            nb.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            for (v, _) in nb {
+                if !seen[v] {
+                    seen[v] = true;
+                    queue.push_back(v);
+                }
+            }
+        }
+    }
+    order
+}
+
+/// The greedy placement with agents taken in `order` (a stronger baseline with
+/// [`traffic_order`]: team mates arrive together).
+pub fn greedy_assignment_in(inst: &Instance, order: &[usize]) -> Vec<Option<usize>> {
+    let (aa, pp, kk) = (inst.num_agents(), inst.num_pools(), inst.num_kinds());
+    let mut placement: Vec<Option<usize>> = vec![None; aa];
+    let mut usage = vec![0.0; pp * kk];
+    let mut rate_to = vec![0.0; pp];
+    for &a in order {
+        let (cols, w) = inst.traffic.row(a);
+        let mut placed_total = 0.0;
+        for (&b, &r) in cols.iter().zip(w) {
+            if let Some(q) = placement[b as usize] {
+                rate_to[q] += r;
+                placed_total += r;
+            }
+        }
+        let load = inst.agent_load(a);
+        let mut best: Option<(usize, f64)> = None;
+        for p in 0..pp {
+            let cap = inst.pool_capacity(p);
+            let fits = (0..kk).all(|k| usage[p * kk + k] + load[k] <= cap[k] + 1e-9 * (1.0 + cap[k]));
+            if !fits {
+                continue;
+            }
+            let d = inst.cost[a * pp + p] + inst.comm_cost * (placed_total - rate_to[p]);
+            if best.is_none_or(|(_, bd)| d < bd) {
+                best = Some((p, d));
+            }
+        }
+        for &b in cols {
+            if let Some(q) = placement[b as usize] {
+                rate_to[q] = 0.0;
+            }
+        }
+        if let Some((p, _)) = best {
+            placement[a] = Some(p);
+            for k in 0..kk {
+                usage[p * kk + k] += load[k];
+            }
+        }
+    }
+    placement
+}
+
+/// The optimal placement (every agent placed, capacities respected) and its objective, by
+/// exhaustive depth-first search; `None` when `pools^agents` exceeds `max_leaves` or no
+/// feasible placement exists.
+#[allow(clippy::needless_range_loop)] // parallel arrays indexed by pool and kind
+pub fn exact_assignment(inst: &Instance, max_leaves: f64) -> Option<(Vec<usize>, f64)> {
+    let (aa, pp) = (inst.num_agents(), inst.num_pools());
+    if (pp as f64).powi(aa as i32) > max_leaves {
+        return None;
+    }
+    let kk = inst.num_kinds();
+    // Lower bound on the cost of agents a.. (traffic costs are non-negative).
+    let mut tail_min = vec![0.0; aa + 1];
+    for a in (0..aa).rev() {
+        let m = inst.agent_cost(a).iter().fold(f64::INFINITY, |x, &y| x.min(y));
+        tail_min[a] = tail_min[a + 1] + m;
+    }
+    struct Search<'a> {
+        inst: &'a Instance,
+        tail_min: Vec<f64>,
+        usage: Vec<f64>,
+        cur: Vec<usize>,
+        best: Option<(Vec<usize>, f64)>,
+    }
+    impl Search<'_> {
+        fn go(&mut self, a: usize, partial: f64) {
+            let inst = self.inst;
+            let (pp, kk) = (inst.num_pools(), inst.num_kinds());
+            if a == inst.num_agents() {
+                if self.best.as_ref().is_none_or(|(_, b)| partial < *b - 1e-12) {
+                    self.best = Some((self.cur.clone(), partial));
+                }
+                return;
+            }
+            if let Some((_, b)) = &self.best
+                && partial + self.tail_min[a] >= *b - 1e-12
+            {
+                return;
+            }
+            let load = inst.agent_load(a).to_vec();
+            for p in 0..pp {
+                let cap = inst.pool_capacity(p);
+                if (0..kk).any(|k| self.usage[p * kk + k] + load[k] > cap[k] + 1e-9 * (1.0 + cap[k])) {
+                    continue;
+                }
+                // Traffic to earlier agents in other pools.
+                let (cols, w) = inst.traffic.row(a);
+                let mut comm = 0.0;
+                for (&b, &r) in cols.iter().zip(w) {
+                    if (b as usize) < a && self.cur[b as usize] != p {
+                        comm += r;
+                    }
+                }
+                for k in 0..kk {
+                    self.usage[p * kk + k] += load[k];
+                }
+                self.cur.push(p);
+                let step = inst.cost[a * pp + p] + inst.comm_cost * comm;
+                self.go(a + 1, partial + step);
+                self.cur.pop();
+                for k in 0..kk {
+                    self.usage[p * kk + k] -= load[k];
+                }
+            }
+        }
+    }
+    let mut s = Search {
+        inst,
+        tail_min,
+        usage: vec![0.0; pp * kk],
+        cur: Vec::with_capacity(aa),
+        best: None,
+    };
+    s.go(0, 0.0);
+    s.best
+}

@@ -1,0 +1,311 @@
+//! Random, realistic scenarios (`qam gen-scenario`).
+//!
+//! Agents work in teams (sizes uniform in `team_size/2 ..= 3*team_size/2`) and teams in
+//! departments of about five teams. Traffic is clustered: each agent talks to about six
+//! team mates at rates uniform in [2, 10], and with probability 0.3 to one agent of
+//! another team of its department (rate in [0.2, 2]) and with probability 0.05 to anyone
+//! (rate in [0.1, 1]). Agent ids are shuffled so they reveal nothing about teams.
+//! Loads are integers: cpu in {1, 2, 4}, memory in {2, 4, 8, 16} GB (correlated with cpu).
+//! Pool prices are uniform in [0.6, 1.4]; an agent's cost in a pool is
+//! `price * (cpu + mem/4) * U[0.9, 1.1]`, rounded to 0.01. Pool capacities share
+//! `total demand / utilisation` with random weights in [0.5, 1.5] (integers, at least the
+//! largest agent). Tasks form a DAG (each has 0-2 predecessors among the 20 tasks
+//! before it), last 1-4 slots, need a capability (a few capabilities are rare), and 10%
+//! conflict with another task.
+
+use super::scenario::{Agent, Costs, Pool, Scenario, Task, Traffic};
+use crate::rng::Rng;
+use std::collections::{BTreeMap, HashSet};
+
+/// Parameters of [`generate`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct GenParams {
+    /// Number of agents.
+    pub agents: usize,
+    /// Number of pools.
+    pub pools: usize,
+    /// Number of tasks.
+    pub tasks: usize,
+    /// Mean team size (default 16).
+    pub team_size: usize,
+    /// Total demand / total capacity per resource kind (default 0.85).
+    pub utilisation: f64,
+    /// Cost per unit of rate crossing pools (default 1).
+    pub comm_cost: f64,
+    /// Seed.
+    pub seed: u64,
+}
+
+impl Default for GenParams {
+    fn default() -> Self {
+        GenParams {
+            agents: 100,
+            pools: 5,
+            tasks: 20,
+            team_size: 16,
+            utilisation: 0.85,
+            comm_cost: 1.0,
+            seed: 0,
+        }
+    }
+}
+
+/// Capabilities and the share of agents that have each (teams add their speciality).
+const CAPS: [(&str, f64); 8] = [
+    ("plan", 0.3),
+    ("search", 0.4),
+    ("code", 0.35),
+    ("review", 0.25),
+    ("test", 0.3),
+    ("db", 0.1),
+    ("deploy", 0.04),
+    ("gpu", 0.02),
+];
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Generates a scenario (see the module docs for the model). Same parameters, same
+/// scenario.
+pub fn generate(p: &GenParams) -> Scenario {
+    let mut rng = Rng::stream(p.seed, 0);
+    let n = p.agents;
+    let team_size = p.team_size.max(2);
+    // Teams over a shuffled id order.
+    let mut perm: Vec<usize> = (0..n).collect();
+    rng.shuffle(&mut perm);
+    let mut teams: Vec<Vec<usize>> = Vec::new();
+    let mut pos = 0;
+    while pos < n {
+        let lo = (team_size / 2).max(2);
+        let size = lo + rng.below((team_size + 1) as u64) as usize;
+        let end = (pos + size).min(n);
+        teams.push(perm[pos..end].to_vec());
+        pos = end;
+    }
+    let depts: Vec<usize> = (0..teams.len()).map(|t| t / 5).collect();
+    let num_depts = teams.len().div_ceil(5);
+    let dept_teams: Vec<Vec<usize>> = (0..num_depts)
+        .map(|d| (0..teams.len()).filter(|&t| depts[t] == d).collect())
+        .collect();
+
+    // Loads and capabilities.
+    let mut loads = vec![(0.0, 0.0); n];
+    let mut caps: Vec<Vec<String>> = vec![Vec::new(); n];
+    for (t, team) in teams.iter().enumerate() {
+        let speciality = CAPS[t % 5].0; // common capabilities as team specialities
+        for &a in team {
+            let cpu = [1.0, 2.0, 4.0][rng.below(3) as usize];
+            let mem = cpu * [2.0, 4.0][rng.below(2) as usize];
+            loads[a] = (cpu, mem);
+            let mut c: Vec<String> = vec![speciality.to_string()];
+            for (name, share) in CAPS {
+                if name != speciality && rng.next_f64() < share {
+                    c.push(name.to_string());
+                }
+            }
+            caps[a] = c;
+        }
+    }
+    // Make sure every capability exists.
+    for (i, (name, _)) in CAPS.iter().enumerate() {
+        if n > 0 && !caps.iter().any(|c| c.iter().any(|x| x == name)) {
+            caps[i % n].push(name.to_string());
+        }
+    }
+
+    // Pools.
+    let pp = p.pools.max(1);
+    let price: Vec<f64> = (0..pp).map(|_| 0.6 + 0.8 * rng.next_f64()).collect();
+    let weight: Vec<f64> = (0..pp).map(|_| 0.5 + rng.next_f64()).collect();
+    let wsum: f64 = weight.iter().sum();
+    let total_cpu: f64 = loads.iter().map(|l| l.0).sum();
+    let total_mem: f64 = loads.iter().map(|l| l.1).sum();
+    let util = p.utilisation.clamp(0.05, 1.0);
+    let pools: Vec<Pool> = (0..pp)
+        .map(|j| {
+            let share = weight[j] / wsum / util;
+            let mut cap = BTreeMap::new();
+            cap.insert("cpu".to_string(), (total_cpu * share).ceil().max(4.0));
+            cap.insert("mem_gb".to_string(), (total_mem * share).ceil().max(16.0));
+            Pool {
+                id: format!("p{j}"),
+                capacity: cap,
+            }
+        })
+        .collect();
+
+    let agents: Vec<Agent> = (0..n)
+        .map(|a| {
+            let (cpu, mem) = loads[a];
+            let size = cpu + mem / 4.0;
+            let costs: Vec<f64> = (0..pp)
+                .map(|j| round2(price[j] * size * (0.9 + 0.2 * rng.next_f64())))
+                .collect();
+            let cost = if pp <= 8 {
+                Costs::PerPool((0..pp).map(|j| (format!("p{j}"), costs[j])).collect())
+            } else {
+                Costs::Dense(costs)
+            };
+            let mut load = BTreeMap::new();
+            load.insert("cpu".to_string(), cpu);
+            load.insert("mem_gb".to_string(), mem);
+            Agent {
+                id: format!("a{a}"),
+                capabilities: caps[a].clone(),
+                load,
+                cost,
+            }
+        })
+        .collect();
+
+    // Traffic.
+    let mut traffic = Vec::new();
+    let mut seen: HashSet<(usize, usize)> = HashSet::new();
+    let mut push = |a: usize, b: usize, rate: f64, traffic: &mut Vec<Traffic>| {
+        if a != b && seen.insert((a.min(b), a.max(b))) {
+            traffic.push(Traffic {
+                from: format!("a{a}"),
+                to: format!("a{b}"),
+                rate: round2(rate),
+            });
+        }
+    };
+    for (t, team) in teams.iter().enumerate() {
+        let m = team.len();
+        let prob = (6.0 / (m.max(2) - 1) as f64).min(1.0);
+        for i in 0..m {
+            for j in i + 1..m {
+                if rng.next_f64() < prob {
+                    push(team[i], team[j], 2.0 + 8.0 * rng.next_f64(), &mut traffic);
+                }
+            }
+            // Keep the team connected: a chain.
+            if i + 1 < m {
+                push(team[i], team[i + 1], 2.0 + 8.0 * rng.next_f64(), &mut traffic);
+            }
+        }
+        let dt = &dept_teams[depts[t]];
+        for &a in team {
+            if dt.len() > 1 && rng.next_f64() < 0.3 {
+                let other = dt[rng.below(dt.len() as u64) as usize];
+                if other != t {
+                    let b = teams[other][rng.below(teams[other].len() as u64) as usize];
+                    push(a, b, 0.2 + 1.8 * rng.next_f64(), &mut traffic);
+                }
+            }
+            if n > 1 && rng.next_f64() < 0.05 {
+                let b = rng.below(n as u64) as usize;
+                push(a, b, 0.1 + 0.9 * rng.next_f64(), &mut traffic);
+            }
+        }
+    }
+
+    // Tasks: a DAG over ids in creation order.
+    let weights = [3.0, 3.0, 3.0, 2.0, 2.0, 1.0, 0.5, 0.5];
+    let wtot: f64 = weights.iter().sum();
+    let mut tasks: Vec<Task> = Vec::with_capacity(p.tasks);
+    for t in 0..p.tasks {
+        let mut u = rng.next_f64() * wtot;
+        let mut ci = 0;
+        while ci + 1 < weights.len() && u >= weights[ci] {
+            u -= weights[ci];
+            ci += 1;
+        }
+        let mut after = Vec::new();
+        if t > 0 {
+            let npred = rng.below(3) as usize;
+            for _ in 0..npred {
+                let lo = t.saturating_sub(20);
+                let q = lo + rng.below((t - lo) as u64) as usize;
+                let id = format!("t{q}");
+                if !after.contains(&id) {
+                    after.push(id);
+                }
+            }
+        }
+        tasks.push(Task {
+            id: format!("t{t}"),
+            capability: CAPS[ci].0.to_string(),
+            duration: 1 + rng.below(4) as usize,
+            after,
+            conflicts: Vec::new(),
+        });
+    }
+    for t in 0..p.tasks {
+        if p.tasks > 1 && rng.next_f64() < 0.1 {
+            let o = rng.below(p.tasks as u64) as usize;
+            if o != t {
+                let id = format!("t{o}");
+                if !tasks[t].conflicts.contains(&id) && !tasks[t].after.contains(&id) {
+                    tasks[t].conflicts.push(id);
+                }
+            }
+        }
+    }
+
+    Scenario {
+        format: "qam-scenario".into(),
+        resource_kinds: vec!["cpu".into(), "mem_gb".into()],
+        comm_cost: p.comm_cost,
+        horizon: None,
+        pools,
+        agents,
+        tasks,
+        traffic,
+    }
+}
+
+/// A changed copy of `s`: `fraction` of the agents leave (or fail; removed with their
+/// traffic), and as many new agents join, each talking to a random existing agent and up to
+/// five of its partners. New agents are `j0, j1, ...` (prefixed by `prefix`), copies of a
+/// random existing agent's load, costs and capabilities.
+pub fn churn(s: &Scenario, fraction: f64, seed: u64, prefix: &str) -> Scenario {
+    let mut rng = Rng::stream(seed, 1);
+    let n = s.agents.len();
+    let k = ((n as f64) * fraction.clamp(0.0, 1.0)).round() as usize;
+    let mut idx: Vec<usize> = (0..n).collect();
+    rng.shuffle(&mut idx);
+    let gone: HashSet<&str> = idx[..k.min(n)].iter().map(|&a| s.agents[a].id.as_str()).collect();
+    let mut out = s.clone();
+    out.agents.retain(|a| !gone.contains(a.id.as_str()));
+    out.traffic
+        .retain(|t| !gone.contains(t.from.as_str()) && !gone.contains(t.to.as_str()));
+    let survivors: Vec<usize> = (0..out.agents.len()).collect();
+    if survivors.is_empty() {
+        return out;
+    }
+    // Partners of each surviving agent.
+    let pos: std::collections::HashMap<&str, usize> =
+        out.agents.iter().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
+    let mut partners: Vec<Vec<usize>> = vec![Vec::new(); out.agents.len()];
+    for t in &out.traffic {
+        let (a, b) = (pos[t.from.as_str()], pos[t.to.as_str()]);
+        partners[a].push(b);
+        partners[b].push(a);
+    }
+    let mut new_agents = Vec::new();
+    let mut new_traffic = Vec::new();
+    for j in 0..k {
+        let anchor = survivors[rng.below(survivors.len() as u64) as usize];
+        let mut agent = out.agents[anchor].clone();
+        agent.id = format!("{prefix}{j}");
+        new_traffic.push(Traffic {
+            from: agent.id.clone(),
+            to: out.agents[anchor].id.clone(),
+            rate: round2(2.0 + 8.0 * rng.next_f64()),
+        });
+        for &b in partners[anchor].iter().take(5) {
+            new_traffic.push(Traffic {
+                from: agent.id.clone(),
+                to: out.agents[b].id.clone(),
+                rate: round2(2.0 + 8.0 * rng.next_f64()),
+            });
+        }
+        new_agents.push(agent);
+    }
+    out.agents.extend(new_agents);
+    out.traffic.extend(new_traffic);
+    out
+}

@@ -1,0 +1,195 @@
+//! Orchestration of agent fleets as hierarchical QUBOs.
+//!
+//! A [`Scenario`] (agents with loads, capabilities and per-pool costs; resource pools with
+//! capacities; tasks with durations, precedence and conflicts; a communication graph) is
+//! validated into an [`Instance`], then planned by the [`Orchestrator`]:
+//!
+//! 1. [`cluster`]: the traffic graph is split into balanced clusters (a balanced k-way
+//!    partition QUBO on a coarsened graph, recursively: clusters of clusters).
+//! 2. [`assign`]: clusters, then agents, are placed in pools by assignment QUBOs (one-hot
+//!    placement, capacity by slack-encoded penalties, placement cost, communication cost
+//!    between pools), one small subproblem per cluster or group of clusters.
+//! 3. Every subproblem goes through one [`SubproblemBackend`] (CPU solvers now; the GPU
+//!    batch and hierarchical backends plug in there), is decoded and greedily repaired
+//!    ([`decode`]), and the best of the decoded samples and the current plan is kept.
+//! 4. [`refine`]: single-agent moves across cluster borders with exact objective deltas.
+//! 5. [`schedule`]: tasks go to time slots by scheduling QUBOs over windows of tasks
+//!    (conflict, precedence and per-slot capacity penalties), then to agents.
+//! 6. [`metrics`]: every plan is evaluated from scratch (violations, utilisation, traffic
+//!    shares, makespan, objective) and compared with the greedy [`baseline`] (and the exact
+//!    optimum on small scenarios).
+//!
+//! Incremental re-planning warm-starts from a previous [`Plan`] and charges a cost per moved
+//! agent, so only agents whose move pays off (or is forced) move.
+
+pub mod assign;
+pub mod backend;
+pub mod baseline;
+pub mod cluster;
+pub mod decode;
+pub mod generate;
+pub mod metrics;
+pub mod orchestrator;
+pub mod plan;
+pub mod plot;
+pub mod refine;
+pub mod scenario;
+pub mod schedule;
+pub mod validate;
+
+pub use backend::{CpuBackend, CpuSolverKind, SolverBackend, Subproblem, SubproblemBackend};
+pub use generate::{GenParams, churn, generate};
+pub use metrics::Metrics;
+pub use orchestrator::{Orchestrator, OrchestratorConfig};
+pub use plan::{Plan, Violation};
+pub use scenario::{Agent, Costs, Pool, Scenario, Task, Traffic};
+pub use validate::TaskSpec;
+pub use validate::{Instance, validate};
+
+use crate::model::ModelError;
+use crate::solvers::SolveError;
+
+/// One resource kind whose total demand exceeds the total capacity.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shortfall {
+    /// Resource kind.
+    pub kind: String,
+    /// Sum of all agents' loads of this kind.
+    pub demand: f64,
+    /// Sum of all pools' capacities of this kind.
+    pub capacity: f64,
+}
+
+fn format_shortfalls(s: &[Shortfall]) -> String {
+    s.iter()
+        .map(|s| {
+            format!(
+                "{} short by {} (demand {} > capacity {})",
+                s.kind,
+                s.demand - s.capacity,
+                s.demand,
+                s.capacity
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// What is wrong with a scenario; every variant names the field (as a JSON path).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file could not be read or written.
+    #[error("{path}: {message}")]
+    Io {
+        /// File path.
+        path: String,
+        /// OS error.
+        message: String,
+    },
+    /// Malformed JSON or a field of the wrong type.
+    #[error("{source_name}: line {line}, column {column}: {message}")]
+    Json {
+        /// File name (or `scenario` for text).
+        source_name: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// serde's message (names the field or the expected type).
+        message: String,
+    },
+    /// An id that refers to no agent.
+    #[error("{field}: unknown agent id `{id}`")]
+    UnknownAgent {
+        /// JSON path, e.g. `traffic[3].to`.
+        field: String,
+        /// The id as written.
+        id: String,
+    },
+    /// An id that refers to no pool.
+    #[error("{field}: unknown pool id `{id}`")]
+    UnknownPool {
+        /// JSON path.
+        field: String,
+        /// The id as written.
+        id: String,
+    },
+    /// An id that refers to no task.
+    #[error("{field}: unknown task id `{id}`")]
+    UnknownTask {
+        /// JSON path.
+        field: String,
+        /// The id as written.
+        id: String,
+    },
+    /// A resource kind not in `resource_kinds`.
+    #[error("{field}: unknown resource kind `{kind}` (resource_kinds: {known})")]
+    UnknownResource {
+        /// JSON path.
+        field: String,
+        /// The kind as written.
+        kind: String,
+        /// The declared kinds, comma separated.
+        known: String,
+    },
+    /// An id used twice.
+    #[error("{field}: duplicate id `{id}`")]
+    Duplicate {
+        /// JSON path.
+        field: String,
+        /// The repeated id.
+        id: String,
+    },
+    /// A pool capacity below zero.
+    #[error("{field}: negative capacity {value}")]
+    NegativeCapacity {
+        /// JSON path, e.g. `pools[2].capacity.cpu`.
+        field: String,
+        /// The value.
+        value: f64,
+    },
+    /// Any other invalid value (NaN, negative load or rate, zero duration, ...).
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// JSON path.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Total demand above total capacity for one or more resource kinds.
+    #[error("total demand exceeds total capacity: {}", format_shortfalls(.0))]
+    OverCapacity(Vec<Shortfall>),
+    /// The precedence graph has a cycle; the ids along it, first repeated at the end.
+    #[error("tasks[].after: cyclic precedence {}", .0.join(" -> "))]
+    CyclicPrecedence(Vec<String>),
+}
+
+/// Errors of the orchestration pipeline.
+#[derive(Debug, thiserror::Error)]
+pub enum OrchestrateError {
+    /// The scenario is invalid.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// A subproblem solve failed.
+    #[error(transparent)]
+    Solve(#[from] SolveError),
+    /// A QUBO could not be built.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// A previous plan is malformed or does not fit the scenario.
+    #[error("{field}: {reason}")]
+    Plan {
+        /// JSON path in the plan.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A configuration parameter is out of range.
+    #[error("invalid parameter `{name}`: {reason}")]
+    InvalidParameter {
+        /// Parameter name.
+        name: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}

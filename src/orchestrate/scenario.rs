@@ -1,0 +1,169 @@
+//! The scenario a fleet is planned for: agents, resource pools, tasks and the
+//! communication graph, as read from and written to JSON (`qam-scenario`, schema in
+//! README.md "Orchestration").
+//!
+//! A [`Scenario`] is what users write; it is checked and compiled into a dense, index-based
+//! [`Instance`](super::validate::Instance) by [`validate`](super::validate::validate), which
+//! reports every inconsistency with the JSON path of the offending field.
+
+use super::ScenarioError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A whole scenario. Field names are the JSON keys.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Always `"qam-scenario"` when written by qam (optional on input).
+    #[serde(default = "scenario_format")]
+    pub format: String,
+    /// Resource kinds that pools offer and agents consume (e.g. `["cpu", "mem_gb"]`).
+    pub resource_kinds: Vec<String>,
+    /// Cost of one unit of message rate between two agents placed in different pools
+    /// (default 1).
+    #[serde(default = "one")]
+    pub comm_cost: f64,
+    /// Hard scheduling horizon in time slots; tasks must end by it. `None`: no hard limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub horizon: Option<usize>,
+    /// Resource pools (machines, regions, clusters) agents are placed in.
+    pub pools: Vec<Pool>,
+    /// The agents to place.
+    pub agents: Vec<Agent>,
+    /// Tasks to schedule onto time slots (and onto agents with the capability).
+    #[serde(default)]
+    pub tasks: Vec<Task>,
+    /// Directed message rates between agents (both directions of a pair add up).
+    #[serde(default)]
+    pub traffic: Vec<Traffic>,
+}
+
+fn scenario_format() -> String {
+    "qam-scenario".into()
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// A resource pool with a capacity per resource kind (kinds not listed have capacity 0).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pool {
+    /// Unique pool id.
+    pub id: String,
+    /// Capacity per resource kind, in the same units as agents' loads.
+    pub capacity: BTreeMap<String, f64>,
+}
+
+/// An agent: what it can do, what it consumes, and what each pool charges for it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Agent {
+    /// Unique agent id.
+    pub id: String,
+    /// Capabilities, matched against [`Task::capability`].
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    /// Load per resource kind (kinds not listed: 0).
+    #[serde(default)]
+    pub load: BTreeMap<String, f64>,
+    /// Cost of placing the agent in each pool.
+    #[serde(default)]
+    pub cost: Costs,
+}
+
+/// Placement costs of one agent: a map `pool id -> cost` (pools not listed cost 0) or a
+/// dense list aligned with [`Scenario::pools`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Costs {
+    /// `{"pool-a": 1.5, "pool-b": 2.0}`.
+    PerPool(BTreeMap<String, f64>),
+    /// `[1.5, 2.0]`, one entry per pool in `pools` order.
+    Dense(Vec<f64>),
+}
+
+impl Default for Costs {
+    fn default() -> Self {
+        Costs::PerPool(BTreeMap::new())
+    }
+}
+
+/// A task: needs one agent with `capability` for `duration` consecutive time slots.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Task {
+    /// Unique task id.
+    pub id: String,
+    /// Capability the executing agent must have.
+    pub capability: String,
+    /// Length in time slots (at least 1).
+    pub duration: usize,
+    /// Tasks that must finish before this one starts (precedence).
+    #[serde(default)]
+    pub after: Vec<String>,
+    /// Tasks that must not run at the same time as this one (either side may list it).
+    #[serde(default)]
+    pub conflicts: Vec<String>,
+}
+
+/// A directed message rate between two agents (messages per unit time, or any unit that
+/// [`Scenario::comm_cost`] prices).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Traffic {
+    /// Sending agent id.
+    pub from: String,
+    /// Receiving agent id.
+    pub to: String,
+    /// Message rate (non-negative).
+    pub rate: f64,
+}
+
+impl Scenario {
+    /// Parses a scenario from JSON text; errors carry the line and column.
+    pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
+        serde_json::from_str(text).map_err(|e| ScenarioError::Json {
+            source_name: "scenario".into(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Reads a scenario file; errors name the file and the line.
+    pub fn read(path: impl AsRef<Path>) -> Result<Scenario, ScenarioError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Scenario::from_json(&text).map_err(|e| match e {
+            ScenarioError::Json {
+                line, column, message, ..
+            } => ScenarioError::Json {
+                source_name: path.display().to_string(),
+                line,
+                column,
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Pretty JSON text of the scenario.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("scenarios serialise")
+    }
+
+    /// Writes the scenario as JSON.
+    pub fn write(&self, path: impl AsRef<Path>) -> Result<(), ScenarioError> {
+        let path = path.as_ref();
+        std::fs::write(path, self.to_json()).map_err(|e| ScenarioError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
+    }
+}

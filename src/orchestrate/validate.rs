@@ -1,0 +1,439 @@
+//! Checks a [`Scenario`] and compiles it into a dense, index-based [`Instance`].
+//!
+//! Every error names the offending field by its JSON path (`traffic[12].to`,
+//! `pools[2].capacity.cpu`, ...). Checks: unique ids; known resource kinds, pools, agents
+//! and tasks in every reference; finite, non-negative loads, capacities and rates; no
+//! self-traffic; durations of at least one slot; every task's capability offered by some
+//! agent; acyclic precedence (the cycle is named); every agent fits at least one pool;
+//! total demand at most total capacity per resource kind (the shortfall per kind is named).
+
+use super::ScenarioError;
+use super::scenario::{Costs, Scenario};
+use crate::model::Couplings;
+use std::collections::HashMap;
+
+/// One task with its references resolved to indices.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskSpec {
+    /// Index into [`Instance::capabilities`].
+    pub capability: usize,
+    /// Length in slots (>= 1).
+    pub duration: usize,
+    /// Tasks that must finish first.
+    pub preds: Vec<usize>,
+    /// Tasks that must not overlap this one (symmetric: listed on both sides).
+    pub conflicts: Vec<usize>,
+}
+
+/// A validated scenario with dense arrays: agents `0..A`, pools `0..P`, kinds `0..K`.
+#[derive(Clone, Debug)]
+pub struct Instance {
+    /// Resource kind names.
+    pub kinds: Vec<String>,
+    /// Agent ids, index order = scenario order.
+    pub agent_ids: Vec<String>,
+    /// Pool ids.
+    pub pool_ids: Vec<String>,
+    /// Agent loads, row-major `load[a * K + k]`.
+    pub load: Vec<f64>,
+    /// Placement costs, row-major `cost[a * P + p]`.
+    pub cost: Vec<f64>,
+    /// Pool capacities, row-major `capacity[p * K + k]`.
+    pub capacity: Vec<f64>,
+    /// Undirected traffic graph: weight = sum of the rates in both directions.
+    pub traffic: Couplings,
+    /// Cost per unit of rate between agents in different pools.
+    pub comm_cost: f64,
+    /// Capability names (those used by agents or tasks).
+    pub capabilities: Vec<String>,
+    /// Agents having each capability (sorted).
+    pub capability_agents: Vec<Vec<u32>>,
+    /// Task ids.
+    pub task_ids: Vec<String>,
+    /// Tasks with resolved references.
+    pub tasks: Vec<TaskSpec>,
+    /// A topological order of the tasks (predecessors first).
+    pub topo_order: Vec<usize>,
+    /// Hard horizon in slots, if any.
+    pub horizon: Option<usize>,
+}
+
+impl Instance {
+    /// Number of agents.
+    pub fn num_agents(&self) -> usize {
+        self.agent_ids.len()
+    }
+    /// Number of pools.
+    pub fn num_pools(&self) -> usize {
+        self.pool_ids.len()
+    }
+    /// Number of resource kinds.
+    pub fn num_kinds(&self) -> usize {
+        self.kinds.len()
+    }
+    /// Loads of agent `a`, one per kind.
+    pub fn agent_load(&self, a: usize) -> &[f64] {
+        let k = self.num_kinds();
+        &self.load[a * k..(a + 1) * k]
+    }
+    /// Costs of agent `a`, one per pool.
+    pub fn agent_cost(&self, a: usize) -> &[f64] {
+        let p = self.num_pools();
+        &self.cost[a * p..(a + 1) * p]
+    }
+    /// Capacities of pool `p`, one per kind.
+    pub fn pool_capacity(&self, p: usize) -> &[f64] {
+        let k = self.num_kinds();
+        &self.capacity[p * k..(p + 1) * k]
+    }
+    /// Total traffic weight (each unordered pair once).
+    pub fn total_traffic(&self) -> f64 {
+        self.traffic.csr().2.iter().sum::<f64>() / 2.0
+    }
+}
+
+fn check_finite(field: impl FnOnce() -> String, v: f64) -> Result<(), ScenarioError> {
+    if v.is_finite() {
+        Ok(())
+    } else {
+        Err(ScenarioError::Invalid {
+            field: field(),
+            reason: format!("not a finite number ({v})"),
+        })
+    }
+}
+
+fn index_ids<'a>(ids: impl Iterator<Item = &'a String>, what: &str) -> Result<HashMap<&'a str, usize>, ScenarioError> {
+    let mut map = HashMap::new();
+    for (i, id) in ids.enumerate() {
+        if map.insert(id.as_str(), i).is_some() {
+            return Err(ScenarioError::Duplicate {
+                field: format!("{what}[{i}].id"),
+                id: id.clone(),
+            });
+        }
+    }
+    Ok(map)
+}
+
+/// Validates `s` and compiles it into an [`Instance`].
+pub fn validate(s: &Scenario) -> Result<Instance, ScenarioError> {
+    let kk = s.resource_kinds.len();
+    let kind_index = {
+        let mut m = HashMap::new();
+        for (i, k) in s.resource_kinds.iter().enumerate() {
+            if m.insert(k.as_str(), i).is_some() {
+                return Err(ScenarioError::Duplicate {
+                    field: format!("resource_kinds[{i}]"),
+                    id: k.clone(),
+                });
+            }
+        }
+        m
+    };
+    let known_kinds = s.resource_kinds.join(", ");
+    check_finite(|| "comm_cost".into(), s.comm_cost)?;
+    if s.comm_cost < 0.0 {
+        return Err(ScenarioError::Invalid {
+            field: "comm_cost".into(),
+            reason: format!("negative ({})", s.comm_cost),
+        });
+    }
+    if s.horizon == Some(0) {
+        return Err(ScenarioError::Invalid {
+            field: "horizon".into(),
+            reason: "must be at least 1 slot".into(),
+        });
+    }
+
+    // Pools.
+    if s.pools.is_empty() {
+        return Err(ScenarioError::Invalid {
+            field: "pools".into(),
+            reason: "no pools".into(),
+        });
+    }
+    let pool_index = index_ids(s.pools.iter().map(|p| &p.id), "pools")?;
+    let pp = s.pools.len();
+    let mut capacity = vec![0.0; pp * kk];
+    for (p, pool) in s.pools.iter().enumerate() {
+        for (kind, &v) in &pool.capacity {
+            let field = || format!("pools[{p}].capacity.{kind}");
+            let &k = kind_index
+                .get(kind.as_str())
+                .ok_or_else(|| ScenarioError::UnknownResource {
+                    field: field(),
+                    kind: kind.clone(),
+                    known: known_kinds.clone(),
+                })?;
+            check_finite(field, v)?;
+            if v < 0.0 {
+                return Err(ScenarioError::NegativeCapacity {
+                    field: field(),
+                    value: v,
+                });
+            }
+            capacity[p * kk + k] = v;
+        }
+    }
+
+    // Agents.
+    let agent_index = index_ids(s.agents.iter().map(|a| &a.id), "agents")?;
+    let aa = s.agents.len();
+    let mut load = vec![0.0; aa * kk];
+    let mut cost = vec![0.0; aa * pp];
+    let mut cap_index: HashMap<String, usize> = HashMap::new();
+    let mut capabilities: Vec<String> = Vec::new();
+    let mut capability_agents: Vec<Vec<u32>> = Vec::new();
+    for (a, agent) in s.agents.iter().enumerate() {
+        for (kind, &v) in &agent.load {
+            let field = || format!("agents[{a}].load.{kind}");
+            let &k = kind_index
+                .get(kind.as_str())
+                .ok_or_else(|| ScenarioError::UnknownResource {
+                    field: field(),
+                    kind: kind.clone(),
+                    known: known_kinds.clone(),
+                })?;
+            check_finite(field, v)?;
+            if v < 0.0 {
+                return Err(ScenarioError::Invalid {
+                    field: field(),
+                    reason: format!("negative load {v}"),
+                });
+            }
+            load[a * kk + k] = v;
+        }
+        match &agent.cost {
+            Costs::PerPool(m) => {
+                for (pool, &v) in m {
+                    let field = || format!("agents[{a}].cost.{pool}");
+                    let &p = pool_index
+                        .get(pool.as_str())
+                        .ok_or_else(|| ScenarioError::UnknownPool {
+                            field: field(),
+                            id: pool.clone(),
+                        })?;
+                    check_finite(field, v)?;
+                    cost[a * pp + p] = v;
+                }
+            }
+            Costs::Dense(v) => {
+                if v.len() != pp {
+                    return Err(ScenarioError::Invalid {
+                        field: format!("agents[{a}].cost"),
+                        reason: format!("{} entries but there are {pp} pools", v.len()),
+                    });
+                }
+                for (p, &c) in v.iter().enumerate() {
+                    check_finite(|| format!("agents[{a}].cost[{p}]"), c)?;
+                    cost[a * pp + p] = c;
+                }
+            }
+        }
+        for c in &agent.capabilities {
+            let next = capabilities.len();
+            let ci = *cap_index.entry(c.clone()).or_insert(next);
+            if ci == next {
+                capabilities.push(c.clone());
+                capability_agents.push(Vec::new());
+            }
+            if capability_agents[ci].last() != Some(&(a as u32)) {
+                capability_agents[ci].push(a as u32);
+            }
+        }
+    }
+
+    // Traffic.
+    let mut triplets = Vec::with_capacity(s.traffic.len());
+    for (i, t) in s.traffic.iter().enumerate() {
+        let from = *agent_index
+            .get(t.from.as_str())
+            .ok_or_else(|| ScenarioError::UnknownAgent {
+                field: format!("traffic[{i}].from"),
+                id: t.from.clone(),
+            })?;
+        let to = *agent_index
+            .get(t.to.as_str())
+            .ok_or_else(|| ScenarioError::UnknownAgent {
+                field: format!("traffic[{i}].to"),
+                id: t.to.clone(),
+            })?;
+        check_finite(|| format!("traffic[{i}].rate"), t.rate)?;
+        if t.rate < 0.0 {
+            return Err(ScenarioError::Invalid {
+                field: format!("traffic[{i}].rate"),
+                reason: format!("negative rate {}", t.rate),
+            });
+        }
+        if from == to {
+            return Err(ScenarioError::Invalid {
+                field: format!("traffic[{i}]"),
+                reason: format!("agent `{}` sends to itself", t.from),
+            });
+        }
+        if t.rate > 0.0 {
+            triplets.push((from as u32, to as u32, t.rate));
+        }
+    }
+    let traffic = Couplings::from_triplets(aa, triplets).map_err(|e| ScenarioError::Invalid {
+        field: "traffic".into(),
+        reason: e.to_string(),
+    })?;
+
+    // Tasks.
+    let task_index = index_ids(s.tasks.iter().map(|t| &t.id), "tasks")?;
+    let mut tasks = Vec::with_capacity(s.tasks.len());
+    for (i, t) in s.tasks.iter().enumerate() {
+        let capability = *cap_index.get(&t.capability).ok_or_else(|| ScenarioError::Invalid {
+            field: format!("tasks[{i}].capability"),
+            reason: format!("no agent has capability `{}`", t.capability),
+        })?;
+        if t.duration == 0 {
+            return Err(ScenarioError::Invalid {
+                field: format!("tasks[{i}].duration"),
+                reason: "must be at least 1 slot".into(),
+            });
+        }
+        let resolve = |list: &[String], name: &str| -> Result<Vec<usize>, ScenarioError> {
+            let mut out = Vec::with_capacity(list.len());
+            for (j, id) in list.iter().enumerate() {
+                let &x = task_index.get(id.as_str()).ok_or_else(|| ScenarioError::UnknownTask {
+                    field: format!("tasks[{i}].{name}[{j}]"),
+                    id: id.clone(),
+                })?;
+                if x == i {
+                    return Err(ScenarioError::Invalid {
+                        field: format!("tasks[{i}].{name}[{j}]"),
+                        reason: format!("task `{id}` refers to itself"),
+                    });
+                }
+                out.push(x);
+            }
+            out.sort_unstable();
+            out.dedup();
+            Ok(out)
+        };
+        tasks.push(TaskSpec {
+            capability,
+            duration: t.duration,
+            preds: resolve(&t.after, "after")?,
+            conflicts: resolve(&t.conflicts, "conflicts")?,
+        });
+    }
+    // Conflicts are symmetric.
+    let listed: Vec<(usize, usize)> = tasks
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| t.conflicts.iter().map(move |&j| (i, j)))
+        .collect();
+    for (i, j) in listed {
+        if !tasks[j].conflicts.contains(&i) {
+            tasks[j].conflicts.push(i);
+            tasks[j].conflicts.sort_unstable();
+        }
+    }
+    let task_ids: Vec<String> = s.tasks.iter().map(|t| t.id.clone()).collect();
+    let topo_order = topological_order(&tasks)
+        .map_err(|cycle| ScenarioError::CyclicPrecedence(cycle.into_iter().map(|t| task_ids[t].clone()).collect()))?;
+
+    // Capacity: every agent fits some pool; total demand within total capacity.
+    for a in 0..aa {
+        let l = &load[a * kk..(a + 1) * kk];
+        let fits = (0..pp).any(|p| (0..kk).all(|k| l[k] <= capacity[p * kk + k]));
+        if !fits {
+            let parts: Vec<String> = (0..kk)
+                .filter(|&k| l[k] > 0.0)
+                .map(|k| {
+                    let best = (0..pp).map(|p| capacity[p * kk + k]).fold(0.0, f64::max);
+                    format!("{} {} (largest pool {})", s.resource_kinds[k], l[k], best)
+                })
+                .collect();
+            return Err(ScenarioError::Invalid {
+                field: format!("agents[{a}].load"),
+                reason: format!("agent `{}` fits in no pool: {}", s.agents[a].id, parts.join(", ")),
+            });
+        }
+    }
+    let mut short = Vec::new();
+    for k in 0..kk {
+        let demand: f64 = (0..aa).map(|a| load[a * kk + k]).sum();
+        let cap: f64 = (0..pp).map(|p| capacity[p * kk + k]).sum();
+        if demand > cap * (1.0 + 1e-12) {
+            short.push(super::Shortfall {
+                kind: s.resource_kinds[k].clone(),
+                demand,
+                capacity: cap,
+            });
+        }
+    }
+    if !short.is_empty() {
+        return Err(ScenarioError::OverCapacity(short));
+    }
+
+    Ok(Instance {
+        kinds: s.resource_kinds.clone(),
+        agent_ids: s.agents.iter().map(|a| a.id.clone()).collect(),
+        pool_ids: s.pools.iter().map(|p| p.id.clone()).collect(),
+        load,
+        cost,
+        capacity,
+        traffic,
+        comm_cost: s.comm_cost,
+        capabilities,
+        capability_agents,
+        task_ids,
+        tasks,
+        topo_order,
+        horizon: s.horizon,
+    })
+}
+
+/// Kahn's algorithm; on a cycle returns the tasks along one cycle (first repeated last),
+/// in precedence order (`a -> b`: `b` runs after `a`).
+pub fn topological_order(tasks: &[crate::orchestrate::validate::TaskSpec]) -> Result<Vec<usize>, Vec<usize>> {
+    let n = tasks.len();
+    let mut indeg = vec![0usize; n];
+    let mut succ: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (t, spec) in tasks.iter().enumerate() {
+        for &p in &spec.preds {
+            indeg[t] += 1;
+            succ[p].push(t);
+        }
+    }
+    let mut queue: std::collections::VecDeque<usize> = (0..n).filter(|&t| indeg[t] == 0).collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(t) = queue.pop_front() {
+        order.push(t);
+        for &s in &succ[t] {
+            indeg[s] -= 1;
+            if indeg[s] == 0 {
+                queue.push_back(s);
+            }
+        }
+    }
+    if order.len() == n {
+        return Ok(order);
+    }
+    // Walk predecessors among the remaining tasks until one repeats.
+    let start = (0..n).find(|&t| indeg[t] > 0).expect("a task is left");
+    let mut seen = vec![usize::MAX; n];
+    let mut path = Vec::new();
+    let mut t = start;
+    while seen[t] == usize::MAX {
+        seen[t] = path.len();
+        path.push(t);
+        t = *tasks[t]
+            .preds
+            .iter()
+            .find(|&&p| indeg[p] > 0)
+            .expect("a task left by Kahn has a predecessor left");
+    }
+    let mut cycle: Vec<usize> = path[seen[t]..].to_vec();
+    cycle.reverse(); // predecessors first
+    // Canonical rotation: start at the lowest task index.
+    let m = (0..cycle.len()).min_by_key(|&i| cycle[i]).expect("non-empty cycle");
+    cycle.rotate_left(m);
+    cycle.push(cycle[0]);
+    Err(cycle)
+}
