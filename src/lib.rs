@@ -14,9 +14,11 @@
 //! ```
 //!
 //! Modules: [`model`] (QUBO, Ising, sample sets), [`io`] (file formats), [`solvers`]
-//! (exact, simulated annealing, greedy), [`generate`] (random instances), [`rng`].
+//! (exact, simulated annealing, greedy), [`decompose`] (hierarchical decomposition of large
+//! models), [`generate`] (random instances), [`rng`].
 #![warn(missing_docs)]
 
+pub mod decompose;
 pub mod generate;
 pub mod gpu;
 pub mod io;

@@ -3,6 +3,7 @@
 mod bench;
 mod best_known;
 mod convert;
+mod decompose;
 mod devices;
 mod generate;
 mod info;
@@ -37,6 +38,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// List GPU adapters with backend, type and the limits that matter.
     Devices(devices::DevicesArgs),
+    /// Print the levels of a hierarchical decomposition: sizes, cut weight, balance.
+    Decompose(decompose::DecomposeArgs),
 }
 
 /// Parses the command line and runs it.
@@ -49,6 +52,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Convert(a) => convert::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Devices(a) => devices::run(a),
+        Command::Decompose(a) => decompose::run(a),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
+use qam::decompose::HierarchicalSolver;
 use qam::model::Model;
 use qam::solvers::{ExactSolver, GreedySolver, SaParams, SaSolver, ScheduleKind, Solver};
 
@@ -19,6 +20,8 @@ pub enum SolverChoice {
     Sa,
     /// Steepest descent from random states.
     Greedy,
+    /// Hierarchical decomposition: clusters solved by --sub-solver, merged or refined.
+    Hierarchical,
 }
 
 /// Parameters of the stochastic solvers (neal's names, kebab-case).
@@ -42,6 +45,8 @@ pub struct SolverParams {
     /// Seed; the same seed gives the same answer on any number of threads.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    #[command(flatten)]
+    pub hierarchical: super::decompose::HierarchicalArgs,
 }
 
 /// `--schedule` values.
@@ -105,6 +110,9 @@ pub fn build(choice: SolverChoice, params: &SolverParams, model: &Model) -> Resu
             seed: params.seed,
             initial_states: None,
         }),
+        SolverChoice::Hierarchical => Box::new(HierarchicalSolver::new(
+            params.hierarchical.params(params.seed, params.beta_range)?,
+        )),
         SolverChoice::Auto => bail!("auto was resolved above"),
     };
     Ok((solver, why))
