@@ -37,7 +37,13 @@ struct Block {
 
 impl Block {
     fn offer(&mut self, e: f64, bits: u32, keep: usize) {
-        let tol = 1e-9 * (1.0 + self.best.abs());
+        // No tolerance before the first state: with `best = inf` it would be infinite and
+        // every state would count as a tie of the first one.
+        let tol = if self.best.is_finite() {
+            1e-9 * (1.0 + self.best.abs())
+        } else {
+            0.0
+        };
         if e < self.best - tol {
             self.best = e;
             self.count = 1;
@@ -52,6 +58,12 @@ impl Block {
     }
 
     fn merge(mut self, other: Block, keep: usize) -> Block {
+        if !other.best.is_finite() {
+            return self;
+        }
+        if !self.best.is_finite() {
+            return other;
+        }
         let tol = 1e-9 * (1.0 + self.best.abs().max(other.best.abs()));
         if other.best < self.best - tol {
             return other;
@@ -155,5 +167,37 @@ impl Solver for ExactSolver {
             postprocessing_s: t2.elapsed().as_secs_f64(),
         };
         Ok(set)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// Exhaustive search agrees with a plain loop over all states, fields included.
+    #[test]
+    fn matches_brute_force_with_fields() {
+        let mut rng = Rng::new(3);
+        for n in [1usize, 3, 8, 11, 13] {
+            let mut e = vec![];
+            for i in 0..n as u32 {
+                e.push((i, i, rng.next_f64() * 2.0 - 1.0));
+                for j in i + 1..n as u32 {
+                    if rng.bit() {
+                        e.push((i, j, rng.next_f64() * 2.0 - 1.0));
+                    }
+                }
+            }
+            let m = Ising::from_entries(n, &e, 0.5).unwrap();
+            let brute = (0..1u32 << n)
+                .map(|k| {
+                    let s: Vec<i8> = (0..n).map(|b| if k >> b & 1 == 1 { 1 } else { -1 }).collect();
+                    m.energy(&s)
+                })
+                .fold(f64::INFINITY, f64::min);
+            let set = ExactSolver::default().solve(&Model::Ising(m)).unwrap();
+            assert!((set.first().unwrap().energy - brute).abs() < 1e-9, "n = {n}");
+        }
     }
 }
