@@ -6,6 +6,7 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 use qam::decompose::{
     HierarchicalParams, HierarchicalQubo, HierarchyParams, PartitionMethod, Strategy, SubSolverKind, SubSolverParams,
+    SubStart,
 };
 use qam::io::{Format, ReadOptions, read_file};
 use serde_json::json;
@@ -98,9 +99,23 @@ pub struct HierarchicalArgs {
     /// Most rounds (V-cycles or refinement rounds) (hierarchical).
     #[arg(long, default_value_t = 1000)]
     pub rounds: u64,
-    /// Stop after this many rounds in a row without gain (hierarchical).
-    #[arg(long, default_value_t = 3)]
+    /// Stop after this many rounds in a row without gain; each such round re-partitions
+    /// with a new seed (hierarchical).
+    #[arg(long, default_value_t = 10)]
     pub patience: u64,
+    /// Start subproblem anneals from random states or from the current state
+    /// (hierarchical; `current` wants a cooler --beta-range).
+    #[arg(long, value_enum, default_value_t = SubStartArg::Random)]
+    pub sub_start: SubStartArg,
+}
+
+/// `--sub-start` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SubStartArg {
+    /// Random states.
+    Random,
+    /// The current state of the subproblem.
+    Current,
 }
 
 impl HierarchicalArgs {
@@ -118,6 +133,10 @@ impl HierarchicalArgs {
                 num_reads: self.sub_reads,
                 num_sweeps: self.sub_sweeps,
                 beta_range,
+                start: match self.sub_start {
+                    SubStartArg::Random => SubStart::Random,
+                    SubStartArg::Current => SubStart::Current,
+                },
             },
             cluster_size: self.cluster_size,
             strategy: match self.strategy {

@@ -45,7 +45,8 @@ pub trait BatchSolver: Send + Sync {
 }
 
 /// Runs a [`Solver`] on each subproblem of a batch, in parallel over subproblems
-/// (rayon). `make(seed)` builds the solver for one subproblem from its derived seed.
+/// (rayon). `make(seed, sub)` builds the solver for one subproblem from its derived seed
+/// (and, if it wants, the subproblem's current state as a starting point).
 pub struct PerSubproblem<F> {
     name: &'static str,
     max_variables: usize,
@@ -55,7 +56,7 @@ pub struct PerSubproblem<F> {
 
 impl<F> PerSubproblem<F>
 where
-    F: Fn(u64) -> Box<dyn Solver> + Send + Sync,
+    F: Fn(u64, &Subproblem) -> Box<dyn Solver> + Send + Sync,
 {
     /// A back-end called `name` taking subproblems of up to `max_variables`.
     pub fn new(name: &'static str, max_variables: usize, make: F) -> Self {
@@ -76,7 +77,7 @@ where
 
 impl<F> BatchSolver for PerSubproblem<F>
 where
-    F: Fn(u64) -> Box<dyn Solver> + Send + Sync,
+    F: Fn(u64, &Subproblem) -> Box<dyn Solver> + Send + Sync,
 {
     fn name(&self) -> &'static str {
         self.name
@@ -97,7 +98,7 @@ where
                 if sub.is_empty() {
                     return Ok(Vec::new());
                 }
-                let solver = (self.make)(derive_seed(seed, sub.id));
+                let solver = (self.make)(derive_seed(seed, sub.id), sub);
                 let set = solver.solve_with(&sub.model, ctx)?;
                 let best = set
                     .first()
@@ -117,6 +118,19 @@ pub struct SubSolverParams {
     pub num_sweeps: usize,
     /// β range of the anneals (default: neal's, derived per subproblem).
     pub beta_range: Option<(f64, f64)>,
+    /// Where anneals and descents start.
+    pub start: SubStart,
+}
+
+/// Starting states of the stochastic sub-solvers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SubStart {
+    /// Uniformly random states (a fresh solve of the subproblem).
+    #[default]
+    Random,
+    /// The subproblem's current state (with a cooler `beta_range`, a local re-anneal that
+    /// keeps the large-scale structure).
+    Current,
 }
 
 impl Default for SubSolverParams {
@@ -125,6 +139,17 @@ impl Default for SubSolverParams {
             num_reads: 1,
             num_sweeps: 1000,
             beta_range: None,
+            start: SubStart::Random,
+        }
+    }
+}
+
+impl SubSolverParams {
+    /// Initial states for a subproblem under [`start`](Self::start) (`None`: random).
+    fn start_states(&self, sub: &Subproblem) -> Option<Vec<Vec<i8>>> {
+        match self.start {
+            SubStart::Current if sub.current.len() == sub.len() => Some(vec![sub.current.clone()]),
+            _ => None,
         }
     }
 }
@@ -178,22 +203,27 @@ impl SubSolverKind {
         }
         Ok(match self {
             SubSolverKind::Exact => exact_backend(),
-            SubSolverKind::Sa => Arc::new(PerSubproblem::new("sa", usize::MAX, move |seed| {
+            SubSolverKind::Sa => Arc::new(PerSubproblem::new("sa", usize::MAX, move |seed, sub: &Subproblem| {
                 Box::new(SaSolver::new(SaParams {
                     num_reads: p.num_reads,
                     num_sweeps: p.num_sweeps,
                     beta_range: p.beta_range,
                     seed,
+                    initial_states: p.start_states(sub),
                     ..Default::default()
                 })) as Box<dyn Solver>
             })),
-            SubSolverKind::Greedy => Arc::new(PerSubproblem::new("greedy", usize::MAX, move |seed| {
-                Box::new(GreedySolver {
-                    num_reads: p.num_reads,
-                    seed,
-                    initial_states: None,
-                }) as Box<dyn Solver>
-            })),
+            SubSolverKind::Greedy => Arc::new(PerSubproblem::new(
+                "greedy",
+                usize::MAX,
+                move |seed, sub: &Subproblem| {
+                    Box::new(GreedySolver {
+                        num_reads: p.num_reads,
+                        seed,
+                        initial_states: p.start_states(sub),
+                    }) as Box<dyn Solver>
+                },
+            )),
             // Wired by the lead after merging branch `gpu-sa`: a BatchSolver running one
             // replica per subproblem in a single dispatch (batch_size = Some(...)).
             SubSolverKind::GpuSa => {
@@ -216,9 +246,11 @@ impl SubSolverKind {
 
 /// The exhaustive back-end (up to [`MAX_EXACT_VARIABLES`]).
 pub fn exact_backend() -> Arc<dyn BatchSolver> {
-    Arc::new(PerSubproblem::new("exact", MAX_EXACT_VARIABLES, |_seed| {
-        Box::new(ExactSolver::default()) as Box<dyn Solver>
-    }))
+    Arc::new(PerSubproblem::new(
+        "exact",
+        MAX_EXACT_VARIABLES,
+        |_seed, _sub: &Subproblem| Box::new(ExactSolver::default()) as Box<dyn Solver>,
+    ))
 }
 
 /// Solves one subproblem with `backend` (a convenience for tests and small jobs).

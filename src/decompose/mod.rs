@@ -33,7 +33,7 @@ pub mod solver;
 pub mod strategy;
 pub mod subproblem;
 
-pub use backend::{BatchSolver, PerSubproblem, SubSolverKind, SubSolverParams};
+pub use backend::{BatchSolver, PerSubproblem, SubSolverKind, SubSolverParams, SubStart};
 pub use hierarchy::{HierarchicalQubo, HierarchyParams, Level, apply_flips, merge_model};
 pub use partition::{Graph, Partition, PartitionMethod, PartitionParams, PartitionStats, partition};
 pub use router::Router;

@@ -55,7 +55,8 @@ pub struct HierarchicalParams {
     pub target_energy: Option<f64>,
     /// Most rounds (V-cycles or refinement rounds); default 1000.
     pub max_rounds: u64,
-    /// Stop after this many rounds in a row without gain; default 3.
+    /// Stop after this many rounds in a row without gain (each such round re-partitions
+    /// with a new seed, so the next one cuts elsewhere); default 10.
     pub patience: u64,
     /// Subproblems up to this size go to exhaustive search; default 12 (0: never).
     pub exact_below: usize,
@@ -73,7 +74,7 @@ impl Default for HierarchicalParams {
             time_limit: None,
             target_energy: None,
             max_rounds: 1000,
-            patience: 3,
+            patience: 10,
             exact_below: DEFAULT_EXACT_BELOW,
         }
     }

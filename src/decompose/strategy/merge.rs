@@ -2,16 +2,20 @@
 
 use super::{Engine, StopReason, sub_id, tolerance};
 use crate::decompose::DecomposeError;
-use crate::decompose::hierarchy::{apply_flips, merge_model};
+use crate::decompose::hierarchy::{HierarchicalQubo, HierarchyParams, apply_flips, merge_model};
 use crate::decompose::subproblem::{Clamp, extract};
 use crate::model::Ising;
+use crate::rng::derive_seed;
 use crate::solvers::greedy;
+use std::borrow::Cow;
 
 /// Runs merge V-cycles until a stopping rule fires; returns the best spins, their energy
-/// and why it stopped.
+/// and why it stopped. After a cycle without gain the next cycle uses a fresh partition
+/// (seeded by the round), so cluster boundaries move.
 pub(crate) fn run(e: &mut Engine) -> Result<(Vec<i8>, f64, StopReason), DecomposeError> {
     let base = e.hier.base();
-    let mut s = solve_level(e, 0, base, None, 0)?;
+    let mut alt: Option<HierarchicalQubo> = None;
+    let mut s = solve_level(e, e.hier, 0, base, None, 0)?;
     let mut energy = base.energy(&s);
     e.report(
         "merge",
@@ -25,7 +29,8 @@ pub(crate) fn run(e: &mut Engine) -> Result<(Vec<i8>, f64, StopReason), Decompos
         if let Some(reason) = e.stop(energy, round, stale) {
             return Ok((s, energy, reason));
         }
-        let next = solve_level(e, 0, base, Some(&s), round)?;
+        let hier = alt.as_ref().unwrap_or(e.hier);
+        let next = solve_level(e, hier, 0, base, Some(&s), round)?;
         let next_energy = base.energy(&next);
         let gained = next_energy < energy - tolerance(energy);
         if gained {
@@ -34,6 +39,11 @@ pub(crate) fn run(e: &mut Engine) -> Result<(Vec<i8>, f64, StopReason), Decompos
             stale = 0;
         } else {
             stale += 1;
+            let params = HierarchyParams {
+                seed: derive_seed(e.hier.params().seed, round),
+                ..*e.hier.params()
+            };
+            alt = Some(HierarchicalQubo::build(Cow::Borrowed(base), &params)?);
         }
         e.report("merge", round, energy, usize::from(gained));
         round += 1;
@@ -46,6 +56,7 @@ pub(crate) fn run(e: &mut Engine) -> Result<(Vec<i8>, f64, StopReason), Decompos
 /// are solved on their own. Returns the new level-`k` spins.
 pub(crate) fn solve_level(
     e: &Engine,
+    hier: &HierarchicalQubo,
     k: usize,
     model: &Ising,
     current: Option<&[i8]>,
@@ -54,7 +65,7 @@ pub(crate) fn solve_level(
     let n = model.num_variables();
     let cur: Vec<i8> = current.map_or_else(|| vec![1; n], <[i8]>::to_vec);
     let energy = model.energy(&cur);
-    let Some(p) = e.hier.partition(k) else {
+    let Some(p) = hier.partition(k) else {
         // Top level: one subproblem holding every variable.
         let all: Vec<u32> = (0..n as u32).collect();
         let mut out = e.router.run(
@@ -71,7 +82,7 @@ pub(crate) fn solve_level(
                 )?)
             },
             |sub, st| {
-                if current.is_some() && sub.energy(&sub.current) <= sub.energy(&st) {
+                if current.is_some() && worse(sub.energy(&st), sub.energy(&sub.current)) {
                     sub.current.clone()
                 } else {
                     st
@@ -103,8 +114,10 @@ pub(crate) fn solve_level(
             )?)
         },
         |sub, st| {
-            // Under clamping, keep the current cluster state unless the new one is better.
-            if clamp == Clamp::Outside && sub.energy(&sub.current) <= sub.energy(&st) {
+            // Under clamping, keep the current cluster state when the new one is worse;
+            // take equally good ones (moves along plateaus let the level above see new
+            // cluster configurations).
+            if clamp == Clamp::Outside && worse(sub.energy(&st), sub.energy(&sub.current)) {
                 sub.current.clone()
             } else {
                 st
@@ -125,7 +138,7 @@ pub(crate) fn solve_level(
     ));
     let upper = merge_model(model, p, &s)?;
     let keep = vec![1i8; upper.num_variables()];
-    let flips = solve_level(e, k + 1, &upper, Some(&keep), round)?;
+    let flips = solve_level(e, hier, k + 1, &upper, Some(&keep), round)?;
     apply_flips(p, &mut s, &flips);
     greedy::descend(model, &mut s);
     if let Some(c) = current
@@ -134,4 +147,9 @@ pub(crate) fn solve_level(
         return Ok(c.to_vec());
     }
     Ok(s)
+}
+
+/// True when `new` is worse than `old` beyond rounding.
+fn worse(new: f64, old: f64) -> bool {
+    new > old + tolerance(old)
 }

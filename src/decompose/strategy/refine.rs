@@ -2,11 +2,13 @@
 
 use super::{Engine, StopReason, sub_id, tolerance};
 use crate::decompose::DecomposeError;
+use crate::decompose::hierarchy::{HierarchicalQubo, HierarchyParams};
 use crate::decompose::subproblem::{Clamp, RegionMap, extract};
 use crate::model::Ising;
-use crate::rng::Rng;
+use crate::rng::{Rng, derive_seed};
 use crate::solvers::greedy;
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 /// Level index used in subproblem ids of energy-impact regions (clusters use level 0).
@@ -21,8 +23,9 @@ pub(crate) fn run(e: &mut Engine) -> Result<(Vec<i8>, f64, StopReason), Decompos
     greedy::descend(base, &mut s);
     let mut energy = base.energy(&s);
     let cap = e.hier.params().max_cluster_size;
-    let colors = e.hier.cluster_colors(0);
-    let num_colors = colors.iter().copied().max().map_or(0, |c| c as usize + 1);
+    // After a round without gain, clusters come from a fresh partition (seeded by the
+    // round), so their boundaries move.
+    let mut alt: Option<HierarchicalQubo> = None;
     let mut regions_map = RegionMap::new(n);
     let mut stale = 0;
     let mut round = 0;
@@ -30,9 +33,12 @@ pub(crate) fn run(e: &mut Engine) -> Result<(Vec<i8>, f64, StopReason), Decompos
         if let Some(reason) = e.stop(energy, round, stale) {
             return Ok((s, energy, reason));
         }
+        let hier = alt.as_ref().unwrap_or(e.hier);
+        let colors = hier.cluster_colors(0);
+        let num_colors = colors.iter().copied().max().map_or(0, |c| c as usize + 1);
         let before = energy;
         let mut accepted = 0;
-        match e.hier.partition(0) {
+        match hier.partition(0) {
             None => {
                 let all: Vec<u32> = (0..n as u32).collect();
                 accepted += solve_regions(e, base, &mut s, &mut energy, &[all], &mut regions_map, round, 0)?;
@@ -57,7 +63,7 @@ pub(crate) fn run(e: &mut Engine) -> Result<(Vec<i8>, f64, StopReason), Decompos
                                 Clamp::Outside,
                             )?)
                         },
-                        |sub, st| improvement(sub.energy(&st) - sub.energy(&sub.current), st, energy),
+                        |sub, st| improvement(sub.energy(&st) - sub.energy(&sub.current), st, &sub.current, energy),
                         e.seed,
                         &e.sub_ctx,
                     )?;
@@ -96,15 +102,24 @@ pub(crate) fn run(e: &mut Engine) -> Result<(Vec<i8>, f64, StopReason), Decompos
             stale = 0;
         } else {
             stale += 1;
+            if hier.partition(0).is_some() {
+                let params = HierarchyParams {
+                    seed: derive_seed(e.hier.params().seed, round + 1),
+                    ..*e.hier.params()
+                };
+                alt = Some(HierarchicalQubo::build(Cow::Borrowed(base), &params)?);
+            }
         }
         e.report("refine", round, energy, accepted);
         round += 1;
     }
 }
 
-/// `Some((delta, state))` when `delta` is a real improvement.
-fn improvement(delta: f64, st: Vec<i8>, energy: f64) -> Option<(f64, Vec<i8>)> {
-    (delta < -tolerance(energy)).then_some((delta, st))
+/// `Some((delta, state))` when `state` is better than `current`, or as good but different
+/// (a move along a plateau, which lets later subproblems see a new neighbourhood).
+fn improvement(delta: f64, st: Vec<i8>, current: &[i8], energy: f64) -> Option<(f64, Vec<i8>)> {
+    let tol = tolerance(energy);
+    (delta < -tol || (delta <= tol && st != current)).then_some((delta, st))
 }
 
 /// Solves disjoint, mutually uncoupled regions around `s` and applies every improvement.
@@ -136,7 +151,7 @@ fn solve_regions(
                 Clamp::Outside,
             )?)
         },
-        |sub, st| improvement(sub.energy(&st) - sub.energy(&sub.current), st, e0),
+        |sub, st| improvement(sub.energy(&st) - sub.energy(&sub.current), st, &sub.current, e0),
         e.seed,
         &e.sub_ctx,
     );
