@@ -3,13 +3,13 @@
 
 use qam::decompose::subproblem::{RegionMap, extract};
 use qam::decompose::{
-    Clamp, HierarchicalParams, HierarchicalQubo, HierarchicalSolver, HierarchyParams, PartitionMethod, PerSubproblem,
+    BatchSolver, Clamp, HierarchicalParams, HierarchicalQubo, HierarchicalSolver, HierarchyParams, PartitionMethod,
     Router, Strategy, SubSolverKind, SubSolverParams, apply_flips, merge_model,
 };
 use qam::generate::{TileClasses, tile_planted_2d};
 use qam::model::{Ising, Model, Qubo, binary_to_spin};
 use qam::rng::Rng;
-use qam::solvers::{SaParams, SaSolver, Solver};
+use qam::solvers::{SolveContext, SolveError, Solver};
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -212,6 +212,27 @@ fn answers_in_the_model_vartype_with_recomputed_energy() {
     assert!(set.info.extra.contains_key("levels"));
 }
 
+/// Delegates to a back-end but asks the router for batches of `.1` subproblems.
+struct Batched(Arc<dyn BatchSolver>, usize);
+
+impl BatchSolver for Batched {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    fn batch_size(&self) -> Option<usize> {
+        Some(self.1)
+    }
+    fn solve_batch(
+        &self,
+        batch: &[qam::decompose::Subproblem],
+        seed: u64,
+        ctx: &SolveContext,
+    ) -> Result<Vec<Vec<i8>>, SolveError> {
+        assert!(batch.len() <= self.1);
+        self.0.solve_batch(batch, seed, ctx)
+    }
+}
+
 #[test]
 fn same_seed_same_answer_across_batching_and_threads() {
     let model = Model::Ising(random_ising(600, 4.0, 21));
@@ -229,15 +250,8 @@ fn same_seed_same_answer_across_batching_and_threads() {
     };
     let streaming = HierarchicalSolver::new(params.clone());
     // The same SA back-end, but asking the router for batches of 7 (the GPU path).
-    let batched_backend = PerSubproblem::new("sa", usize::MAX, |seed, _sub: &qam::decompose::Subproblem| {
-        Box::new(SaSolver::new(SaParams {
-            num_reads: 1,
-            num_sweeps: 50,
-            seed,
-            ..Default::default()
-        })) as Box<dyn Solver>
-    })
-    .with_batch_size(7);
+    let sa = SubSolverKind::Sa.backend(&params.sub).unwrap();
+    let batched_backend = Batched(sa, 7);
     let router = Router::new()
         .with_route(usize::MAX, Arc::new(batched_backend))
         .with_route(12, qam::decompose::backend::exact_backend());

@@ -103,9 +103,10 @@ pub struct HierarchicalArgs {
     /// with a new seed (hierarchical).
     #[arg(long, default_value_t = 10)]
     pub patience: u64,
-    /// Start subproblem anneals from random states or from the current state
-    /// (hierarchical; `current` wants a cooler --beta-range).
-    #[arg(long, value_enum, default_value_t = SubStartArg::Random)]
+    /// Start subproblem anneals from the current state (re-anneal from a cooler β, default
+    /// range (β1/10, β1) with β1 neal's cold end, or --beta-range) or from random states
+    /// (hierarchical).
+    #[arg(long, value_enum, default_value_t = SubStartArg::Current)]
     pub sub_start: SubStartArg,
 }
 

@@ -16,7 +16,9 @@ use super::subproblem::Subproblem;
 use crate::model::to_spins;
 use crate::rng::derive_seed;
 use crate::solvers::exact::MAX_EXACT_VARIABLES;
-use crate::solvers::{ExactSolver, GreedySolver, SaParams, SaSolver, SolveContext, SolveError, Solver};
+use crate::solvers::{
+    ExactSolver, GreedySolver, SaParams, SaSolver, SolveContext, SolveError, Solver, default_beta_range,
+};
 use rayon::prelude::*;
 use std::sync::Arc;
 
@@ -68,7 +70,7 @@ where
         }
     }
 
-    /// Asks the router for batches of `k` (used to test the batched path on the CPU).
+    /// Asks the router for batches of up to `k` subproblems (as a GPU back-end would).
     pub fn with_batch_size(mut self, k: usize) -> Self {
         self.batch_size = Some(k.max(1));
         self
@@ -118,7 +120,7 @@ pub struct SubSolverParams {
     pub num_sweeps: usize,
     /// β range of the anneals (default: neal's, derived per subproblem).
     pub beta_range: Option<(f64, f64)>,
-    /// Where anneals and descents start.
+    /// Where anneals and descents start (default: the current state).
     pub start: SubStart,
 }
 
@@ -126,10 +128,12 @@ pub struct SubSolverParams {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SubStart {
     /// Uniformly random states (a fresh solve of the subproblem).
-    #[default]
     Random,
-    /// The subproblem's current state (with a cooler `beta_range`, a local re-anneal that
-    /// keeps the large-scale structure).
+    /// The subproblem's current state, annealed from a cooler start (`beta_range`, by
+    /// default `(β1 / 10, β1)` with `β1` neal's cold end): a local re-anneal that keeps
+    /// the large-scale structure. Falls back to `Random` where there is no current state
+    /// (the first `merge` cycle). The default.
+    #[default]
     Current,
 }
 
@@ -139,13 +143,22 @@ impl Default for SubSolverParams {
             num_reads: 1,
             num_sweeps: 1000,
             beta_range: None,
-            start: SubStart::Random,
+            start: SubStart::Current,
         }
     }
 }
 
+/// β range of a re-anneal from the current state: neal's cold end `β1` for the
+/// subproblem and `β1 / 10` as the hot end, warm enough to rearrange local structure,
+/// too cold to forget the state.
+fn reheat_range(sub: &Subproblem) -> (f64, f64) {
+    let (_, cold) = default_beta_range(sub.ising());
+    (cold / 10.0, cold)
+}
+
 impl SubSolverParams {
-    /// Initial states for a subproblem under [`start`](Self::start) (`None`: random).
+    /// Initial states for a subproblem under [`start`](Self::start) (`None`: random; also
+    /// when the subproblem has no meaningful current state).
     fn start_states(&self, sub: &Subproblem) -> Option<Vec<Vec<i8>>> {
         match self.start {
             SubStart::Current if sub.current.len() == sub.len() => Some(vec![sub.current.clone()]),
@@ -204,12 +217,16 @@ impl SubSolverKind {
         Ok(match self {
             SubSolverKind::Exact => exact_backend(),
             SubSolverKind::Sa => Arc::new(PerSubproblem::new("sa", usize::MAX, move |seed, sub: &Subproblem| {
+                let (initial_states, beta_range) = match p.start_states(sub) {
+                    Some(states) => (Some(states), p.beta_range.or_else(|| Some(reheat_range(sub)))),
+                    None => (None, p.beta_range),
+                };
                 Box::new(SaSolver::new(SaParams {
                     num_reads: p.num_reads,
                     num_sweeps: p.num_sweeps,
-                    beta_range: p.beta_range,
+                    beta_range,
                     seed,
-                    initial_states: p.start_states(sub),
+                    initial_states,
                     ..Default::default()
                 })) as Box<dyn Solver>
             })),

@@ -39,7 +39,8 @@ pub struct Subproblem {
     /// Clamped constant: `global energy = local energy + constant` (NaN under
     /// [`Clamp::Ignore`], where no such relation holds).
     pub constant: f64,
-    /// The current state of the local variables (spins ±1).
+    /// The current state of the local variables (spins ±1); empty under
+    /// [`Clamp::Ignore`], where the surrounding state means nothing.
     pub current: Vec<i8>,
 }
 
@@ -112,10 +113,13 @@ pub fn extract(
         h.push(field);
     }
     let ising = Ising::new(h, Couplings::from_triplets(k, pairs)?, 0.0)?;
-    let current: Vec<i8> = vars.iter().map(|&v| spins[v as usize]).collect();
-    let constant = match clamp {
-        Clamp::Outside => energy - ising.energy(&current),
-        Clamp::Ignore => f64::NAN,
+    let (current, constant) = match clamp {
+        Clamp::Outside => {
+            let current: Vec<i8> = vars.iter().map(|&v| spins[v as usize]).collect();
+            let constant = energy - ising.energy(&current);
+            (current, constant)
+        }
+        Clamp::Ignore => (Vec::new(), f64::NAN),
     };
     Ok(Subproblem {
         id,

@@ -78,7 +78,11 @@ pub(crate) fn solve_level(
                     &all,
                     Some,
                     sub_id(round, k, 0),
-                    Clamp::Outside,
+                    if current.is_some() {
+                        Clamp::Outside
+                    } else {
+                        Clamp::Ignore
+                    },
                 )?)
             },
             |sub, st| {
