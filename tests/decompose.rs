@@ -328,3 +328,52 @@ fn target_energy_stops_early() {
     params.target_energy = Some(f64::NAN);
     assert!(HierarchicalSolver::new(params).solve(&planted.problem.model).is_err());
 }
+
+#[test]
+fn sa_sub_solver_finds_the_planted_ferromagnet_ground_state() {
+    let planted = qam::generate::planted_ferro(3000, 3, 2).unwrap();
+    let model = &planted.problem.model;
+    for strategy in [Strategy::Merge, Strategy::Refine] {
+        let solver = HierarchicalSolver::new(HierarchicalParams {
+            cluster_size: Some(500),
+            sub: SubSolverParams {
+                num_sweeps: 300,
+                ..Default::default()
+            },
+            strategy,
+            seed: 1,
+            ..Default::default()
+        });
+        let set = solver.solve(model).unwrap();
+        assert_eq!(set.first().unwrap().energy, planted.ground_energy, "{strategy:?}");
+    }
+    // Greedy sub-solver on small clusters: never below the ground energy, far below random.
+    let set = hierarchical(SubSolverKind::Greedy, 50, Strategy::Refine, 1)
+        .solve(model)
+        .unwrap();
+    let e = set.first().unwrap().energy;
+    assert!(e >= planted.ground_energy && e <= 0.9 * planted.ground_energy, "{e}");
+}
+
+#[test]
+fn tiny_models_solve_exactly() {
+    for n in [0usize, 1, 2, 5] {
+        let entries: Vec<(u32, u32, f64)> = (0..n as u32)
+            .map(|i| (i, i, 1.0))
+            .chain((1..n as u32).map(|i| (i - 1, i, -2.0)))
+            .collect();
+        let model = Model::Ising(Ising::from_entries(n, &entries, 0.5).unwrap());
+        let brute = qam::solvers::ExactSolver::default()
+            .solve(&model)
+            .unwrap()
+            .first()
+            .unwrap()
+            .energy;
+        for strategy in [Strategy::Merge, Strategy::Refine] {
+            for sub in [SubSolverKind::Sa, SubSolverKind::Exact] {
+                let set = hierarchical(sub, 2, strategy, 0).solve(&model).unwrap();
+                assert_eq!(set.first().unwrap().energy, brute, "n {n} {strategy:?} {sub:?}");
+            }
+        }
+    }
+}

@@ -14,7 +14,7 @@
 use super::DecomposeError;
 use super::subproblem::Subproblem;
 use crate::model::to_spins;
-use crate::rng::derive_seed;
+use crate::rng::{Rng, derive_seed};
 use crate::solvers::exact::MAX_EXACT_VARIABLES;
 use crate::solvers::{
     ExactSolver, GreedySolver, SaParams, SaSolver, SolveContext, SolveError, Solver, default_beta_range,
@@ -152,7 +152,7 @@ impl Default for SubSolverParams {
 /// subproblem and `β1 / 10` as the hot end, warm enough to rearrange local structure,
 /// too cold to forget the state.
 fn reheat_range(sub: &Subproblem) -> (f64, f64) {
-    let (_, cold) = default_beta_range(sub.ising());
+    let (_, cold) = default_beta_range(&sub.ising());
     (cold / 10.0, cold)
 }
 
@@ -234,10 +234,14 @@ impl SubSolverKind {
                 "greedy",
                 usize::MAX,
                 move |seed, sub: &Subproblem| {
+                    // Descents from the current state (if any) and from `num_reads` random
+                    // states drawn from the subproblem's seed.
+                    let mut starts = p.start_states(sub).unwrap_or_default();
+                    starts.extend((0..p.num_reads as u64).map(|r| Rng::stream(seed, r).spins(sub.len())));
                     Box::new(GreedySolver {
                         num_reads: p.num_reads,
                         seed,
-                        initial_states: p.start_states(sub),
+                        initial_states: Some(starts),
                     }) as Box<dyn Solver>
                 },
             )),

@@ -212,7 +212,8 @@ impl<'a> HierarchicalQubo<'a> {
         &self.params
     }
 
-    /// The reference model of level `k` (level 0: the model itself).
+    /// The reference model of level `k` (level 0: the model itself). Panics when `k` is
+    /// not below [`depth`](Self::depth).
     pub fn model(&self, k: usize) -> &Ising {
         if k == 0 {
             &self.base

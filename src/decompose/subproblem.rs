@@ -13,7 +13,8 @@
 //! clamped constant. `C` is obtained as `H(s) - H_S(s|_S)` from the current global energy,
 //! so extraction touches only the couplings of `S`: O(sum of degrees in S).
 
-use crate::model::{Couplings, Ising, Model, ModelError};
+use crate::model::{Couplings, Ising, Model, ModelError, spin_to_binary};
+use std::borrow::Cow;
 
 /// How couplings to variables outside the subproblem are treated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,17 +56,17 @@ impl Subproblem {
         self.vars.is_empty()
     }
 
-    /// The local Ising model.
-    pub fn ising(&self) -> &Ising {
-        match &self.model {
-            Model::Ising(i) => i,
-            Model::Qubo(_) => unreachable!("subproblems are always built as Ising models"),
-        }
+    /// The local Ising model (borrowed: [`extract`] always builds an Ising model).
+    pub fn ising(&self) -> Cow<'_, Ising> {
+        self.model.to_ising()
     }
 
     /// Local energy of a local spin state.
     pub fn energy(&self, local: &[i8]) -> f64 {
-        self.ising().energy(local)
+        match &self.model {
+            Model::Ising(i) => i.energy(local),
+            Model::Qubo(q) => q.energy(&spin_to_binary(local)),
+        }
     }
 
     /// Global energy of the state obtained by writing `local` into the clamped state.
