@@ -153,6 +153,15 @@ fn merge_level_flips_change_energy_by_the_level_energy_change() {
             "trial {trial}: global change {global_change} vs level-2 change {level2_change}"
         );
     }
+    // The couplings that connect clusters are exactly the level-1 couplings, summed.
+    let mut summed = std::collections::HashMap::new();
+    for (_, _, w, a, b) in hier.cut_couplings(0) {
+        *summed.entry((a.min(b), a.max(b))).or_insert(0.0) += w;
+    }
+    for (a, b, w) in hier.model(1).j().iter_upper() {
+        assert!(close(summed.remove(&(a, b)).unwrap_or(0.0), w, 1e3));
+    }
+    assert!(summed.values().all(|&w| w == 0.0));
     // The stored reference model of level 1 is the merge model at the all-up state.
     let ones = vec![1i8; n];
     let m1 = merge_model(&base, p0, &ones).unwrap();

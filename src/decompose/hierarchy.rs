@@ -227,6 +227,21 @@ impl<'a> HierarchicalQubo<'a> {
         self.levels.get(k).and_then(|l| l.partition.as_ref())
     }
 
+    /// The couplings of level `k` that connect different clusters, as
+    /// `(i, j, J_ij, cluster(i), cluster(j))` with `i < j` (none at the top level). These
+    /// are the terms that become the couplings of level `k + 1`.
+    pub fn cut_couplings(&self, k: usize) -> impl Iterator<Item = (usize, usize, f64, usize, usize)> + '_ {
+        let p = self.partition(k);
+        let model = p.map(|_| self.model(k));
+        model.into_iter().flat_map(move |m| {
+            let p = p.expect("a model is only taken with a partition");
+            m.j().iter_upper().filter_map(move |(i, j, w)| {
+                let (a, b) = (p.cluster_of(i), p.cluster_of(j));
+                (a != b).then_some((i, j, w, a, b))
+            })
+        })
+    }
+
     /// A colouring of the clusters of level `k` such that clusters of the same colour are
     /// never coupled (greedy, in cluster order): subproblems of one colour can be solved
     /// at the same time and their improvements add up exactly. Returns one colour per
