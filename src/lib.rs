@@ -14,10 +14,13 @@
 //! ```
 //!
 //! Modules: [`model`] (QUBO, Ising, sample sets), [`io`] (file formats), [`solvers`]
-//! (exact, simulated annealing, greedy), [`generate`] (random instances), [`rng`],
-//! [`orchestrate`] (agent fleets planned as hierarchical QUBOs).
+//! (exact, simulated annealing, greedy, tempering), [`gpu`] (wgpu runtime and GPU annealing),
+//! [`decompose`] (hierarchical decomposition of large models), [`distributed`] (jobs over
+//! MPI ranks), [`orchestrate`] (agent fleets planned as hierarchical QUBOs), [`generate`]
+//! (random and planted instances), [`rng`].
 #![warn(missing_docs)]
 
+pub mod decompose;
 pub mod distributed;
 pub mod generate;
 pub mod gpu;

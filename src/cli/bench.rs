@@ -10,7 +10,6 @@ use anyhow::{Context, Result};
 use clap::Args;
 use qam::io::{Format, Problem, ProblemKind, ReadOptions, read_file};
 use qam::model::SampleSet;
-use qam::solvers::SolveContext;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,13 +24,6 @@ pub struct BenchArgs {
     /// greedy, exact); every solver gets the same reads x sweeps.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "sa")]
     compare: Vec<SolverChoice>,
-    /// Stop each run once this value is reached, in the file's metric (cut for G-set,
-    /// objective for bqp, energy otherwise), and report the time to reach it.
-    #[arg(long)]
-    target: Option<f64>,
-    /// Stop each run after this many seconds (returns what it has).
-    #[arg(long)]
-    time_limit: Option<f64>,
     /// CPU thread counts to run each CPU solver with, comma-separated (0 = all cores);
     /// GPU solvers run once.
     #[arg(long, value_delimiter = ',', default_value = "1,0")]
@@ -52,23 +44,9 @@ pub struct BenchArgs {
     output: OutputKind,
 }
 
-/// The value users compare: cut (MaxCut), objective (maximisation formats) or energy;
-/// and whether higher is better.
-fn value(problem: &Problem, state: &[i8], energy: f64) -> (f64, bool) {
-    match problem.kind {
-        ProblemKind::MaxCut { .. } => (problem.cut(state).unwrap_or(f64::NAN), true),
-        ProblemKind::Maximize => (-energy, true),
-        ProblemKind::Minimize => (energy, false),
-    }
-}
-
-/// The energy that corresponds to `value` in the file's metric.
-fn target_energy(problem: &Problem, value: f64) -> f64 {
-    match problem.kind {
-        ProblemKind::MaxCut { total_weight } => total_weight - 2.0 * value,
-        ProblemKind::Maximize => -value,
-        ProblemKind::Minimize => value,
-    }
+/// The value users compare (cut, objective or energy) and whether higher is better.
+fn value(problem: &Problem, energy: f64) -> (f64, bool) {
+    (problem.metric_value(energy), problem.higher_is_better())
 }
 
 fn row(file: &Path, problem: &Problem, set: &SampleSet, threads: Option<usize>, best_known: Option<f64>) -> Value {
@@ -79,7 +57,7 @@ fn row(file: &Path, problem: &Problem, set: &SampleSet, threads: Option<usize>, 
     let mut vals: Vec<(f64, u64)> = Vec::new();
     let mut higher = false;
     for s in set.samples() {
-        let (v, h) = value(problem, &s.state, s.energy);
+        let (v, h) = value(problem, s.energy);
         higher = h;
         vals.push((v, s.num_occurrences));
     }
@@ -148,13 +126,6 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             "device"
         ))?;
     }
-    let limit = match args.time_limit {
-        Some(s) if !(s.is_finite() && s > 0.0) => {
-            anyhow::bail!("--time-limit must be a positive number of seconds, got {s}")
-        }
-        Some(s) => Some(std::time::Duration::from_secs_f64(s)),
-        None => None,
-    };
     for file in &args.files {
         let problem = read_file(
             file,
@@ -164,11 +135,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             },
         )?;
         let bk = args.best_known.or_else(|| best_known::lookup(file, args.instance));
-        let ctx = SolveContext {
-            time_limit: limit,
-            target_energy: args.target.map(|v| target_energy(&problem, v)),
-            ..Default::default()
-        };
+        let ctx = args.params.context(&problem)?;
         let mut first_rate: Option<f64> = None;
         for &choice in &args.compare {
             let thread_counts: Vec<Option<usize>> = if choice.is_gpu() {

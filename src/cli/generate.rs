@@ -2,7 +2,7 @@
 
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
-use qam::generate::{self, Weights};
+use qam::generate::{self, TileClasses, Weights};
 use qam::io::{Format, write_file};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,6 +18,12 @@ pub enum Kind {
     Regular3,
     /// Random QUBO with integer weights in [-100, 100] (like OR-Library bqp); --density.
     Dense,
+    /// Gauge-transformed ferromagnet on a random regular graph (--degree, default 3) with a
+    /// known ground energy (written to FILE.planted.json). Easy.
+    PlantedFerro,
+    /// Tile-planted frustrated spin glass on a periodic 2D lattice (n = rows x cols, both
+    /// even); ground energy known exactly (FILE.planted.json). Hard for local search.
+    TilePlanted,
 }
 
 /// `--weights` values.
@@ -56,6 +62,21 @@ pub struct GenArgs {
     /// Force the output format.
     #[arg(long, value_parser = super::parse_format)]
     format: Option<Format>,
+    /// Plaquette class probabilities P1,P2,P3 of tile-planted (C1 (-1,-1,-1,+1),
+    /// C2 (-2,-1,-1,+1), C3 (-2,-2,-1,+1)); default 0.4,0.3,0.3.
+    #[arg(long, value_parser = parse_classes)]
+    tile_classes: Option<TileClasses>,
+}
+
+fn parse_classes(s: &str) -> std::result::Result<TileClasses, String> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|t| t.trim().parse::<f64>().map_err(|_| format!("`{t}` is not a number")))
+        .collect::<std::result::Result<_, _>>()?;
+    match v[..] {
+        [a, b, c] => Ok(TileClasses([a, b, c])),
+        _ => Err(format!("expected P1,P2,P3, found `{s}`")),
+    }
 }
 
 /// Runs `qam gen`.
@@ -68,6 +89,7 @@ pub fn run(a: GenArgs) -> Result<ExitCode> {
     if a.degree.is_some() && a.kind != Kind::ErdosRenyi {
         bail!("--degree applies to --kind erdos-renyi only");
     }
+    let mut planted = None;
     let problem = match a.kind {
         Kind::ErdosRenyi => {
             let p = match (a.degree, a.density) {
@@ -78,13 +100,53 @@ pub fn run(a: GenArgs) -> Result<ExitCode> {
                 (None, Some(p)) => p,
                 (None, None) => bail!("erdos-renyi needs --degree D or --density P"),
             };
-            generate::erdos_renyi(a.n, p, w(Weights::One), a.seed)?
+            Some(generate::erdos_renyi(a.n, p, w(Weights::One), a.seed)?)
         }
-        Kind::Torus => generate::torus(a.n, w(Weights::PlusMinusOne), a.seed)?,
-        Kind::Regular3 => generate::regular(a.n, 3, w(Weights::One), a.seed)?,
-        Kind::Dense => generate::dense_qubo(a.n, a.density.unwrap_or(1.0), a.seed)?,
+        Kind::Torus => Some(generate::torus(a.n, w(Weights::PlusMinusOne), a.seed)?),
+        Kind::Regular3 => Some(generate::regular(a.n, 3, w(Weights::One), a.seed)?),
+        Kind::Dense => Some(generate::dense_qubo(a.n, a.density.unwrap_or(1.0), a.seed)?),
+        Kind::PlantedFerro => {
+            let d = a.degree.unwrap_or(3.0);
+            if d.fract() != 0.0 || d < 1.0 {
+                bail!("--degree must be a positive integer for planted-ferro, not {d}");
+            }
+            planted = Some(generate::planted_ferro(a.n, d as usize, a.seed)?);
+            None
+        }
+        Kind::TilePlanted => {
+            let Some((rows, cols)) = generate::lattice_shape(a.n) else {
+                bail!(
+                    "--n {} is not rows x cols with both even and at least 4 (try a square such as 1000000)",
+                    a.n
+                );
+            };
+            planted = Some(generate::tile_planted_2d(
+                rows,
+                cols,
+                a.tile_classes.unwrap_or_default(),
+                a.seed,
+            )?);
+            None
+        }
     };
-    write_file(&a.out, &problem, a.format)?;
+    let problem = match (&problem, &planted) {
+        (Some(p), _) => p,
+        (None, Some(p)) => &p.problem,
+        (None, None) => bail!("no instance was generated"),
+    };
+    write_file(&a.out, problem, a.format)?;
+    if let Some(p) = &planted {
+        let format = a
+            .format
+            .or_else(|| Format::from_extension(&a.out))
+            .unwrap_or(Format::Json);
+        let side = p.write_sidecar(&a.out, format)?;
+        eprintln!(
+            "planted ground energy {} written to {}",
+            p.ground_energy,
+            side.display()
+        );
+    }
     eprintln!(
         "wrote {} ({} variables, {} couplings)",
         a.out.display(),

@@ -3,6 +3,7 @@
 mod bench;
 mod best_known;
 mod convert;
+mod decompose;
 mod devices;
 mod distributed;
 mod gen_scenario;
@@ -47,6 +48,8 @@ enum Command {
     GenScenario(gen_scenario::GenScenarioArgs),
     /// Orchestrate generated scenarios of growing size; table and SVG plot.
     ScaleTest(scale_test::ScaleTestArgs),
+    /// Print the levels of a hierarchical decomposition: sizes, cut weight, balance.
+    Decompose(decompose::DecomposeArgs),
 }
 
 /// Parses the command line and runs it.
@@ -62,6 +65,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Orchestrate(a) => orchestrate::run(a),
         Command::GenScenario(a) => gen_scenario::run(a),
         Command::ScaleTest(a) => scale_test::run(a),
+        Command::Decompose(a) => decompose::run(a),
     }
 }
 

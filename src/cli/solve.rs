@@ -7,7 +7,7 @@ use anyhow::{Context, Result, anyhow};
 use clap::Args;
 use qam::io::{Format, Problem, ReadOptions, read_bytes};
 use qam::model::{SampleSet, spins_as, to_spins};
-use qam::solvers::{SolveContext, greedy};
+use qam::solvers::greedy;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -101,7 +101,9 @@ pub fn solve_bytes(args: &SolveArgs, file: &Path, bytes: &[u8]) -> Result<Value>
         eprintln!("{}: {why}", file.display());
     }
     let bar = Bar::new(&format!("{} {}", solver.name(), file.display()), args.quiet);
-    let mut set = solver.solve_with(&problem.model, &SolveContext::with_progress(&bar))?;
+    let mut ctx = args.params.context(&problem)?;
+    ctx.progress = Some(&bar);
+    let mut set = solver.solve_with(&problem.model, &ctx)?;
     bar.finish();
     if args.polish {
         set = polish(&problem, set);

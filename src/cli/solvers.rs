@@ -2,12 +2,13 @@
 
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
+use qam::decompose::HierarchicalSolver;
 use qam::gpu::anneal::Backend;
 use qam::gpu::{GpuContext, gpu_required};
 use qam::model::Model;
 use qam::solvers::{
     ExactSolver, GpuPaParams, GpuPaSolver, GpuPtParams, GpuPtSolver, GpuSaParams, GpuSaSolver, GreedySolver, PaParams,
-    PaSolver, PtParams, PtSolver, SaParams, SaSolver, ScheduleKind, Solver,
+    PaSolver, PtParams, PtSolver, SaParams, SaSolver, ScheduleKind, SolveContext, Solver,
 };
 
 /// Problems up to this size go to `exact` under `--solver auto`.
@@ -40,6 +41,8 @@ pub enum SolverChoice {
     GpuPt,
     /// Population annealing on the GPU.
     GpuPa,
+    /// Hierarchical decomposition: clusters solved by --sub-solver, merged or refined.
+    Hierarchical,
 }
 
 impl SolverChoice {
@@ -85,6 +88,16 @@ pub struct SolverParams {
     /// GPU solvers: kernels to sweep with.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
+    /// Stop once this value is reached, in the file's metric (cut for G-set, objective for
+    /// bqp, energy otherwise); solvers that can check it stop early, and `bench` reports
+    /// the time to reach it.
+    #[arg(long, allow_negative_numbers = true)]
+    pub target: Option<f64>,
+    /// Wall-time limit in seconds (reading excluded); the solver returns what it has.
+    #[arg(long)]
+    pub time_limit: Option<f64>,
+    #[command(flatten)]
+    pub hierarchical: super::decompose::HierarchicalArgs,
 }
 
 /// `--backend` values.
@@ -119,6 +132,20 @@ fn parse_pair(s: &str) -> std::result::Result<(f64, f64), String> {
 }
 
 impl SolverParams {
+    /// The run-time controls (time limit, target energy) these flags give for `problem`.
+    pub fn context(&self, problem: &qam::io::Problem) -> Result<SolveContext<'static>> {
+        let time_limit = match self.time_limit {
+            None => None,
+            Some(t) if t.is_finite() && t > 0.0 => Some(std::time::Duration::from_secs_f64(t)),
+            Some(t) => bail!("--time-limit must be a positive number of seconds, not {t}"),
+        };
+        Ok(SolveContext {
+            time_limit,
+            target_energy: self.target.map(|v| problem.energy_of_metric(v)),
+            ..Default::default()
+        })
+    }
+
     /// The SA parameters these flags describe.
     pub fn sa(&self) -> SaParams {
         SaParams {
@@ -247,6 +274,9 @@ pub fn build(choice: SolverChoice, params: &SolverParams, model: &Model) -> Resu
             pa: params.pa(),
             backend: params.backend(),
         })),
+        SolverChoice::Hierarchical => Box::new(HierarchicalSolver::new(
+            params.hierarchical.params(params.seed, params.beta_range)?,
+        )),
         SolverChoice::Auto => bail!("auto was resolved above"),
     };
     Ok((solver, why))

@@ -198,6 +198,31 @@ impl Problem {
         }
     }
 
+    /// The value users of this format compare: the cut (MaxCut), the objective
+    /// (maximisation formats) or the energy.
+    pub fn metric_value(&self, energy: f64) -> f64 {
+        match self.kind {
+            ProblemKind::MaxCut { total_weight } => (total_weight - energy) / 2.0,
+            ProblemKind::Maximize => -energy,
+            ProblemKind::Minimize => energy,
+        }
+    }
+
+    /// True when [`metric_value`](Self::metric_value) is maximised (cut, objective).
+    pub fn higher_is_better(&self) -> bool {
+        !matches!(self.kind, ProblemKind::Minimize)
+    }
+
+    /// The energy whose [`metric_value`](Self::metric_value) is `value` (for targets given
+    /// as a cut or an objective).
+    pub fn energy_of_metric(&self, value: f64) -> f64 {
+        match self.kind {
+            ProblemKind::MaxCut { total_weight } => total_weight - 2.0 * value,
+            ProblemKind::Maximize => -value,
+            ProblemKind::Minimize => value,
+        }
+    }
+
     /// The file's own objective for maximisation formats (`-energy`).
     pub fn objective(&self, energy: f64) -> Option<f64> {
         match self.kind {

@@ -1,55 +1,9 @@
-//! Random instance generators (`qam gen`), reproducible from a seed.
+//! Random graphs and QUBOs: Erdős–Rényi, torus, random regular, dense.
 
+use super::{GenError, Weights, invalid};
 use crate::io::Problem;
-use crate::model::{Model, ModelError, Qubo};
+use crate::model::{Model, Qubo};
 use crate::rng::Rng;
-
-/// Errors from the generators (bad sizes or parameters).
-#[derive(Debug, thiserror::Error)]
-pub enum GenError {
-    /// A parameter is invalid; names it.
-    #[error("invalid `{name}`: {reason}")]
-    Invalid {
-        /// Parameter name.
-        name: &'static str,
-        /// Why.
-        reason: String,
-    },
-    /// The model could not be built.
-    #[error(transparent)]
-    Model(#[from] ModelError),
-}
-
-fn invalid(name: &'static str, reason: impl Into<String>) -> GenError {
-    GenError::Invalid {
-        name,
-        reason: reason.into(),
-    }
-}
-
-/// Edge weights of generated graphs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Weights {
-    /// Every edge weight 1 (like G1–G5).
-    One,
-    /// Weights ±1 with equal probability (like G6–G10 and the toroidal graphs).
-    PlusMinusOne,
-}
-
-impl Weights {
-    fn draw(self, rng: &mut Rng) -> f64 {
-        match self {
-            Weights::One => 1.0,
-            Weights::PlusMinusOne => {
-                if rng.bit() {
-                    1.0
-                } else {
-                    -1.0
-                }
-            }
-        }
-    }
-}
 
 /// Erdős–Rényi graph `G(n, p)` as a MaxCut problem (G-set's random graphs are of this
 /// kind). Sampled by geometric skipping (Batagelj–Brandes), O(n + m).
@@ -121,19 +75,32 @@ pub fn torus(n: usize, weights: Weights, seed: u64) -> Result<Problem, GenError>
 /// model: pair `n d` stubs at random, then remove self-loops and repeated edges by random
 /// edge swaps). `n d` must be even and `d < n`.
 pub fn regular(n: usize, d: usize, weights: Weights, seed: u64) -> Result<Problem, GenError> {
+    let mut rng = Rng::new(seed);
+    let pairs = regular_pairs(n, d, &mut rng)?;
+    let edges: Vec<(u32, u32, f64)> = pairs.iter().map(|&(a, b)| (a, b, weights.draw(&mut rng))).collect();
+    drop(pairs);
+    Ok(Problem::maxcut(n, &edges)?)
+}
+
+/// The edges `(a, b)` (`a < b`) of a random simple `d`-regular graph on `n` vertices,
+/// drawn from `rng` (configuration model with repair by random swaps).
+pub(crate) fn regular_pairs(n: usize, d: usize, rng: &mut Rng) -> Result<Vec<(u32, u32)>, GenError> {
     if d == 0 || d >= n || (n * d) % 2 == 1 {
         return Err(invalid(
             "n",
             format!("no {d}-regular graph on {n} vertices (needs d < n and n*d even)"),
         ));
     }
-    let mut rng = Rng::new(seed);
+    if n > u32::MAX as usize {
+        return Err(invalid("n", format!("{n} vertices exceed 2^32 - 1")));
+    }
     let mut stubs: Vec<u32> = (0..n as u32).flat_map(|v| std::iter::repeat_n(v, d)).collect();
     rng.shuffle(&mut stubs);
     let mut pairs: Vec<(u32, u32)> = stubs
         .chunks_exact(2)
         .map(|c| (c[0].min(c[1]), c[0].max(c[1])))
         .collect();
+    drop(stubs);
     // Repair: swap an endpoint of each bad pair with a random other pair until simple.
     for _round in 0..1000 {
         let mut order: Vec<usize> = (0..pairs.len()).collect();
@@ -146,8 +113,7 @@ pub fn regular(n: usize, d: usize, weights: Weights, seed: u64) -> Result<Proble
             }
         }
         if bad.is_empty() {
-            let edges: Vec<(u32, u32, f64)> = pairs.iter().map(|&(a, b)| (a, b, weights.draw(&mut rng))).collect();
-            return Ok(Problem::maxcut(n, &edges)?);
+            return Ok(pairs);
         }
         for k in bad {
             let other = rng.below(pairs.len() as u64) as usize;

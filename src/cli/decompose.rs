@@ -1,0 +1,238 @@
+//! `qam decompose FILE`: build and print the levels of a hierarchical decomposition; and
+//! the flags of `--solver hierarchical`.
+
+use super::output::{OutputKind, Sink};
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+use qam::decompose::{
+    HierarchicalParams, HierarchicalQubo, HierarchyParams, PartitionMethod, Strategy, SubSolverKind, SubSolverParams,
+    SubStart,
+};
+use qam::io::{Format, ReadOptions, read_file};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// `--sub-solver` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SubSolverArg {
+    /// GPU simulated annealing, one batch of replicas per dispatch (not in this build yet).
+    GpuSa,
+    /// CPU simulated annealing.
+    Sa,
+    /// Exhaustive search (clusters up to 30 variables).
+    Exact,
+    /// Steepest descent from random starts.
+    Greedy,
+    /// QAOA simulation (not in this build yet).
+    Qaoa,
+}
+
+impl From<SubSolverArg> for SubSolverKind {
+    fn from(a: SubSolverArg) -> Self {
+        match a {
+            SubSolverArg::GpuSa => SubSolverKind::GpuSa,
+            SubSolverArg::Sa => SubSolverKind::Sa,
+            SubSolverArg::Exact => SubSolverKind::Exact,
+            SubSolverArg::Greedy => SubSolverKind::Greedy,
+            SubSolverArg::Qaoa => SubSolverKind::Qaoa,
+        }
+    }
+}
+
+/// `--strategy` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StrategyArg {
+    /// Solve clusters, then which clusters to flip one level up, recursively (V-cycles).
+    Merge,
+    /// Large-neighbourhood search over clusters and energy-impact regions (qbsolv-like).
+    Refine,
+}
+
+/// `--partitioner` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PartitionerArg {
+    /// Multilevel heavy-edge coarsening with boundary refinement (METIS-like).
+    Multilevel,
+    /// Size-constrained label propagation with boundary refinement.
+    LabelProp,
+}
+
+impl From<PartitionerArg> for PartitionMethod {
+    fn from(a: PartitionerArg) -> Self {
+        match a {
+            PartitionerArg::Multilevel => PartitionMethod::Multilevel,
+            PartitionerArg::LabelProp => PartitionMethod::LabelPropagation,
+        }
+    }
+}
+
+/// Flags of `--solver hierarchical`.
+#[derive(Args, Clone, Debug)]
+pub struct HierarchicalArgs {
+    /// Sub-solver for the clusters (hierarchical).
+    #[arg(long, value_enum, default_value_t = SubSolverArg::Sa)]
+    pub sub_solver: SubSolverArg,
+    /// Largest cluster / subproblem (hierarchical; default: 20 for exact and qaoa, 1000 for
+    /// sa and greedy, 4096 for gpu-sa).
+    #[arg(long)]
+    pub cluster_size: Option<usize>,
+    /// How cluster solutions are combined (hierarchical).
+    #[arg(long, value_enum, default_value_t = StrategyArg::Merge)]
+    pub strategy: StrategyArg,
+    /// Partitioning algorithm (hierarchical).
+    #[arg(long, value_enum, default_value_t = PartitionerArg::Multilevel)]
+    pub partitioner: PartitionerArg,
+    /// Reads per subproblem (hierarchical with sa or greedy).
+    #[arg(long, default_value_t = 1)]
+    pub sub_reads: usize,
+    /// Sweeps per subproblem anneal (hierarchical with sa).
+    #[arg(long, default_value_t = 1000)]
+    pub sub_sweeps: usize,
+    /// Most rounds (V-cycles or refinement rounds) (hierarchical).
+    #[arg(long, default_value_t = 1000)]
+    pub rounds: u64,
+    /// Stop after this many rounds in a row without gain; each such round re-partitions
+    /// with a new seed (hierarchical).
+    #[arg(long, default_value_t = 10)]
+    pub patience: u64,
+    /// Start subproblem anneals from the current state (re-anneal from a cooler β, default
+    /// range (β1/10, β1) with β1 neal's cold end, or --beta-range) or from random states
+    /// (hierarchical).
+    #[arg(long, value_enum, default_value_t = SubStartArg::Current)]
+    pub sub_start: SubStartArg,
+}
+
+/// `--sub-start` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SubStartArg {
+    /// Random states.
+    Random,
+    /// The current state of the subproblem.
+    Current,
+}
+
+impl HierarchicalArgs {
+    /// The solver parameters these flags describe (`seed` and `beta_range` come from the
+    /// shared solver flags).
+    pub fn params(&self, seed: u64, beta_range: Option<(f64, f64)>) -> Result<HierarchicalParams> {
+        Ok(HierarchicalParams {
+            sub_solver: self.sub_solver.into(),
+            sub: SubSolverParams {
+                num_reads: self.sub_reads,
+                num_sweeps: self.sub_sweeps,
+                beta_range,
+                start: match self.sub_start {
+                    SubStartArg::Random => SubStart::Random,
+                    SubStartArg::Current => SubStart::Current,
+                },
+            },
+            cluster_size: self.cluster_size,
+            strategy: match self.strategy {
+                StrategyArg::Merge => Strategy::Merge,
+                StrategyArg::Refine => Strategy::Refine,
+            },
+            method: self.partitioner.into(),
+            seed,
+            max_rounds: self.rounds,
+            patience: self.patience,
+            ..Default::default()
+        })
+    }
+}
+
+/// Arguments of `qam decompose`.
+#[derive(Args)]
+pub struct DecomposeArgs {
+    /// Problem file.
+    file: PathBuf,
+    /// Largest cluster.
+    #[arg(long, default_value_t = 1000)]
+    cluster_size: usize,
+    /// Partitioning algorithm.
+    #[arg(long, value_enum, default_value_t = PartitionerArg::Multilevel)]
+    partitioner: PartitionerArg,
+    /// Seed of the partitioner.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Instance of a multi-instance bqp file (1-based).
+    #[arg(long)]
+    instance: Option<usize>,
+    /// Force the input format.
+    #[arg(long, value_parser = super::parse_format)]
+    format: Option<Format>,
+    /// Result format.
+    #[arg(long, value_enum, default_value_t = OutputKind::Text)]
+    output: OutputKind,
+}
+
+/// Runs `qam decompose`.
+pub fn run(a: DecomposeArgs) -> Result<ExitCode> {
+    let p = read_file(
+        &a.file,
+        ReadOptions {
+            format: a.format,
+            instance: a.instance,
+        },
+    )?;
+    let t0 = Instant::now();
+    let method: PartitionMethod = a.partitioner.into();
+    let hier = HierarchicalQubo::build(
+        p.model.to_ising(),
+        &HierarchyParams {
+            max_cluster_size: a.cluster_size,
+            method,
+            seed: a.seed,
+            refine_passes: 4,
+        },
+    )?;
+    let elapsed = t0.elapsed().as_secs_f64();
+    let levels = hier.summary();
+    let mut sink = Sink::open(None)?;
+    match a.output {
+        OutputKind::Json => sink.line(
+            &json!({
+                "file": a.file.display().to_string(),
+                "cluster_size": a.cluster_size,
+                "partitioner": method.name(),
+                "seed": a.seed,
+                "elapsed_s": elapsed,
+                "levels": levels,
+            })
+            .to_string(),
+        )?,
+        OutputKind::Text => {
+            sink.line(&format!(
+                "{}: {} levels, cluster size <= {}, {} partitioner, {:.3} s",
+                a.file.display(),
+                levels.len(),
+                a.cluster_size,
+                method.name(),
+                elapsed
+            ))?;
+            for l in &levels {
+                let head = format!(
+                    "level {}: {} variables, {} couplings",
+                    l.level, l.num_variables, l.num_interactions
+                );
+                match &l.stats {
+                    Some(s) => sink.line(&format!(
+                        "{head} -> {} clusters (size {}..{}, mean {:.1}, balance {:.3}), cut |w| {} of {} ({:.2}%), {:.3} s",
+                        s.num_clusters,
+                        s.min_size,
+                        s.max_size,
+                        s.mean_size,
+                        s.balance,
+                        s.cut_weight,
+                        s.total_weight,
+                        100.0 * s.cut_fraction,
+                        l.partition_s
+                    ))?,
+                    None => sink.line(&format!("{head} (top: one subproblem)"))?,
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,92 @@
+//! Greedy boundary refinement of a size-capped clustering.
+
+use super::graph::Graph;
+
+/// Coupling weight from one vertex to each neighbouring cluster (a sparse accumulator).
+pub(super) struct Conn {
+    weight: Vec<f64>,
+    seen: Vec<bool>,
+    /// Clusters touched by the current vertex.
+    pub touched: Vec<u32>,
+}
+
+impl Conn {
+    /// An accumulator over `k` clusters.
+    pub fn new(k: usize) -> Self {
+        Conn {
+            weight: vec![0.0; k],
+            seen: vec![false; k],
+            touched: Vec::new(),
+        }
+    }
+
+    /// Fills in the weight from `v` to each cluster its neighbours belong to.
+    pub fn gather(&mut self, g: &Graph, labels: &[u32], v: usize) {
+        for &c in &self.touched {
+            self.weight[c as usize] = 0.0;
+            self.seen[c as usize] = false;
+        }
+        self.touched.clear();
+        let (nb, w) = g.row(v);
+        for (&u, &x) in nb.iter().zip(w) {
+            let c = labels[u as usize];
+            if !self.seen[c as usize] {
+                self.seen[c as usize] = true;
+                self.touched.push(c);
+            }
+            self.weight[c as usize] += x;
+        }
+    }
+
+    /// Weight from the last gathered vertex to cluster `c` (0 when not adjacent).
+    #[inline]
+    pub fn to(&self, c: u32) -> f64 {
+        self.weight[c as usize]
+    }
+}
+
+/// Up to `passes` sweeps over the vertices: each vertex moves to the neighbouring cluster
+/// with the largest cut reduction `w(v, B) - w(v, A)`, if positive and `B` has room for
+/// it under `cap`. Never breaks the cap; the cut decreases strictly with every move.
+pub(super) fn refine(g: &Graph, labels: &mut [u32], cap: u32, passes: usize) {
+    let k = labels.iter().copied().max().map_or(0, |m| m as usize + 1);
+    let vw = g.vertex_weights();
+    let mut size = vec![0u32; k];
+    for (v, &c) in labels.iter().enumerate() {
+        size[c as usize] += vw[v];
+    }
+    let mut conn = Conn::new(k);
+    for _ in 0..passes {
+        let mut moved = 0usize;
+        for v in 0..g.n() {
+            let a = labels[v];
+            let (nb, _) = g.row(v);
+            if nb.iter().all(|&u| labels[u as usize] == a) {
+                continue;
+            }
+            conn.gather(g, labels, v);
+            let internal = conn.to(a);
+            let mut best = a;
+            let mut best_gain = 1e-12 * (1.0 + internal.abs());
+            for &c in &conn.touched {
+                if c == a || size[c as usize] + vw[v] > cap {
+                    continue;
+                }
+                let gain = conn.to(c) - internal;
+                if gain > best_gain {
+                    best = c;
+                    best_gain = gain;
+                }
+            }
+            if best != a {
+                size[a as usize] -= vw[v];
+                size[best as usize] += vw[v];
+                labels[v] = best;
+                moved += 1;
+            }
+        }
+        if moved == 0 {
+            break;
+        }
+    }
+}
