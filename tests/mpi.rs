@@ -139,3 +139,43 @@ fn panic_on_a_rank_aborts_the_job_promptly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("rank 1 panicked"), "{err}");
 }
+
+#[test]
+fn decomposed_instance_over_three_ranks_matches_single_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = generate::regular(3000, 3, Weights::PlusMinusOne, 11).unwrap();
+    let f = dir.path().join("r3.gset");
+    write_file(&f, &p, None).unwrap();
+    let name = f.display().to_string();
+    let args = [
+        "solve",
+        "--solver",
+        "hierarchical",
+        "--cluster-size",
+        "300",
+        "--rounds",
+        "4",
+        "--patience",
+        "2",
+        "--seed",
+        "3",
+        "--output",
+        "json",
+        "-q",
+        &name,
+    ];
+    let local = single(&args);
+    assert!(local.status.success(), "{}", String::from_utf8_lossy(&local.stderr));
+    let mut dargs = args.to_vec();
+    dargs.insert(1, "--distributed");
+    let out = mpirun(3, &[], &dargs);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (a, b) = (&lines(&local)[0], &lines(&out)[0]);
+    assert_eq!(a["energy"], b["energy"]);
+    assert_eq!(a["state"], b["state"]);
+    assert_eq!(a["rounds"], b["rounds"]);
+    assert_eq!(b["ranks"], 3);
+    // Every subproblem that the local run gave to `sa` went over MPI instead.
+    assert_eq!(a["subproblems"]["sa"], b["subproblems"]["mpi"]);
+    assert!(b["subproblems"]["mpi"].as_u64().unwrap() > 0);
+}

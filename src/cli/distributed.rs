@@ -1,11 +1,18 @@
-//! `qam solve --distributed`: batch solving spread over MPI ranks (feature `mpi`).
+//! `qam solve --distributed`: work spread over MPI ranks (feature `mpi`).
 //!
-//! Rank 0 reads every file and sends its bytes as a job (no shared file system needed);
-//! whichever rank is free solves it with the same arguments and seed as a single-process
-//! run, so each line is identical to `qam solve` without `--distributed`. Rank 0 prints
-//! the lines in input order.
+//! - With `--solver hierarchical`, rank 0 reads each problem, decomposes it and farms the
+//!   subproblems of every round out to all ranks (itself included); the other ranks solve
+//!   them with their local back-end. The answer is the single-process answer: every
+//!   subproblem's seed derives from its id.
+//! - With any other solver (batch mode), rank 0 reads every file and sends its bytes as a
+//!   job (no shared file system needed); whichever rank is free solves it with the same
+//!   arguments and seed as a single-process run.
+//!
+//! Either way rank 0 prints the lines in input order, exactly as `qam solve` would.
 
 use super::solve::SolveArgs;
+#[cfg(feature = "mpi")]
+use super::solvers::SolverChoice;
 use anyhow::Result;
 use std::process::ExitCode;
 
@@ -19,11 +26,15 @@ pub fn run_batch(args: &SolveArgs) -> Result<ExitCode> {
     use anyhow::Context;
     use qam::distributed::codec::{Reader, Writer};
     use qam::distributed::mpi::MpiSession;
+    use qam::distributed::subsolve::{KIND_SUBPROBLEM, handle_subproblem};
     use qam::distributed::{Executor, Job};
     use std::path::Path;
 
-    let session = MpiSession::init()?;
+    let session = MpiSession::init_static()?;
     let handler = |kind: u8, _id: u64, payload: &[u8]| -> std::result::Result<Vec<u8>, String> {
+        if kind == KIND_SUBPROBLEM {
+            return handle_subproblem(payload);
+        }
         if kind != KIND_SOLVE_FILE {
             return Err(format!("unknown job kind {kind}"));
         }
@@ -35,8 +46,16 @@ pub fn run_batch(args: &SolveArgs) -> Result<ExitCode> {
         Ok(v.to_string().into_bytes())
     };
     if !session.is_root() {
-        session.serve(&handler)?;
+        let served = session.serve(&handler);
+        session.finalize();
+        served?;
         return Ok(ExitCode::SUCCESS);
+    }
+    if args.solver == SolverChoice::Hierarchical {
+        let outcome = hierarchical(args, session);
+        session.stop_workers();
+        session.finalize();
+        return outcome;
     }
     let mut jobs = Vec::with_capacity(args.files.len());
     let mut unreadable = Vec::new();
@@ -56,6 +75,7 @@ pub fn run_batch(args: &SolveArgs) -> Result<ExitCode> {
     }
     let outcome = session.executor(&handler).run_each(&jobs);
     session.stop_workers();
+    session.finalize();
     // Line k: the job's result, its error, or the read error.
     let mut by_index: Vec<Option<Result<serde_json::Value>>> = (0..args.files.len()).map(|_| None).collect();
     for (k, e) in unreadable {
@@ -70,6 +90,34 @@ pub fn run_batch(args: &SolveArgs) -> Result<ExitCode> {
     let results = by_index
         .into_iter()
         .map(|r| r.unwrap_or_else(|| Err(anyhow::anyhow!("result lost"))));
+    super::solve::report(args, results)
+}
+
+/// Rank 0 of a distributed hierarchical solve: each file in turn, subproblems over MPI.
+#[cfg(feature = "mpi")]
+fn hierarchical(args: &SolveArgs, session: &'static qam::distributed::mpi::MpiSession) -> Result<ExitCode> {
+    use anyhow::Context;
+    use qam::decompose::{HierarchicalSolver, Router, backend::exact_backend};
+    use qam::distributed::mpi::MpiSubSolver;
+    use std::sync::Arc;
+
+    let p = &args.params;
+    let hp = p.hierarchical.params(p.seed, p.beta_range)?;
+    let make = |_: &qam::io::Problem| -> Result<(Box<dyn qam::solvers::Solver>, Option<String>)> {
+        let remote = MpiSubSolver::new(session, hp.sub_solver, hp.sub.clone())?;
+        let mut router = Router::new().with_route(usize::MAX, Arc::new(remote));
+        if hp.sub_solver != qam::decompose::SubSolverKind::Exact && hp.exact_below > 0 {
+            router = router.with_route(hp.exact_below, exact_backend());
+        }
+        let solver = HierarchicalSolver::new(hp.clone()).with_router(Arc::new(router));
+        Ok((Box::new(solver), None))
+    };
+    let results = args.files.iter().map(|file| {
+        let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let mut v = super::solve::solve_bytes_with(args, file, &bytes, &make)?;
+        v["ranks"] = serde_json::json!(session.size());
+        Ok(v)
+    });
     super::solve::report(args, results)
 }
 

@@ -7,7 +7,7 @@ use anyhow::{Context, Result, anyhow};
 use clap::Args;
 use qam::io::{Format, Problem, ReadOptions, read_bytes};
 use qam::model::{SampleSet, spins_as, to_spins};
-use qam::solvers::greedy;
+use qam::solvers::{Solver, greedy};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -21,9 +21,9 @@ pub struct SolveArgs {
     pub files: Vec<PathBuf>,
     /// Solver.
     #[arg(long, value_enum, default_value_t = SolverChoice::Auto)]
-    solver: SolverChoice,
+    pub solver: SolverChoice,
     #[command(flatten)]
-    params: SolverParams,
+    pub params: SolverParams,
     /// Instance of a multi-instance bqp file (1-based).
     #[arg(long)]
     instance: Option<usize>,
@@ -85,16 +85,27 @@ pub fn report(args: &SolveArgs, results: impl Iterator<Item = Result<Value>>) ->
     })
 }
 
+/// Builds the solver for a problem: the chosen solver and, for `auto`, why.
+pub type MakeSolver<'a> = dyn Fn(&Problem) -> Result<(Box<dyn Solver>, Option<String>)> + 'a;
+
 /// Solves the problem whose file content is `bytes` (`file` names it in messages and in
-/// the output) and returns the result line as JSON.
+/// the output) with the solver the arguments choose, and returns the result line as JSON.
 pub fn solve_bytes(args: &SolveArgs, file: &Path, bytes: &[u8]) -> Result<Value> {
+    solve_bytes_with(args, file, bytes, &|p: &Problem| {
+        build(args.solver, &args.params, &p.model)
+    })
+}
+
+/// [`solve_bytes`] with the solver made by `make` (e.g. one whose subproblems go to MPI
+/// ranks).
+pub fn solve_bytes_with(args: &SolveArgs, file: &Path, bytes: &[u8], make: &MakeSolver) -> Result<Value> {
     let t0 = Instant::now();
     let opts = ReadOptions {
         format: args.format,
         instance: args.instance,
     };
     let problem = read_bytes(bytes, &file.display().to_string(), opts)?;
-    let (solver, why) = build(args.solver, &args.params, &problem.model)?;
+    let (solver, why) = make(&problem)?;
     if let Some(why) = &why
         && !args.quiet
     {

@@ -15,6 +15,7 @@
 pub mod codec;
 #[cfg(feature = "mpi")]
 pub mod mpi;
+pub mod subsolve;
 
 use rayon::prelude::*;
 

@@ -11,12 +11,16 @@
 //! its first job (to test exactly that).
 
 use super::codec::{Reader, Writer};
+use super::subsolve::{KIND_SUBPROBLEM, decode_state, encode_subproblem, handle_subproblem};
 use super::{DistError, Executor, Handler, Job};
+use crate::decompose::{BatchSolver, SubSolverKind, SubSolverParams, Subproblem};
+use crate::solvers::{SolveContext, SolveError};
 use mpi::environment::Universe;
 use mpi::point_to_point::{Destination, Source, Status};
 use mpi::topology::{Communicator, SimpleCommunicator};
 use std::collections::{HashMap, VecDeque};
 use std::sync::mpsc;
+use std::thread::ThreadId;
 use std::time::Duration;
 
 /// Tag of a job message (rank 0 → worker).
@@ -30,7 +34,8 @@ pub const ABORT_CODE: i32 = 70;
 
 /// An initialised MPI world.
 pub struct MpiSession {
-    _universe: Universe,
+    /// Dropping the universe finalises MPI; [`finalize`](Self::finalize) does it early.
+    universe: std::cell::RefCell<Option<Universe>>,
     world: SimpleCommunicator,
 }
 
@@ -52,9 +57,21 @@ impl MpiSession {
             }
         }));
         Ok(MpiSession {
-            _universe: universe,
+            universe: std::cell::RefCell::new(Some(universe)),
             world,
         })
+    }
+
+    /// [`init`](Self::init), kept for the rest of the process (MPI can be initialised only
+    /// once per process anyway); needed by back-ends that live in `'static` routers. Call
+    /// [`finalize`](Self::finalize) before the process ends.
+    pub fn init_static() -> Result<&'static MpiSession, DistError> {
+        Ok(Box::leak(Box::new(MpiSession::init()?)))
+    }
+
+    /// Finalises MPI (every rank must, before exiting); no MPI call may follow.
+    pub fn finalize(&self) {
+        drop(self.universe.borrow_mut().take());
     }
 
     /// This process's rank.
@@ -243,6 +260,88 @@ impl Executor for MpiExecutor<'_> {
             .into_iter()
             .enumerate()
             .map(|(k, r)| r.ok_or_else(|| DistError::Lost(format!("job {} never came back", jobs[k].id))))
+            .collect()
+    }
+}
+
+/// A decomposition back-end ([`BatchSolver`]) that spreads each batch of subproblems over
+/// all ranks (rank 0 included) and solves them there with the local back-end `kind`.
+/// Results are identical to solving them locally: each subproblem's seed derives from
+/// the job seed and its id. Worker ranks must be serving ([`MpiSession::serve`]) with a
+/// handler that passes [`KIND_SUBPROBLEM`] jobs to [`handle_subproblem`].
+pub struct MpiSubSolver {
+    session: &'static MpiSession,
+    owner: ThreadId,
+    kind: SubSolverKind,
+    params: SubSolverParams,
+    max_variables: usize,
+}
+
+// SAFETY: the only MPI calls happen in `solve_batch`, which first checks that it runs on
+// `owner`, the thread that created this value (rank 0's main thread, the one that
+// initialised MPI at the "funneled" level); from any other thread it returns an error.
+unsafe impl Send for MpiSubSolver {}
+// SAFETY: as above.
+unsafe impl Sync for MpiSubSolver {}
+
+impl MpiSubSolver {
+    /// Rank 0: a back-end farming `kind` subproblems out over `session`. Must be created
+    /// on the thread that initialised MPI.
+    pub fn new(session: &'static MpiSession, kind: SubSolverKind, params: SubSolverParams) -> Result<Self, DistError> {
+        let local = kind.backend(&params).map_err(|e| DistError::Mpi(e.to_string()))?;
+        Ok(MpiSubSolver {
+            session,
+            owner: std::thread::current().id(),
+            kind,
+            params,
+            max_variables: local.max_variables(),
+        })
+    }
+}
+
+impl BatchSolver for MpiSubSolver {
+    fn name(&self) -> &'static str {
+        "mpi"
+    }
+
+    fn max_variables(&self) -> usize {
+        self.max_variables
+    }
+
+    fn batch_size(&self) -> Option<usize> {
+        Some(4096)
+    }
+
+    fn solve_batch(&self, batch: &[Subproblem], seed: u64, _ctx: &SolveContext) -> Result<Vec<Vec<i8>>, SolveError> {
+        if std::thread::current().id() != self.owner {
+            return Err(SolveError::Backend(
+                "MPI sub-solver called from a thread other than the one that initialised MPI".into(),
+            ));
+        }
+        let jobs: Vec<Job> = batch
+            .iter()
+            .enumerate()
+            .map(|(k, sub)| Job {
+                id: k as u64,
+                kind: KIND_SUBPROBLEM,
+                payload: encode_subproblem(sub, seed, self.kind, &self.params),
+            })
+            .collect();
+        let handler = |kind: u8, _id: u64, payload: &[u8]| {
+            if kind == KIND_SUBPROBLEM {
+                handle_subproblem(payload)
+            } else {
+                Err(format!("unexpected job kind {kind}"))
+            }
+        };
+        let results = self
+            .session
+            .executor(&handler)
+            .run(&jobs)
+            .map_err(|e| SolveError::Backend(e.to_string()))?;
+        results
+            .iter()
+            .map(|r| decode_state(r).map_err(|e| SolveError::Backend(e.to_string())))
             .collect()
     }
 }
