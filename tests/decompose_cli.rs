@@ -65,7 +65,7 @@ fn unavailable_sub_solvers_fail_with_a_clear_message() {
             .status
             .success()
     );
-    for sub in ["gpu-sa", "qaoa"] {
+    for sub in ["qaoa"] {
         let out = qam(&["solve", f, "--solver", "hierarchical", "--sub-solver", sub, "-q"]);
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);

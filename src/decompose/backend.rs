@@ -5,11 +5,9 @@
 //! batched, which thread solves them, or (later) which MPI rank does.
 //!
 //! [`SubSolverKind`] names every back-end the command line offers, and [`SubSolverKind::
-//! backend`] is the single registry that builds them: the GPU annealer (`gpu-sa`) and the
-//! QAOA simulator (`qaoa`) are listed but answer "not available in this build yet" until
-//! their branches are merged; adding one is one match arm there (wrap a batched GPU
-//! kernel in a type implementing [`BatchSolver`] with [`BatchSolver::batch_size`] set, or
-//! a per-model [`Solver`] in [`PerSubproblem`]).
+//! backend`] is the single registry that builds them: one match arm per kind (a batched
+//! GPU kernel is a type implementing [`BatchSolver`] with [`BatchSolver::batch_size`] set,
+//! a per-model [`Solver`] goes in [`PerSubproblem`]).
 
 use super::DecomposeError;
 use super::subproblem::Subproblem;
@@ -176,7 +174,7 @@ pub enum SubSolverKind {
     Sa,
     /// CPU steepest descent from random starts ([`GreedySolver`]).
     Greedy,
-    /// GPU simulated annealing, one replica batch per dispatch (branch `gpu-sa`).
+    /// GPU simulated annealing: a batch of subproblems annealed together in one run.
     GpuSa,
     /// QAOA state-vector simulation (branch `qaoa`).
     Qaoa,
@@ -245,14 +243,7 @@ impl SubSolverKind {
                     }) as Box<dyn Solver>
                 },
             )),
-            // Wired by the lead after merging branch `gpu-sa`: a BatchSolver running one
-            // replica per subproblem in a single dispatch (batch_size = Some(...)).
-            SubSolverKind::GpuSa => {
-                return Err(DecomposeError::Unavailable {
-                    name: "gpu-sa",
-                    reason: "the GPU annealer is being merged; use --sub-solver sa".into(),
-                });
-            }
+            SubSolverKind::GpuSa => Arc::new(super::gpu_backend::GpuBatch::new(p)),
             // Wired by the lead after merging branch `qaoa`: PerSubproblem over the QAOA
             // Solver, max_variables = its qubit limit.
             SubSolverKind::Qaoa => {
@@ -287,11 +278,10 @@ mod tests {
 
     #[test]
     fn unavailable_backends_say_so() {
-        for kind in [SubSolverKind::GpuSa, SubSolverKind::Qaoa] {
-            let e = kind.backend(&SubSolverParams::default()).err().unwrap();
-            assert!(e.to_string().contains("not available in this build yet"), "{e}");
-        }
+        let e = SubSolverKind::Qaoa.backend(&SubSolverParams::default()).err().unwrap();
+        assert!(e.to_string().contains("not available in this build yet"), "{e}");
         assert!(SubSolverKind::Sa.backend(&SubSolverParams::default()).is_ok());
+        assert!(SubSolverKind::GpuSa.backend(&SubSolverParams::default()).is_ok());
     }
 
     #[test]

@@ -26,6 +26,7 @@
 //!   [`Solver`](crate::solvers::Solver) trait (`qam solve --solver hierarchical`).
 
 pub mod backend;
+pub mod gpu_backend;
 pub mod hierarchy;
 pub mod partition;
 pub mod router;
