@@ -116,6 +116,9 @@ fn hierarchical(args: &SolveArgs, session: &'static qam::distributed::mpi::MpiSe
         let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
         let mut v = super::solve::solve_bytes_with(args, file, &bytes, &make)?;
         v["ranks"] = serde_json::json!(session.size());
+        let (sent, received) = session.traffic();
+        v["mpi_bytes_sent"] = serde_json::json!(sent);
+        v["mpi_bytes_received"] = serde_json::json!(received);
         Ok(v)
     });
     super::solve::report(args, results)

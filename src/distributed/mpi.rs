@@ -37,6 +37,8 @@ pub struct MpiSession {
     /// Dropping the universe finalises MPI; [`finalize`](Self::finalize) does it early.
     universe: std::cell::RefCell<Option<Universe>>,
     world: SimpleCommunicator,
+    /// Bytes of job messages sent by rank 0 and of results it received (payloads).
+    traffic: std::cell::Cell<(u64, u64)>,
 }
 
 impl MpiSession {
@@ -59,6 +61,7 @@ impl MpiSession {
         Ok(MpiSession {
             universe: std::cell::RefCell::new(Some(universe)),
             world,
+            traffic: std::cell::Cell::new((0, 0)),
         })
     }
 
@@ -72,6 +75,16 @@ impl MpiSession {
     /// Finalises MPI (every rank must, before exiting); no MPI call may follow.
     pub fn finalize(&self) {
         drop(self.universe.borrow_mut().take());
+    }
+
+    /// Rank 0: `(bytes sent in job messages, bytes received in result messages)` so far.
+    pub fn traffic(&self) -> (u64, u64) {
+        self.traffic.get()
+    }
+
+    fn count(&self, sent: usize, received: usize) {
+        let (a, b) = self.traffic.get();
+        self.traffic.set((a + sent as u64, b + received as u64));
     }
 
     /// This process's rank.
@@ -227,6 +240,7 @@ impl Executor for MpiExecutor<'_> {
                 if let Some(status) = world.any_process().immediate_probe_with_tag(TAG_RESULT) {
                     let src = status.source_rank();
                     let (msg, _) = world.process_at_rank(src).receive_vec_with_tag::<u8>(TAG_RESULT);
+                    self.session.count(0, msg.len());
                     let mut rd = Reader::new(&msg);
                     let bad = |e: super::codec::CodecError| DistError::Protocol {
                         rank: src,
