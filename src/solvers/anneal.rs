@@ -124,6 +124,75 @@ impl<'a> Annealer<'a> {
     }
 }
 
+impl Annealer<'_> {
+    /// Anneals up to `W` reads at once on the SIMD lanes kernel ([`lanes`](super::lanes));
+    /// `states[k]` (±1) starts as read `k`'s initial state and ends as its final state;
+    /// lane `k`'s random stream is seeded with `seeds[k]`. Integer path only: returns
+    /// `None` (and leaves the states alone) when the model has no integer form. Otherwise
+    /// returns the sweeps made; progress advances by `states.len()` per sweep.
+    pub fn anneal_lanes<const W: usize>(
+        &self,
+        betas: &[f64],
+        states: &mut [Vec<i8>],
+        seeds: &[u64],
+        ctx: &SolveContext,
+        start: Instant,
+    ) -> Option<usize> {
+        let m = self.int.as_ref()?;
+        let reads = states.len();
+        assert!(reads <= W && seeds.len() == reads);
+        let n = self.ising.num_variables();
+        let (row_ptr, cols, _) = self.ising.j().csr();
+        let mut spins = vec![[1i32; W]; n];
+        for (l, st) in states.iter().enumerate() {
+            for (i, &v) in st.iter().enumerate() {
+                spins[i][l] = v as i32;
+            }
+        }
+        let mut field = vec![[0i32; W]; n];
+        for i in 0..n {
+            let (c, _) = self.ising.j().row(i);
+            let w = &m.w2[row_ptr[i]..row_ptr[i + 1]];
+            for l in 0..W {
+                field[i][l] = m.h[i]
+                    + c.iter()
+                        .zip(w)
+                        .map(|(&j, &w)| w / 2 * spins[j as usize][l])
+                        .sum::<i32>();
+            }
+        }
+        let lane_seeds: [u64; W] = std::array::from_fn(|l| seeds.get(l).copied().unwrap_or(l as u64));
+        let mut rng = super::lanes::LaneRng::<W>::new(&lane_seeds);
+        let csr = super::lanes::IntCsr {
+            row_ptr,
+            cols,
+            w2: &m.w2,
+        };
+        let check_stop = ctx.interrupt.is_some() || ctx.time_limit.is_some();
+        let mut done = betas.len();
+        for (k, &beta) in betas.iter().enumerate() {
+            let b = 2.0 * beta * m.quantum;
+            let gcut = if b > 0.0 {
+                ((MAX_BETA_DELTA / b).ceil()).min(m.max_field as f64 + 1.0) as i32
+            } else {
+                m.max_field as i32 + 1
+            };
+            super::lanes::sweep(csr, &mut spins, &mut field, b as f32, gcut, &mut rng);
+            ctx.advance(reads as u64);
+            if check_stop && ctx.should_stop(start) {
+                done = k + 1;
+                break;
+            }
+        }
+        for (l, st) in states.iter_mut().enumerate() {
+            for (i, v) in st.iter_mut().enumerate() {
+                *v = spins[i][l] as i8;
+            }
+        }
+        Some(done)
+    }
+}
+
 /// Calls `sweep(beta)` for each β, reporting progress and honouring `ctx`'s interrupt and
 /// time limit; returns the number of sweeps made.
 fn run_sweeps(betas: &[f64], ctx: &SolveContext, start: Instant, mut sweep: impl FnMut(f64)) -> usize {

@@ -11,6 +11,7 @@ pub mod gpu_pa;
 pub mod gpu_pt;
 pub mod gpu_sa;
 pub mod greedy;
+pub mod lanes;
 pub mod pa;
 pub mod pt;
 pub mod replica;
