@@ -21,5 +21,6 @@ pub mod generate;
 pub mod gpu;
 pub mod io;
 pub mod model;
+pub mod qaoa;
 pub mod rng;
 pub mod solvers;

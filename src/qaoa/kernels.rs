@@ -1,0 +1,676 @@
+//! Cache-blocked CPU kernels of one QAOA layer.
+//!
+//! # Layout
+//! The state is stored in [`Chunk`]s of 8 consecutive amplitudes: 8 real parts then 8
+//! imaginary parts, 64-byte aligned (one `f32` chunk is one cache line, an `f64` chunk
+//! two). Arithmetic on `[T; 8]` arrays compiles to 256/512-bit vectors. Qubits 0..3 act
+//! inside a chunk (lane permutations), qubit `q ≥ 3` pairs chunks `2^(q-3)` apart.
+//!
+//! # Mixer without multiplies by cos β
+//! `e^{-iβX} = cos β (I + i w X)` with `w = -tan β` when `|β| <= π/4`, and
+//! `e^{-iβX} = (-i sin β) X (I + i w X)` with `w = cot β` otherwise (β reduced to
+//! `[-π/2, π/2]` first). So every qubit gets the same *symmetric* butterfly
+//! `a' = a + i w b, b' = b + i w a` (two FMAs per real output, `|w| <= 1`), a scalar factor
+//! that is collected per layer and folded into the next phase table, and, in the second
+//! case, an `X` on the qubit. The `X`s commute with every butterfly, so a sweep over a
+//! group of bits stores its outputs at `index XOR group mask`.
+//!
+//! # Passes over memory (one layer)
+//! - low pass, per block of `2^low_bits` consecutive amplitudes (L2-resident): one
+//!   streaming sweep over groups of 8 chunks does the phase multiply (a table lookup by
+//!   level index), qubits 0..3 inside each chunk and qubits 3..6 across the 8 chunks in
+//!   registers (radix 8); the block's other qubits follow in radix-8 sweeps;
+//! - high passes, per tile of `2^m` rows × `C` chunks (rows `2^(q0-3)` chunks apart):
+//!   qubits `q0 .. q0 + m` in radix-8 sweeps;
+//! - `⟨C⟩`, the norm and the ground-state probability are summed over each block or tile
+//!   of the layer's last pass while it is still in cache.
+
+use super::real::{Real, madd};
+
+/// Amplitudes per chunk.
+pub(crate) const LANES: usize = 8;
+/// Qubits inside a chunk.
+pub(crate) const LANE_BITS: usize = 3;
+
+/// Eight consecutive amplitudes: real parts, then imaginary parts.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[repr(C, align(64))]
+pub struct Chunk<T> {
+    /// Real parts.
+    pub re: [T; LANES],
+    /// Imaginary parts.
+    pub im: [T; LANES],
+}
+
+/// The cost diagonal of a run of consecutive states.
+#[derive(Clone, Copy)]
+pub(crate) enum DiagRef<'a> {
+    U8(&'a [u8]),
+    U16(&'a [u16]),
+    Dense(&'a [f64]),
+}
+
+impl<'a> DiagRef<'a> {
+    #[inline(always)]
+    pub(crate) fn slice(self, start: usize, len: usize) -> DiagRef<'a> {
+        match self {
+            DiagRef::U8(d) => DiagRef::U8(&d[start..start + len]),
+            DiagRef::U16(d) => DiagRef::U16(&d[start..start + len]),
+            DiagRef::Dense(d) => DiagRef::Dense(&d[start..start + len]),
+        }
+    }
+}
+
+/// The phase step of one layer: `ψ_k <- scale · e^{-iγ c_k} · ψ_k` (or, when `init`,
+/// `ψ_k <- scale · e^{-iγ c_k}`: the `|+⟩` amplitude is folded into `scale`).
+pub(crate) struct Phase<'a, T> {
+    /// Per level: `scale · e^{-iγ c_level}` (level-index forms).
+    pub table_re: &'a [T],
+    /// Imaginary parts of the table.
+    pub table_im: &'a [T],
+    /// `γ` (dense form).
+    pub gamma: f64,
+    /// `scale` (dense form).
+    pub scale: (f64, f64),
+    /// Ignore the stored state and start from `scale`.
+    pub init: bool,
+}
+
+/// Sums over part of the state (multiply by `|scale|²` outside).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Partial {
+    /// `Σ |ψ|² · level` (level-index forms) or `Σ |ψ|² · c` (dense).
+    pub weighted: f64,
+    /// `Σ |ψ|²`.
+    pub norm: f64,
+    /// `Σ |ψ|²` over ground states.
+    pub ground: f64,
+}
+
+impl Partial {
+    pub(crate) fn add(self, o: Partial) -> Partial {
+        Partial {
+            weighted: self.weighted + o.weighted,
+            norm: self.norm + o.norm,
+            ground: self.ground + o.ground,
+        }
+    }
+}
+
+/// States with `c <= dense_threshold` are ground states (dense form).
+#[derive(Clone, Copy)]
+pub(crate) struct GroundRule {
+    pub dense_threshold: f64,
+}
+
+type V<T> = [T; LANES];
+
+/// `a - w b` and `a + w b` lane-wise.
+#[inline(always)]
+fn fnm<T: Real, const F: bool>(a: V<T>, w: T, b: V<T>) -> V<T> {
+    std::array::from_fn(|j| madd::<T, F>(-w, b[j], a[j]))
+}
+
+#[inline(always)]
+fn fpm<T: Real, const F: bool>(a: V<T>, w: T, b: V<T>) -> V<T> {
+    std::array::from_fn(|j| madd::<T, F>(w, b[j], a[j]))
+}
+
+/// The symmetric butterfly on two chunks: `(a + i w b, b + i w a)`.
+#[inline(always)]
+fn bfly<T: Real, const F: bool>(a: Chunk<T>, b: Chunk<T>, w: T) -> (Chunk<T>, Chunk<T>) {
+    (
+        Chunk {
+            re: fnm::<T, F>(a.re, w, b.im),
+            im: fpm::<T, F>(a.im, w, b.re),
+        },
+        Chunk {
+            re: fnm::<T, F>(b.re, w, a.im),
+            im: fpm::<T, F>(b.im, w, a.re),
+        },
+    )
+}
+
+/// Qubits 0..3 inside one chunk (lane `j` pairs with `j ^ bit`); lanes reversed when
+/// `swap`.
+#[inline(always)]
+fn in_chunk<T: Real, const F: bool>(mut c: Chunk<T>, w: T, swap: bool) -> Chunk<T> {
+    for bit in [1usize, 2, 4] {
+        let (re, im) = (c.re, c.im);
+        c.re = std::array::from_fn(|j| madd::<T, F>(-w, im[j ^ bit], re[j]));
+        c.im = std::array::from_fn(|j| madd::<T, F>(w, re[j ^ bit], im[j]));
+    }
+    if swap {
+        let (re, im) = (c.re, c.im);
+        c.re = std::array::from_fn(|j| re[LANES - 1 - j]);
+        c.im = std::array::from_fn(|j| im[LANES - 1 - j]);
+    }
+    c
+}
+
+/// Butterflies over the `bits` low bits of the index of `v` (`v.len() == 2^bits`, ≤ 8);
+/// when `swap`, element `i` ends at `i XOR (2^bits - 1)`.
+#[inline(always)]
+fn radix<T: Real, const F: bool, const R: usize>(v: &mut [Chunk<T>; R], w: T, swap: bool) {
+    let mut d = 1;
+    while d < R {
+        for i in 0..R {
+            if i & d == 0 {
+                let (a, b) = bfly::<T, F>(v[i], v[i + d], w);
+                v[i] = a;
+                v[i + d] = b;
+            }
+        }
+        d <<= 1;
+    }
+    if swap {
+        v.reverse();
+    }
+}
+
+/// Asks the cache to fetch the `cols` chunks at `p` (into L2); a no-op off x86-64.
+#[inline(always)]
+fn prefetch_row<T>(p: *const Chunk<T>, cols: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let bytes = cols * std::mem::size_of::<Chunk<T>>();
+        let p = p as *const i8;
+        for off in (0..bytes).step_by(64) {
+            // SAFETY: prefetching is a hint; it never faults, whatever the address.
+            unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(p.wrapping_add(off)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (p, cols);
+}
+
+/// Applies row bits `from .. to` of a tile whose row `r` is the `cols` chunks starting at
+/// `base + r * stride`, in radix-8 (then 4, 2) sweeps. During the first sweep the rows of
+/// the tile at `prefetch` (same shape) are fetched into the cache.
+///
+/// # Safety
+/// Every row `r < 2^to` of the tile must be in bounds of `data`, the rows pairwise
+/// disjoint (`cols <= stride`), and not accessed by anyone else during the call.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn rows_mixer<T: Real, const F: bool>(
+    data: *mut Chunk<T>,
+    base: usize,
+    stride: usize,
+    cols: usize,
+    from: usize,
+    to: usize,
+    w: T,
+    swap: bool,
+    prefetch: Option<usize>,
+) {
+    let mut j = from;
+    while j < to {
+        let k = (to - j).min(3);
+        let d = 1usize << j;
+        let groups = (1usize << to) >> (j + k);
+        let pf = if j == from { prefetch } else { None };
+        for hi in 0..groups {
+            for lo in 0..d {
+                let r = (hi << (j + k)) | lo;
+                let at = |i: usize| base + (r + i * d) * stride;
+                if let Some(next) = pf {
+                    for i in 0..1usize << k {
+                        prefetch_row(data.wrapping_add(next + (r + i * d) * stride), cols);
+                    }
+                }
+                // SAFETY: rows in bounds and exclusively ours (contract); each group of
+                // rows is read fully before it is written.
+                unsafe {
+                    match k {
+                        3 => {
+                            let rows: [usize; 8] = std::array::from_fn(at);
+                            for c in 0..cols {
+                                let mut v: [Chunk<T>; 8] = std::array::from_fn(|i| *data.add(rows[i] + c));
+                                radix::<T, F, 8>(&mut v, w, swap);
+                                for i in 0..8 {
+                                    *data.add(rows[i] + c) = v[i];
+                                }
+                            }
+                        }
+                        2 => {
+                            let rows: [usize; 4] = std::array::from_fn(at);
+                            for c in 0..cols {
+                                let mut v: [Chunk<T>; 4] = std::array::from_fn(|i| *data.add(rows[i] + c));
+                                radix::<T, F, 4>(&mut v, w, swap);
+                                for i in 0..4 {
+                                    *data.add(rows[i] + c) = v[i];
+                                }
+                            }
+                        }
+                        _ => {
+                            let rows: [usize; 2] = std::array::from_fn(at);
+                            for c in 0..cols {
+                                let mut v: [Chunk<T>; 2] = std::array::from_fn(|i| *data.add(rows[i] + c));
+                                radix::<T, F, 2>(&mut v, w, swap);
+                                for i in 0..2 {
+                                    *data.add(rows[i] + c) = v[i];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        j += k;
+    }
+}
+
+/// `chunk <- phase · chunk` (or `phase` alone when `init`) for the 8 states of `idx`.
+#[inline(always)]
+fn phase_levels<T: Real, I: Copy + Into<usize>>(c: &mut Chunk<T>, idx: &[I], ph: &Phase<T>) {
+    let idx: &[I; LANES] = idx.try_into().expect("8 levels");
+    let pr: V<T> = std::array::from_fn(|j| ph.table_re[idx[j].into()]);
+    let pi: V<T> = std::array::from_fn(|j| ph.table_im[idx[j].into()]);
+    if ph.init {
+        c.re = pr;
+        c.im = pi;
+    } else {
+        let (a, b) = (c.re, c.im);
+        c.re = std::array::from_fn(|j| a[j] * pr[j] - b[j] * pi[j]);
+        c.im = std::array::from_fn(|j| a[j] * pi[j] + b[j] * pr[j]);
+    }
+}
+
+#[inline(always)]
+fn phase_dense<T: Real>(c: &mut Chunk<T>, cost: &[f64], ph: &Phase<T>) {
+    let (sr, si) = ph.scale;
+    for j in 0..LANES {
+        let (s, co) = (-ph.gamma * cost[j]).sin_cos();
+        let (pr, pi) = (sr * co - si * s, sr * s + si * co);
+        if ph.init {
+            c.re[j] = T::from_f64(pr);
+            c.im[j] = T::from_f64(pi);
+        } else {
+            let (a, b) = (c.re[j].to_f64(), c.im[j].to_f64());
+            c.re[j] = T::from_f64(a * pr - b * pi);
+            c.im[j] = T::from_f64(a * pi + b * pr);
+        }
+    }
+}
+
+#[inline(always)]
+fn apply_phase<T: Real>(c: &mut Chunk<T>, diag: DiagRef, k: usize, ph: &Phase<T>) {
+    match diag {
+        DiagRef::U8(d) => phase_levels(c, &d[k..k + LANES], ph),
+        DiagRef::U16(d) => phase_levels(c, &d[k..k + LANES], ph),
+        DiagRef::Dense(d) => phase_dense(c, &d[k..k + LANES], ph),
+    }
+}
+
+/// Sums over consecutive chunks whose first state is `diag`'s first.
+#[inline(always)]
+fn reduce_chunks<T: Real>(chunks: &[Chunk<T>], diag: DiagRef, rule: GroundRule) -> Partial {
+    let mut out = Partial::default();
+    match diag {
+        DiagRef::U8(_) | DiagRef::U16(_) => {
+            let (mut w, mut s, mut g) = ([T::default(); LANES], [T::default(); LANES], [T::default(); LANES]);
+            for (ci, c) in chunks.iter().enumerate() {
+                let lv: V<T> = std::array::from_fn(|j| {
+                    let l = match diag {
+                        DiagRef::U8(d) => d[ci * LANES + j] as usize,
+                        DiagRef::U16(d) => d[ci * LANES + j] as usize,
+                        DiagRef::Dense(_) => 0,
+                    };
+                    T::from_f64(l as f64)
+                });
+                for j in 0..LANES {
+                    let p = c.re[j] * c.re[j] + c.im[j] * c.im[j];
+                    s[j] += p;
+                    w[j] += p * lv[j];
+                    if lv[j] == T::default() {
+                        g[j] += p;
+                    }
+                }
+            }
+            for j in 0..LANES {
+                out.weighted += w[j].to_f64();
+                out.norm += s[j].to_f64();
+                out.ground += g[j].to_f64();
+            }
+        }
+        DiagRef::Dense(d) => {
+            for (ci, c) in chunks.iter().enumerate() {
+                for j in 0..LANES {
+                    let p = (c.re[j] * c.re[j] + c.im[j] * c.im[j]).to_f64();
+                    let cost = d[ci * LANES + j];
+                    out.norm += p;
+                    out.weighted += p * cost;
+                    if cost <= rule.dense_threshold {
+                        out.ground += p;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The low pass on one block of `2^bits` consecutive amplitudes (`bits >= 3`); `diag`
+/// covers the block. See the module docs.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn low_block_impl<T: Real, const F: bool>(
+    block: &mut [Chunk<T>],
+    diag: DiagRef,
+    phase: &Phase<T>,
+    bits: usize,
+    w: T,
+    swap: bool,
+    reduce: Option<GroundRule>,
+) -> Partial {
+    let row_bits = bits - LANE_BITS;
+    let first = row_bits.min(3);
+    let group = 1usize << first;
+    for (g, chunks) in block.chunks_exact_mut(group).enumerate() {
+        let k0 = g * group * LANES;
+        match first {
+            3 => {
+                let mut v: [Chunk<T>; 8] = std::array::from_fn(|i| chunks[i]);
+                for (i, c) in v.iter_mut().enumerate() {
+                    apply_phase(c, diag, k0 + i * LANES, phase);
+                    *c = in_chunk::<T, F>(*c, w, swap);
+                }
+                radix::<T, F, 8>(&mut v, w, swap);
+                chunks.copy_from_slice(&v);
+            }
+            2 => {
+                let mut v: [Chunk<T>; 4] = std::array::from_fn(|i| chunks[i]);
+                for (i, c) in v.iter_mut().enumerate() {
+                    apply_phase(c, diag, k0 + i * LANES, phase);
+                    *c = in_chunk::<T, F>(*c, w, swap);
+                }
+                radix::<T, F, 4>(&mut v, w, swap);
+                chunks.copy_from_slice(&v);
+            }
+            1 => {
+                let mut v: [Chunk<T>; 2] = std::array::from_fn(|i| chunks[i]);
+                for (i, c) in v.iter_mut().enumerate() {
+                    apply_phase(c, diag, k0 + i * LANES, phase);
+                    *c = in_chunk::<T, F>(*c, w, swap);
+                }
+                radix::<T, F, 2>(&mut v, w, swap);
+                chunks.copy_from_slice(&v);
+            }
+            _ => {
+                let c = &mut chunks[0];
+                apply_phase(c, diag, k0, phase);
+                *c = in_chunk::<T, F>(*c, w, swap);
+            }
+        }
+    }
+    if row_bits > first {
+        // SAFETY: rows are single chunks of this exclusively borrowed block.
+        unsafe { rows_mixer::<T, F>(block.as_mut_ptr(), 0, 1, 1, first, row_bits, w, swap, None) };
+    }
+    match reduce {
+        Some(rule) => reduce_chunks(block, diag, rule),
+        None => Partial::default(),
+    }
+}
+
+/// The high pass on one tile: `2^m` rows of `cols` chunks at `base + r * stride`
+/// (chunk units); `diag` covers the whole state. `prefetch`: base of the tile to fetch
+/// into the cache meanwhile (the one this thread most likely does next).
+///
+/// # Safety
+/// The tile's rows must be in bounds of `data` and touched by no one else during the call;
+/// `cols <= stride`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn high_tile_impl<T: Real, const F: bool>(
+    data: *mut Chunk<T>,
+    diag: DiagRef,
+    base: usize,
+    stride: usize,
+    m: usize,
+    cols: usize,
+    w: T,
+    swap: bool,
+    reduce: Option<GroundRule>,
+    prefetch: Option<usize>,
+) -> Partial {
+    // SAFETY: forwarded contract.
+    unsafe { rows_mixer::<T, F>(data, base, stride, cols, 0, m, w, swap, prefetch) };
+    let Some(rule) = reduce else {
+        return Partial::default();
+    };
+    let mut out = Partial::default();
+    for r in 0..1usize << m {
+        let off = base + r * stride;
+        // SAFETY: row in bounds and exclusively ours (contract); read-only here.
+        let row = unsafe { std::slice::from_raw_parts(data.add(off), cols) };
+        out = out.add(reduce_chunks(row, diag.slice(off * LANES, cols * LANES), rule));
+    }
+    out
+}
+
+/// Instruction sets the kernels are compiled for; picked once at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isa {
+    /// AVX-512F + FMA.
+    Avx512,
+    /// AVX2 + FMA.
+    Avx2,
+    /// The target's baseline (SSE2 on x86-64), no FMA.
+    Baseline,
+}
+
+impl Isa {
+    /// The best instruction set this CPU supports (`QAM_QAOA_ISA=baseline|avx2|avx512`
+    /// caps it, for comparisons).
+    pub fn detect() -> Isa {
+        let cap = match std::env::var("QAM_QAOA_ISA").ok().as_deref() {
+            Some("baseline") => Isa::Baseline,
+            Some("avx2") => Isa::Avx2,
+            _ => Isa::Avx512,
+        };
+        #[cfg(target_arch = "x86_64")]
+        {
+            let fma = std::arch::is_x86_feature_detected!("fma");
+            let avx2 = fma && std::arch::is_x86_feature_detected!("avx2");
+            let avx512 = avx2 && std::arch::is_x86_feature_detected!("avx512f");
+            if avx512 && cap == Isa::Avx512 {
+                return Isa::Avx512;
+            }
+            if avx2 && cap != Isa::Baseline {
+                return Isa::Avx2;
+            }
+        }
+        let _ = cap;
+        Isa::Baseline
+    }
+
+    /// Short name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Avx512 => "avx512",
+            Isa::Avx2 => "avx2",
+            Isa::Baseline => "baseline",
+        }
+    }
+}
+
+/// Generates the per-ISA entry points of a kernel (the body is compiled once per
+/// instruction set with `#[target_feature]`).
+macro_rules! isa_variants {
+    ($(#[$doc:meta])* $vis:vis unsafe fn $name:ident => $imp:ident ($($arg:ident : $ty:ty),*) -> $ret:ty) => {
+        $(#[$doc])*
+        #[allow(clippy::too_many_arguments)]
+        $vis unsafe fn $name<T: Real>(isa: Isa, $($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn avx2<T: Real>($($arg: $ty),*) -> $ret {
+                // SAFETY: forwarded contract.
+                unsafe { $imp::<T, true>($($arg),*) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f,avx2,fma")]
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn avx512<T: Real>($($arg: $ty),*) -> $ret {
+                // SAFETY: forwarded contract.
+                unsafe { $imp::<T, true>($($arg),*) }
+            }
+            // SAFETY: `Isa::detect` returns Avx2/Avx512 only when the CPU has them; the
+            // memory contract is the caller's.
+            unsafe {
+                match isa {
+                    #[cfg(target_arch = "x86_64")]
+                    Isa::Avx512 => avx512::<T>($($arg),*),
+                    #[cfg(target_arch = "x86_64")]
+                    Isa::Avx2 => avx2::<T>($($arg),*),
+                    _ => $imp::<T, false>($($arg),*),
+                }
+            }
+        }
+    };
+}
+
+/// Safe wrapper body for the low pass (no pointer contract).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn low_block_body<T: Real, const F: bool>(
+    block: &mut [Chunk<T>],
+    diag: DiagRef,
+    phase: &Phase<T>,
+    bits: usize,
+    w: T,
+    swap: bool,
+    reduce: Option<GroundRule>,
+) -> Partial {
+    low_block_impl::<T, F>(block, diag, phase, bits, w, swap, reduce)
+}
+
+isa_variants!(
+    /// The low pass on one block (dispatches on `isa`).
+    ///
+    /// # Safety
+    /// `isa` must come from [`Isa::detect`] (or be `Baseline`).
+    pub(crate) unsafe fn low_block_isa => low_block_body(
+        block: &mut [Chunk<T>], diag: DiagRef, phase: &Phase<T>, bits: usize, w: T, swap: bool,
+        reduce: Option<GroundRule>
+    ) -> Partial
+);
+
+isa_variants!(
+    /// The high pass on one tile (dispatches on `isa`).
+    ///
+    /// # Safety
+    /// `isa` must come from [`Isa::detect`]; the tile's rows are in bounds and not touched
+    /// concurrently (see `high_tile_impl`).
+    pub(crate) unsafe fn high_tile => high_tile_impl(
+        data: *mut Chunk<T>, diag: DiagRef, base: usize, stride: usize, m: usize, cols: usize, w: T,
+        swap: bool, reduce: Option<GroundRule>, prefetch: Option<usize>
+    ) -> Partial
+);
+
+/// The mixer parameters of one layer: butterfly weight `w`, whether outputs are swapped,
+/// and the per-qubit factor `f` (so `e^{-iβX} = f · [X if swap] · (I + i w X)`).
+pub(crate) fn mixer_params(beta: f64) -> (f64, bool, (f64, f64)) {
+    use std::f64::consts::{FRAC_PI_4, PI};
+    let turns = (beta / PI).round();
+    let b = beta - turns * PI; // in [-π/2, π/2]
+    // e^{-i(b + tπ)X} = (-1)^t e^{-ibX}
+    let sign = if (turns as i64).rem_euclid(2) == 0 { 1.0 } else { -1.0 };
+    if b.abs() <= FRAC_PI_4 {
+        (-b.tan(), false, (sign * b.cos(), 0.0))
+    } else {
+        (1.0 / b.tan(), true, (0.0, -sign * b.sin()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Dense 2x2 RX(2β) on qubit q, for reference.
+    fn rx_ref(re: &mut [f64], im: &mut [f64], q: usize, beta: f64) {
+        let (c, s) = (beta.cos(), beta.sin());
+        let d = 1 << q;
+        for k in 0..re.len() {
+            if k & d != 0 {
+                continue;
+            }
+            let (ar, ai, br, bi) = (re[k], im[k], re[k + d], im[k + d]);
+            re[k] = c * ar + s * bi;
+            im[k] = c * ai - s * br;
+            re[k + d] = c * br + s * ai;
+            im[k + d] = c * bi - s * ar;
+        }
+    }
+
+    #[test]
+    fn mixer_passes_match_dense_rx() {
+        for isa in [Isa::Baseline, Isa::detect()] {
+            for &beta in &[0.3, -0.7, 1.2, 2.9, -2.0] {
+                for (n, lo) in [(3usize, 3usize), (5, 4), (9, 6), (11, 9), (12, 3)] {
+                    let len = 1 << n;
+                    let re: Vec<f64> = (0..len).map(|k| ((k * 7 + 3) % 11) as f64 / 11.0 - 0.4).collect();
+                    let im: Vec<f64> = (0..len).map(|k| ((k * 5 + 1) % 13) as f64 / 13.0 - 0.5).collect();
+                    let mut chunks: Vec<Chunk<f64>> = (0..len / LANES)
+                        .map(|c| Chunk {
+                            re: std::array::from_fn(|j| re[c * LANES + j]),
+                            im: std::array::from_fn(|j| im[c * LANES + j]),
+                        })
+                        .collect();
+                    let (mut rr, mut ri) = (re.clone(), im.clone());
+                    for q in 0..n {
+                        rx_ref(&mut rr, &mut ri, q, beta);
+                    }
+                    let (w, swap, f) = mixer_params(beta);
+                    let diag = vec![0u8; len];
+                    // An identity phase (table of one level = 1).
+                    let ph = Phase {
+                        table_re: &[1.0],
+                        table_im: &[0.0],
+                        gamma: 0.0,
+                        scale: (1.0, 0.0),
+                        init: false,
+                    };
+                    for (b, blk) in chunks.chunks_mut(1 << (lo - LANE_BITS)).enumerate() {
+                        let d = DiagRef::U8(&diag[b << lo..(b + 1) << lo]);
+                        unsafe { low_block_isa(isa, blk, d, &ph, lo, w, swap, None) };
+                    }
+                    if n > lo {
+                        let m = n - lo;
+                        let stride = 1 << (lo - LANE_BITS);
+                        unsafe {
+                            high_tile(
+                                isa,
+                                chunks.as_mut_ptr(),
+                                DiagRef::U8(&diag),
+                                0,
+                                stride,
+                                m,
+                                stride,
+                                w,
+                                swap,
+                                None,
+                                None,
+                            )
+                        };
+                    }
+                    let (mut fr, mut fi) = (1.0, 0.0);
+                    for _ in 0..n {
+                        (fr, fi) = (fr * f.0 - fi * f.1, fr * f.1 + fi * f.0);
+                    }
+                    for k in 0..len {
+                        let c = &chunks[k / LANES];
+                        let (x, y) = (c.re[k % LANES], c.im[k % LANES]);
+                        let (a, b) = (x * fr - y * fi, x * fi + y * fr);
+                        assert!(
+                            (a - rr[k]).abs() < 1e-12 && (b - ri[k]).abs() < 1e-12,
+                            "isa {isa:?} beta {beta} n {n} k {k}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
