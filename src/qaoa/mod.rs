@@ -36,11 +36,13 @@
 
 mod cost;
 mod cpu;
+mod gpu;
 mod kernels;
 mod real;
 
 pub use cost::{CostDiagonal, CostModel, Grid, Levels, MAX_LEVELS, MAX_QUBITS, available_memory};
 pub use cpu::{Blocking, CpuSimulator, Plan};
+pub use gpu::{GpuSimulator, MAX_GPU_QUBITS};
 pub use kernels::Isa;
 pub use real::Real;
 
