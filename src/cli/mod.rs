@@ -8,6 +8,7 @@ mod generate;
 mod info;
 mod output;
 mod progress;
+mod qaoa;
 mod solve;
 mod solvers;
 
@@ -37,6 +38,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// List GPU adapters with backend, type and the limits that matter.
     Devices(devices::DevicesArgs),
+    /// Optimise or evaluate QAOA angles on a state-vector simulator (CPU or GPU).
+    Qaoa(qaoa::QaoaArgs),
 }
 
 /// Parses the command line and runs it.
@@ -49,6 +52,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Convert(a) => convert::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Devices(a) => devices::run(a),
+        Command::Qaoa(a) => qaoa::run(a),
     }
 }
 

@@ -19,6 +19,9 @@ pub enum SolverChoice {
     Sa,
     /// Steepest descent from random states.
     Greedy,
+    /// QAOA on a state-vector simulator: optimised angles, sampled bitstrings polished by
+    /// steepest descent (n up to about 30).
+    Qaoa,
 }
 
 /// Parameters of the stochastic solvers (neal's names, kebab-case).
@@ -42,6 +45,8 @@ pub struct SolverParams {
     /// Seed; the same seed gives the same answer on any number of threads.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    #[command(flatten)]
+    pub qaoa: super::qaoa::QaoaFlags,
 }
 
 /// `--schedule` values.
@@ -105,6 +110,7 @@ pub fn build(choice: SolverChoice, params: &SolverParams, model: &Model) -> Resu
             seed: params.seed,
             initial_states: None,
         }),
+        SolverChoice::Qaoa => Box::new(qam::qaoa::QaoaSolver::new(params.qaoa.params(params.seed))),
         SolverChoice::Auto => bail!("auto was resolved above"),
     };
     Ok((solver, why))

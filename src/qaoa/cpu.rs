@@ -73,6 +73,13 @@ impl Plan {
 /// A raw pointer that may cross threads: tiles of one pass touch disjoint amplitudes.
 #[derive(Clone, Copy)]
 struct Shared<T>(*mut T);
+
+impl<T> Shared<T> {
+    /// The pointer (a method, so closures capture the whole `Send` wrapper).
+    fn ptr(self) -> *mut T {
+        self.0
+    }
+}
 // SAFETY: only used to hand disjoint tiles of one buffer to rayon workers.
 unsafe impl<T> Send for Shared<T> {}
 // SAFETY: as above.
@@ -244,8 +251,7 @@ impl<T: Real> CpuSimulator<T> {
             for m in 0..levels {
                 let (s, c) = (-gamma * (base + step * m as f64)).sin_cos();
                 let v = cmul(scale, (c, s));
-                tre[m] = T::from_f64(v.0);
-                tim[m] = T::from_f64(v.1);
+                (tre[m], tim[m]) = T::round_pair(v.0, v.1);
             }
             let phase = Phase {
                 table_re: &tre,
@@ -256,6 +262,14 @@ impl<T: Real> CpuSimulator<T> {
             };
             let (w, swap, f) = mixer_params(angles.beta[l]);
             let w = T::from_f64(w);
+            // The butterfly (I + i w X) has norm factor sqrt(1 + w²) with the *rounded* w;
+            // compensating with that exactly keeps the norm (β moves by ~1e-8 rad in f32).
+            let mag = (1.0 + w.to_f64() * w.to_f64()).sqrt().recip();
+            let f = if f.1 == 0.0 {
+                (mag.copysign(f.0), 0.0)
+            } else {
+                (0.0, mag.copysign(f.1))
+            };
             scale = cpow(f, sim);
             let last = l + 1 == p;
             let reduce_low = (last && self.plan.high.is_empty()).then_some(rule);
@@ -282,12 +296,25 @@ impl<T: Real> CpuSimulator<T> {
                 let parts: Vec<Partial> = (0..tiles)
                     .into_par_iter()
                     .map(|t| {
-                        let data = data;
                         let base_of = |t: usize| ((t / col_tiles) << (q0 - LANE_BITS + m)) + (t % col_tiles) * cols;
                         let next = (t + 1 < tiles).then(|| base_of(t + 1));
                         // SAFETY: tile `t` is rows base + r·stride .. + cols, r < 2^m, inside
                         // the state; distinct tiles cover distinct chunks; `isa` from detect.
-                        unsafe { high_tile(isa, data.0, diag, base_of(t), stride, m, cols, w, swap, reduce, next) }
+                        unsafe {
+                            high_tile(
+                                isa,
+                                data.ptr(),
+                                diag,
+                                base_of(t),
+                                stride,
+                                m,
+                                cols,
+                                w,
+                                swap,
+                                reduce,
+                                next,
+                            )
+                        }
                     })
                     .collect();
                 if reduce.is_some() {

@@ -19,6 +19,7 @@
 //! defaults) and one buffer; larger states are refused with the limit named.
 
 use super::cost::{CostModel, MAX_LEVELS};
+use super::real::round_pair_f32;
 use super::{Angles, Evaluation, QaoaError, Simulator};
 use crate::gpu::{GpuContext, GpuError};
 use crate::rng::Rng;
@@ -402,7 +403,8 @@ impl GpuSimulator {
             for (l, &g) in angles.gamma.iter().enumerate() {
                 for m in 0..levels {
                     let (s, c) = (-g * self.step * (self.vmin as f64 + m as f64)).sin_cos();
-                    table[l * levels + m] = [c as f32, s as f32];
+                    let (x, y) = round_pair_f32(c, s);
+                    table[l * levels + m] = [x, y];
                 }
             }
             let bytes = (table.len() * 8) as u64;
@@ -433,13 +435,14 @@ impl GpuSimulator {
                 ..base
             });
             let (s, c) = angles.beta[l].sin_cos();
+            let (c, s) = round_pair_f32(c, s);
             for &(qb, k, cb) in &self.passes {
                 slots.push(Params {
                     qb,
                     k,
                     cb,
-                    c: c as f32,
-                    s: s as f32,
+                    c,
+                    s,
                     ..base
                 });
             }

@@ -278,6 +278,7 @@ fn phase_levels<T: Real, I: Copy + Into<usize>>(c: &mut Chunk<T>, idx: &[I], ph:
 }
 
 #[inline(always)]
+#[allow(clippy::needless_range_loop)]
 fn phase_dense<T: Real>(c: &mut Chunk<T>, cost: &[f64], ph: &Phase<T>) {
     let (sr, si) = ph.scale;
     for j in 0..LANES {
@@ -309,29 +310,10 @@ fn reduce_chunks<T: Real>(chunks: &[Chunk<T>], diag: DiagRef, rule: GroundRule) 
     let mut out = Partial::default();
     match diag {
         DiagRef::U8(_) | DiagRef::U16(_) => {
-            let (mut w, mut s, mut g) = ([T::default(); LANES], [T::default(); LANES], [T::default(); LANES]);
-            for (ci, c) in chunks.iter().enumerate() {
-                let lv: V<T> = std::array::from_fn(|j| {
-                    let l = match diag {
-                        DiagRef::U8(d) => d[ci * LANES + j] as usize,
-                        DiagRef::U16(d) => d[ci * LANES + j] as usize,
-                        DiagRef::Dense(_) => 0,
-                    };
-                    T::from_f64(l as f64)
-                });
-                for j in 0..LANES {
-                    let p = c.re[j] * c.re[j] + c.im[j] * c.im[j];
-                    s[j] += p;
-                    w[j] += p * lv[j];
-                    if lv[j] == T::default() {
-                        g[j] += p;
-                    }
-                }
-            }
-            for j in 0..LANES {
-                out.weighted += w[j].to_f64();
-                out.norm += s[j].to_f64();
-                out.ground += g[j].to_f64();
+            // Lane sums in T over at most 16 chunks, then in f64.
+            for (gi, group) in chunks.chunks(16).enumerate() {
+                let part = reduce_levels_group(group, diag.slice(gi * 16 * LANES, group.len() * LANES));
+                out = out.add(part);
             }
         }
         DiagRef::Dense(d) => {
@@ -347,6 +329,37 @@ fn reduce_chunks<T: Real>(chunks: &[Chunk<T>], diag: DiagRef, rule: GroundRule) 
                 }
             }
         }
+    }
+    out
+}
+
+/// Level-index sums over a few chunks (lane accumulators in `T`).
+#[inline(always)]
+fn reduce_levels_group<T: Real>(chunks: &[Chunk<T>], diag: DiagRef) -> Partial {
+    let mut out = Partial::default();
+    let (mut w, mut s, mut g) = ([T::default(); LANES], [T::default(); LANES], [T::default(); LANES]);
+    for (ci, c) in chunks.iter().enumerate() {
+        let lv: V<T> = std::array::from_fn(|j| {
+            let l = match diag {
+                DiagRef::U8(d) => d[ci * LANES + j] as usize,
+                DiagRef::U16(d) => d[ci * LANES + j] as usize,
+                DiagRef::Dense(_) => 0,
+            };
+            T::from_f64(l as f64)
+        });
+        for j in 0..LANES {
+            let p = c.re[j] * c.re[j] + c.im[j] * c.im[j];
+            s[j] += p;
+            w[j] += p * lv[j];
+            if lv[j] == T::default() {
+                g[j] += p;
+            }
+        }
+    }
+    for j in 0..LANES {
+        out.weighted += w[j].to_f64();
+        out.norm += s[j].to_f64();
+        out.ground += g[j].to_f64();
     }
     out
 }

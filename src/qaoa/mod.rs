@@ -34,17 +34,27 @@
 //! - [`QaoaSolver`]: the [`Solver`](crate::solvers::Solver) behind `--solver qaoa`.
 //! - [`closed_form`]: `⟨C⟩` at `p = 1` on unweighted graphs (Wang et al. 2018).
 
+pub mod closed_form;
 mod cost;
 mod cpu;
 mod gpu;
 mod kernels;
+pub mod optimize;
 mod real;
+mod solver;
 
 pub use cost::{CostDiagonal, CostModel, Grid, Levels, MAX_LEVELS, MAX_QUBITS, available_memory};
 pub use cpu::{Blocking, CpuSimulator, Plan};
 pub use gpu::{GpuSimulator, MAX_GPU_QUBITS};
 pub use kernels::Isa;
+pub use optimize::{
+    OptimizeOptions, OptimizeResult, Optimizer, Step, fixed_angle_start, fixed_angles_3_regular, gamma_scale, interp,
+    optimize, random_start,
+};
 pub use real::Real;
+#[doc(hidden)]
+pub use real::round_pair_f32 as round_pair_f32_pub;
+pub use solver::{Backend, Precision, QaoaParams, QaoaRun, QaoaSolver, build_simulator, run_qaoa};
 
 use crate::gpu::GpuError;
 use crate::rng::Rng;
