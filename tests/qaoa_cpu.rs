@@ -111,10 +111,12 @@ fn matches_dense_reference_for_every_blocking_and_isa() {
         Some(Blocking {
             low_bits: 3,
             tile_bytes: 1 << 10,
+            min_row_bytes: 64,
         }),
         Some(Blocking {
             low_bits: 5,
             tile_bytes: 4 << 10,
+            min_row_bytes: 256,
         }),
     ];
     for n in 1..=11usize {
@@ -178,6 +180,7 @@ fn complex64_agrees_with_complex128_for_n_4_to_16_and_p_1_to_4() {
             Blocking {
                 low_bits: 6,
                 tile_bytes: 8 << 10,
+                min_row_bytes: 256,
             },
         )
         .unwrap();
@@ -334,6 +337,7 @@ fn complex64_norm_stays_within_1e6_after_ten_layers() {
         let b = Blocking {
             low_bits: 7,
             tile_bytes: 16 << 10,
+            min_row_bytes: 512,
         };
         let mut sim = CpuSimulator::<f32>::with_blocking(d, b).unwrap();
         for _ in 0..3 {

@@ -64,7 +64,8 @@ impl<'a> DiagRef<'a> {
 /// The phase step of one layer: `ψ_k <- scale · e^{-iγ c_k} · ψ_k` (or, when `init`,
 /// `ψ_k <- scale · e^{-iγ c_k}`: the `|+⟩` amplitude is folded into `scale`).
 pub(crate) struct Phase<'a, T> {
-    /// Per level: `scale · e^{-iγ c_level}` (level-index forms).
+    /// Per level: `scale · e^{-iγ c_level}` (level-index forms), padded with zeros to
+    /// [`table_len`] entries.
     pub table_re: &'a [T],
     /// Imaginary parts of the table.
     pub table_im: &'a [T],
@@ -185,7 +186,7 @@ fn prefetch_row<T>(p: *const Chunk<T>, cols: usize) {
 }
 
 /// Applies row bits `from .. to` of a tile whose row `r` is the `cols` chunks starting at
-/// `base + r * stride`, in radix-8 (then 4, 2) sweeps. During the first sweep the rows of
+/// `base + r * stride`, in radix-8 and radix-4 sweeps. During the first sweep the rows of
 /// the tile at `prefetch` (same shape) are fetched into the cache.
 ///
 /// # Safety
@@ -205,8 +206,13 @@ unsafe fn rows_mixer<T: Real, const F: bool>(
     prefetch: Option<usize>,
 ) {
     let mut j = from;
+    // Sweeps of 3 or 2 bits (never a lone 1-bit sweep when avoidable): as many sweeps as
+    // radix 8 needs, bits spread evenly over them.
+    let sweeps = (to - from).div_ceil(3);
+    let mut left = sweeps;
     while j < to {
-        let k = (to - j).min(3);
+        let k = (to - j).div_ceil(left);
+        left -= 1;
         let d = 1usize << j;
         let groups = (1usize << to) >> (j + k);
         let pf = if j == from { prefetch } else { None };
@@ -262,12 +268,20 @@ unsafe fn rows_mixer<T: Real, const F: bool>(
 }
 
 /// `chunk <- phase · chunk` (or `phase` alone when `init`) for the 8 states of `idx`.
+/// The tables have an entry for every value of the index type (`N = 2^bits`), so the
+/// lookups need no bounds checks.
 #[inline(always)]
-fn phase_levels<T: Real, I: Copy + Into<usize>>(c: &mut Chunk<T>, idx: &[I], ph: &Phase<T>) {
+fn phase_levels<T: Real, I: Copy + Into<usize>, const N: usize>(
+    c: &mut Chunk<T>,
+    idx: &[I],
+    tr: &[T; N],
+    ti: &[T; N],
+    init: bool,
+) {
     let idx: &[I; LANES] = idx.try_into().expect("8 levels");
-    let pr: V<T> = std::array::from_fn(|j| ph.table_re[idx[j].into()]);
-    let pi: V<T> = std::array::from_fn(|j| ph.table_im[idx[j].into()]);
-    if ph.init {
+    let pr: V<T> = std::array::from_fn(|j| tr[idx[j].into()]);
+    let pi: V<T> = std::array::from_fn(|j| ti[idx[j].into()]);
+    if init {
         c.re = pr;
         c.im = pi;
     } else {
@@ -298,25 +312,41 @@ fn phase_dense<T: Real>(c: &mut Chunk<T>, cost: &[f64], ph: &Phase<T>) {
 #[inline(always)]
 fn apply_phase<T: Real>(c: &mut Chunk<T>, diag: DiagRef, k: usize, ph: &Phase<T>) {
     match diag {
-        DiagRef::U8(d) => phase_levels(c, &d[k..k + LANES], ph),
-        DiagRef::U16(d) => phase_levels(c, &d[k..k + LANES], ph),
+        DiagRef::U8(d) => {
+            let (tr, ti): (&[T; 1 << 8], &[T; 1 << 8]) = (table(ph.table_re), table(ph.table_im));
+            phase_levels(c, &d[k..k + LANES], tr, ti, ph.init)
+        }
+        DiagRef::U16(d) => {
+            let (tr, ti): (&[T; 1 << 16], &[T; 1 << 16]) = (table(ph.table_re), table(ph.table_im));
+            phase_levels(c, &d[k..k + LANES], tr, ti, ph.init)
+        }
         DiagRef::Dense(d) => phase_dense(c, &d[k..k + LANES], ph),
+    }
+}
+
+/// The phase table as an array of one entry per index value (see [`table_len`]).
+#[inline(always)]
+fn table<T, const N: usize>(t: &[T]) -> &[T; N] {
+    t[..N].try_into().expect("phase table padded to the index range")
+}
+
+/// Entries a phase table must have for `diag`: one per value of its index type.
+pub(crate) fn table_len(diag: DiagRef) -> usize {
+    match diag {
+        DiagRef::U8(_) => 1 << 8,
+        DiagRef::U16(_) => 1 << 16,
+        DiagRef::Dense(_) => 0,
     }
 }
 
 /// Sums over consecutive chunks whose first state is `diag`'s first.
 #[inline(always)]
 fn reduce_chunks<T: Real>(chunks: &[Chunk<T>], diag: DiagRef, rule: GroundRule) -> Partial {
-    let mut out = Partial::default();
     match diag {
-        DiagRef::U8(_) | DiagRef::U16(_) => {
-            // Lane sums in T over at most 16 chunks, then in f64.
-            for (gi, group) in chunks.chunks(16).enumerate() {
-                let part = reduce_levels_group(group, diag.slice(gi * 16 * LANES, group.len() * LANES));
-                out = out.add(part);
-            }
-        }
+        DiagRef::U8(d) => reduce_levels(chunks, d),
+        DiagRef::U16(d) => reduce_levels(chunks, d),
         DiagRef::Dense(d) => {
+            let mut out = Partial::default();
             for (ci, c) in chunks.iter().enumerate() {
                 for j in 0..LANES {
                     let p = (c.re[j] * c.re[j] + c.im[j] * c.im[j]).to_f64();
@@ -328,38 +358,32 @@ fn reduce_chunks<T: Real>(chunks: &[Chunk<T>], diag: DiagRef, rule: GroundRule) 
                     }
                 }
             }
+            out
         }
     }
-    out
 }
 
-/// Level-index sums over a few chunks (lane accumulators in `T`).
+/// Level-index sums: lane accumulators in `T` over groups of 16 chunks, then `f64`.
 #[inline(always)]
-fn reduce_levels_group<T: Real>(chunks: &[Chunk<T>], diag: DiagRef) -> Partial {
+fn reduce_levels<T: Real, I: Copy + Into<u32>>(chunks: &[Chunk<T>], idx: &[I]) -> Partial {
     let mut out = Partial::default();
-    let (mut w, mut s, mut g) = ([T::default(); LANES], [T::default(); LANES], [T::default(); LANES]);
-    for (ci, c) in chunks.iter().enumerate() {
-        let lv: V<T> = std::array::from_fn(|j| {
-            let l = match diag {
-                DiagRef::U8(d) => d[ci * LANES + j] as usize,
-                DiagRef::U16(d) => d[ci * LANES + j] as usize,
-                DiagRef::Dense(_) => 0,
-            };
-            T::from_f64(l as f64)
-        });
-        for j in 0..LANES {
-            let p = c.re[j] * c.re[j] + c.im[j] * c.im[j];
-            s[j] += p;
-            w[j] += p * lv[j];
-            if lv[j] == T::default() {
-                g[j] += p;
+    let idx = &idx[..chunks.len() * LANES];
+    for (cg, ig) in chunks.chunks(16).zip(idx.chunks(16 * LANES)) {
+        let (mut w, mut s, mut g) = ([T::default(); LANES], [T::default(); LANES], [T::default(); LANES]);
+        for (c, lv) in cg.iter().zip(ig.chunks_exact(LANES)) {
+            for j in 0..LANES {
+                let l: u32 = lv[j].into();
+                let p = c.re[j] * c.re[j] + c.im[j] * c.im[j];
+                s[j] += p;
+                w[j] += p * T::from_f64(l as f64);
+                g[j] += if l == 0 { p } else { T::default() };
             }
         }
-    }
-    for j in 0..LANES {
-        out.weighted += w[j].to_f64();
-        out.norm += s[j].to_f64();
-        out.ground += g[j].to_f64();
+        for j in 0..LANES {
+            out.weighted += w[j].to_f64();
+            out.norm += s[j].to_f64();
+            out.ground += g[j].to_f64();
+        }
     }
     out
 }
@@ -380,46 +404,19 @@ fn low_block_impl<T: Real, const F: bool>(
     let row_bits = bits - LANE_BITS;
     let first = row_bits.min(3);
     let group = 1usize << first;
-    for (g, chunks) in block.chunks_exact_mut(group).enumerate() {
-        let k0 = g * group * LANES;
-        match first {
-            3 => {
-                let mut v: [Chunk<T>; 8] = std::array::from_fn(|i| chunks[i]);
-                for (i, c) in v.iter_mut().enumerate() {
-                    apply_phase(c, diag, k0 + i * LANES, phase);
-                    *c = in_chunk::<T, F>(*c, w, swap);
-                }
-                radix::<T, F, 8>(&mut v, w, swap);
-                chunks.copy_from_slice(&v);
-            }
-            2 => {
-                let mut v: [Chunk<T>; 4] = std::array::from_fn(|i| chunks[i]);
-                for (i, c) in v.iter_mut().enumerate() {
-                    apply_phase(c, diag, k0 + i * LANES, phase);
-                    *c = in_chunk::<T, F>(*c, w, swap);
-                }
-                radix::<T, F, 4>(&mut v, w, swap);
-                chunks.copy_from_slice(&v);
-            }
-            1 => {
-                let mut v: [Chunk<T>; 2] = std::array::from_fn(|i| chunks[i]);
-                for (i, c) in v.iter_mut().enumerate() {
-                    apply_phase(c, diag, k0 + i * LANES, phase);
-                    *c = in_chunk::<T, F>(*c, w, swap);
-                }
-                radix::<T, F, 2>(&mut v, w, swap);
-                chunks.copy_from_slice(&v);
-            }
-            _ => {
-                let c = &mut chunks[0];
-                apply_phase(c, diag, k0, phase);
-                *c = in_chunk::<T, F>(*c, w, swap);
-            }
+    let data = block.as_mut_ptr();
+    for g in 0..block.len() / group {
+        for (i, c) in block.iter_mut().enumerate().skip(g * group).take(group) {
+            apply_phase(c, diag, i * LANES, phase);
+            *c = in_chunk::<T, F>(*c, w, swap);
         }
+        // SAFETY: the group's chunks are rows of one chunk inside this exclusively
+        // borrowed block (no reference into it is alive).
+        unsafe { rows_mixer::<T, F>(data, g * group, 1, 1, 0, first, w, swap, None) };
     }
     if row_bits > first {
         // SAFETY: rows are single chunks of this exclusively borrowed block.
-        unsafe { rows_mixer::<T, F>(block.as_mut_ptr(), 0, 1, 1, first, row_bits, w, swap, None) };
+        unsafe { rows_mixer::<T, F>(data, 0, 1, 1, first, row_bits, w, swap, None) };
     }
     match reduce {
         Some(rule) => reduce_chunks(block, diag, rule),
@@ -638,10 +635,11 @@ mod tests {
                     }
                     let (w, swap, f) = mixer_params(beta);
                     let diag = vec![0u8; len];
-                    // An identity phase (table of one level = 1).
+                    // An identity phase (every level 1).
+                    let (ones, zeros) = (vec![1.0; 256], vec![0.0; 256]);
                     let ph = Phase {
-                        table_re: &[1.0],
-                        table_im: &[0.0],
+                        table_re: &ones,
+                        table_im: &zeros,
                         gamma: 0.0,
                         scale: (1.0, 0.0),
                         init: false,
