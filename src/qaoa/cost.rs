@@ -43,6 +43,11 @@ pub struct Grid {
     pub quadratic: Vec<(u32, u32, i64)>,
     /// `sum |w| / step` over all terms: bounds `|m|`.
     pub abs_sum: i64,
+    /// All energy differences are multiples of `lattice · step`: the gcd of the
+    /// coefficients of the model's QUBO form (for spins, `2h_i − 2Σ_j J_ij` and `4J_ij`),
+    /// which are exactly the differences `E(x + e_i) − E(x)` and their second differences.
+    /// E.g. 2 for unweighted MaxCut, halving the number of levels.
+    pub lattice: i64,
 }
 
 /// The terms of the cost operator in the model's own vartype.
@@ -82,10 +87,11 @@ impl CostModel {
             .iter_upper()
             .map(|(i, j, w)| (i as u32, j as u32, w))
             .collect();
-        let grid = detect_grid(&linear, &quadratic);
+        let binary = matches!(model, Model::Qubo(_));
+        let grid = detect_grid(binary, &linear, &quadratic);
         Ok(CostModel {
             n,
-            binary: matches!(model, Model::Qubo(_)),
+            binary,
             linear,
             quadratic,
             offset: model.offset(),
@@ -133,7 +139,7 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
 
 /// Finds `step` such that every weight is an integer multiple of it (trying dyadic scales
 /// `2^e`, `e = 0..=20`, then dividing by the gcd).
-fn detect_grid(linear: &[f64], quadratic: &[(u32, u32, f64)]) -> Option<Grid> {
+fn detect_grid(binary: bool, linear: &[f64], quadratic: &[(u32, u32, f64)]) -> Option<Grid> {
     const LIMIT: f64 = (1u64 << 40) as f64;
     let weights = || linear.iter().copied().chain(quadratic.iter().map(|t| t.2));
     for e in 0..=20 {
@@ -149,11 +155,28 @@ fn detect_grid(linear: &[f64], quadratic: &[(u32, u32, f64)]) -> Option<Grid> {
         let lin: Vec<i64> = linear.iter().map(|&w| scale(w)).collect();
         let quad: Vec<(u32, u32, i64)> = quadratic.iter().map(|&(i, j, w)| (i, j, scale(w))).collect();
         let abs_sum = lin.iter().map(|w| w.abs()).sum::<i64>() + quad.iter().map(|t| t.2.abs()).sum::<i64>();
+        let lattice = if binary {
+            1
+        } else {
+            // QUBO form of the spin model: a_i = 2 h_i - 2 sum_j J_ij, b_ij = 4 J_ij.
+            let mut a: Vec<i64> = lin.iter().map(|h| 2 * h).collect();
+            for &(i, j, w) in &quad {
+                a[i as usize] -= 2 * w;
+                a[j as usize] -= 2 * w;
+            }
+            let g = a
+                .iter()
+                .map(|v| v.unsigned_abs())
+                .chain(quad.iter().map(|t| 4 * t.2.unsigned_abs()))
+                .fold(0u64, gcd);
+            g.max(1) as i64
+        };
         return Some(Grid {
             step: g as f64 / s,
             linear: lin,
             quadratic: quad,
             abs_sum,
+            lattice,
         });
     }
     None
@@ -400,23 +423,24 @@ impl CostDiagonal {
         if let Some(g) = &cost.grid {
             let ch = Chunker::<i64>::new(sim, cost.binary, &pad(&g.linear), &g.quadratic);
             let (lo, hi) = ch.min_max();
-            let levels = (hi - lo) as u128 + 1;
-            let step = g.step;
-            let base = cost.offset + step * lo as f64;
-            let min = base;
-            let max = cost.offset + step * hi as f64;
+            let lat = g.lattice;
+            let levels = ((hi - lo) / lat) as u128 + 1;
+            let min = cost.offset + g.step * lo as f64;
+            let max = cost.offset + g.step * hi as f64;
+            let base = min;
+            let step = g.step * lat as f64;
             let (levels, count) = if levels <= 256 {
                 let mut d = alloc(len, 0u8, "cost diagonal")?;
-                let c = ch.fill(&mut d, |e| (e - lo) as u8, |e| e == lo);
+                let c = ch.fill(&mut d, |e| ((e - lo) / lat) as u8, |e| e == lo);
                 (Levels::U8(d), c)
             } else if levels <= MAX_LEVELS as u128 {
                 let mut d = alloc(len, 0u16, "cost diagonal")?;
-                let c = ch.fill(&mut d, |e| (e - lo) as u16, |e| e == lo);
+                let c = ch.fill(&mut d, |e| ((e - lo) / lat) as u16, |e| e == lo);
                 (Levels::U16(d), c)
             } else {
                 let mut d = alloc(len, 0f64, "cost diagonal")?;
-                let off = cost.offset;
-                let c = ch.fill(&mut d, |e| off + step * e as f64, |e| e == lo);
+                let (off, st) = (cost.offset, g.step);
+                let c = ch.fill(&mut d, |e| off + st * e as f64, |e| e == lo);
                 (Levels::Dense(d), c)
             };
             return Ok(CostDiagonal {
@@ -573,6 +597,20 @@ mod tests {
             let d = check(&Model::Ising(Ising::from_entries(n, &e, 1.5).unwrap()));
             assert!(matches!(d.levels(), Levels::U8(_)));
         }
+    }
+
+    #[test]
+    fn maxcut_energies_use_the_even_lattice() {
+        let problem = crate::generate::regular(14, 3, crate::generate::Weights::One, 2).unwrap();
+        let d = check(&problem.model);
+        assert_eq!(d.grid().1, 2.0);
+        assert_eq!(d.num_levels(), Some(((d.max() - d.min()) / 2.0) as usize + 1));
+        // With fields of odd weight the lattice is 2 as well; with a field of weight
+        // 1 on a QUBO it is 1.
+        let ising = Ising::from_entries(3, &[(0, 0, 1.0), (0, 1, 1.0), (1, 2, -3.0)], 0.0).unwrap();
+        assert_eq!(check(&Model::Ising(ising)).grid().1, 2.0);
+        let qubo = Qubo::from_entries(2, &[(0, 0, 1.0), (0, 1, 2.0)], 0.0).unwrap();
+        assert_eq!(check(&Model::Qubo(qubo)).grid().1, 1.0);
     }
 
     #[test]

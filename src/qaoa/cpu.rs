@@ -254,18 +254,18 @@ impl<T: Real> CpuSimulator<T> {
         let diag_arc = self.diag.clone();
         let diag = diag_ref(&diag_arc);
         let tlen = table_len(diag);
-        let (mut tre, mut tim) = (vec![T::default(); tlen], vec![T::default(); tlen]);
+        let mut tab = vec![[T::default(); 2]; tlen];
         let mut total = Partial::default();
         for l in 0..p {
             let gamma = angles.gamma[l];
             for m in 0..levels {
                 let (s, c) = (-gamma * (base + step * m as f64)).sin_cos();
                 let v = cmul(scale, (c, s));
-                (tre[m], tim[m]) = T::round_pair(v.0, v.1);
+                let (x, y) = T::round_pair(v.0, v.1);
+                tab[m] = [x, y];
             }
             let phase = Phase {
-                table_re: &tre,
-                table_im: &tim,
+                table: &tab,
                 gamma,
                 scale,
                 init: l == 0,

@@ -64,11 +64,9 @@ impl<'a> DiagRef<'a> {
 /// The phase step of one layer: `ψ_k <- scale · e^{-iγ c_k} · ψ_k` (or, when `init`,
 /// `ψ_k <- scale · e^{-iγ c_k}`: the `|+⟩` amplitude is folded into `scale`).
 pub(crate) struct Phase<'a, T> {
-    /// Per level: `scale · e^{-iγ c_level}` (level-index forms), padded with zeros to
-    /// [`table_len`] entries.
-    pub table_re: &'a [T],
-    /// Imaginary parts of the table.
-    pub table_im: &'a [T],
+    /// Per level: `scale · e^{-iγ c_level}` as `[re, im]` (level-index forms), padded
+    /// with zeros to [`table_len`] entries.
+    pub table: &'a [[T; 2]],
     /// `γ` (dense form).
     pub gamma: f64,
     /// `scale` (dense form).
@@ -274,13 +272,13 @@ unsafe fn rows_mixer<T: Real, const F: bool>(
 fn phase_levels<T: Real, I: Copy + Into<usize>, const N: usize>(
     c: &mut Chunk<T>,
     idx: &[I],
-    tr: &[T; N],
-    ti: &[T; N],
+    t: &[[T; 2]; N],
     init: bool,
 ) {
     let idx: &[I; LANES] = idx.try_into().expect("8 levels");
-    let pr: V<T> = std::array::from_fn(|j| tr[idx[j].into()]);
-    let pi: V<T> = std::array::from_fn(|j| ti[idx[j].into()]);
+    let e: [[T; 2]; LANES] = std::array::from_fn(|j| t[idx[j].into()]);
+    let pr: V<T> = std::array::from_fn(|j| e[j][0]);
+    let pi: V<T> = std::array::from_fn(|j| e[j][1]);
     if init {
         c.re = pr;
         c.im = pi;
@@ -313,12 +311,12 @@ fn phase_dense<T: Real>(c: &mut Chunk<T>, cost: &[f64], ph: &Phase<T>) {
 fn apply_phase<T: Real>(c: &mut Chunk<T>, diag: DiagRef, k: usize, ph: &Phase<T>) {
     match diag {
         DiagRef::U8(d) => {
-            let (tr, ti): (&[T; 1 << 8], &[T; 1 << 8]) = (table(ph.table_re), table(ph.table_im));
-            phase_levels(c, &d[k..k + LANES], tr, ti, ph.init)
+            let t: &[[T; 2]; 1 << 8] = table(ph.table);
+            phase_levels(c, &d[k..k + LANES], t, ph.init)
         }
         DiagRef::U16(d) => {
-            let (tr, ti): (&[T; 1 << 16], &[T; 1 << 16]) = (table(ph.table_re), table(ph.table_im));
-            phase_levels(c, &d[k..k + LANES], tr, ti, ph.init)
+            let t: &[[T; 2]; 1 << 16] = table(ph.table);
+            phase_levels(c, &d[k..k + LANES], t, ph.init)
         }
         DiagRef::Dense(d) => phase_dense(c, &d[k..k + LANES], ph),
     }
@@ -636,10 +634,9 @@ mod tests {
                     let (w, swap, f) = mixer_params(beta);
                     let diag = vec![0u8; len];
                     // An identity phase (every level 1).
-                    let (ones, zeros) = (vec![1.0; 256], vec![0.0; 256]);
+                    let ones = vec![[1.0, 0.0]; 256];
                     let ph = Phase {
-                        table_re: &ones,
-                        table_im: &zeros,
+                        table: &ones,
                         gamma: 0.0,
                         scale: (1.0, 0.0),
                         init: false,

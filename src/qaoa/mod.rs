@@ -52,8 +52,6 @@ pub use optimize::{
     optimize, random_start,
 };
 pub use real::Real;
-#[doc(hidden)]
-pub use real::round_pair_f32 as round_pair_f32_pub;
 pub use solver::{Backend, Precision, QaoaParams, QaoaRun, QaoaSolver, build_simulator, run_qaoa};
 
 use crate::gpu::GpuError;
