@@ -258,11 +258,11 @@ impl<T: Real> CpuSimulator<T> {
         let mut total = Partial::default();
         for l in 0..p {
             let gamma = angles.gamma[l];
-            for m in 0..levels {
+            for (m, entry) in tab.iter_mut().take(levels).enumerate() {
                 let (s, c) = (-gamma * (base + step * m as f64)).sin_cos();
                 let v = cmul(scale, (c, s));
                 let (x, y) = T::round_pair(v.0, v.1);
-                tab[m] = [x, y];
+                *entry = [x, y];
             }
             let phase = Phase {
                 table: &tab,
