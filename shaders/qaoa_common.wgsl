@@ -17,7 +17,7 @@ struct Params {
     amp: f32,      // phase: |+> amplitude 2^(-n/2)
     vmin: f32,     // smallest v
     gthr: f32,     // v <= gthr counts as a ground state
-    _p0: u32,
+    fuse: u32,     // mixer: 1 = do the layer's phase step (mode, init, offset, g, amp) on load
     _p1: u32,
 }
 

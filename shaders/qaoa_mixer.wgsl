@@ -3,11 +3,17 @@
 // qubits) of 2^cb consecutive states (cb = 0 for the low pass; > 0 keeps global memory
 // accesses of the high passes in runs of 2^cb). The tile is loaded once, the k butterfly
 // stages run between workgroup barriers, and the tile is stored once: one pass over the
-// state applies k qubits (k + cb <= TILE_BITS).
+// state applies k qubits (k + cb <= log2 TILE). TILE is set by the host to the largest
+// power of two (<= 4096) whose vec2<f32> tile fits the device's workgroup memory.
+//
+// With P.fuse = 1 the first pass of a layer also does the layer's phase step on load,
+// exactly as qaoa_phase.wgsl (same parameters), saving one pass over the state.
 const TILE: u32 = 1024u;
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> state: array<vec2<f32>>;
+@group(0) @binding(2) var<storage, read> table: array<vec2<f32>>;
+@group(0) @binding(3) var<storage, read> cost: array<f32>;
 
 var<workgroup> tile: array<vec2<f32>, TILE>;
 
@@ -22,6 +28,23 @@ fn state_index(t: u32, j: u32) -> u32 {
     return col | (t_low << P.cb) | (row << P.qb) | (t_high << (P.qb + P.k));
 }
 
+// The phase step of qaoa_phase.wgsl for state i.
+fn phased(i: u32) -> vec2<f32> {
+    let v = cost[i];
+    var ph: vec2<f32>;
+    if (P.mode == 0u) {
+        ph = table[P.offset + u32(round(v - P.vmin))];
+    } else {
+        var t = P.g * v;
+        t = t - 6.2831855 * round(t * 0.15915494);
+        ph = vec2<f32>(cos(t), -sin(t));
+    }
+    if (P.init == 1u) {
+        return P.amp * ph;
+    }
+    return cmul(state[i], ph);
+}
+
 @compute @workgroup_size(256)
 fn mixer(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_index) lid: u32) {
@@ -32,7 +55,12 @@ fn mixer(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
         return;
     }
     for (var j = lid; j < size; j += WG) {
-        tile[j] = state[state_index(t, j)];
+        let i = state_index(t, j);
+        if (P.fuse == 1u) {
+            tile[j] = phased(i);
+        } else {
+            tile[j] = state[i];
+        }
     }
     workgroupBarrier();
     for (var b = 0u; b < P.k; b++) {

@@ -33,16 +33,29 @@ fn gpu_matches_cpu_on_graphs() {
         let cm = CostModel::new(&problem.model).unwrap();
         let diag = Arc::new(CostDiagonal::new(&cm).unwrap());
         let mut cpu = CpuSimulator::<f64>::new(diag).unwrap();
-        let mut gpu = GpuSimulator::new(ctx.clone(), &cm).unwrap();
-        assert_eq!(gpu.cost_range(), cpu.cost_range());
-        for p in 1..=4 {
-            let a = random_angles(&mut rng, p, 0.8);
-            let c = cpu.evaluate(&a).unwrap();
-            let g = gpu.evaluate(&a).unwrap();
-            let rel = (c.expectation - g.expectation).abs() / c.expectation.abs().max(1.0);
-            assert!(rel < 1e-4, "n {n} p {p}: cpu {c:?} gpu {g:?}");
-            assert!((g.norm - 1.0).abs() < 1e-5, "{g:?}");
-            assert!((c.ground_state_probability - g.ground_state_probability).abs() < 1e-5);
+        // Default tiles (one or two passes) and 2^5-amplitude tiles (up to 5 passes, so
+        // every index field of a high pass is exercised); phase fused and separate.
+        let mut gpus = vec![
+            GpuSimulator::new(ctx.clone(), &cm).unwrap(),
+            GpuSimulator::with_tile_bits(ctx.clone(), &cm, Some(5)).unwrap(),
+        ];
+        gpus[1].set_fused_phase(false);
+        assert!(
+            gpus[1].mixer_passes().len() >= n.div_ceil(5).min(3),
+            "{:?}",
+            gpus[1].mixer_passes()
+        );
+        for gpu in &mut gpus {
+            assert_eq!(gpu.cost_range(), cpu.cost_range());
+            for p in 1..=4 {
+                let a = random_angles(&mut rng, p, 0.8);
+                let c = cpu.evaluate(&a).unwrap();
+                let g = gpu.evaluate(&a).unwrap();
+                let rel = (c.expectation - g.expectation).abs() / c.expectation.abs().max(1.0);
+                assert!(rel < 1e-4, "n {n} p {p} {:?}: cpu {c:?} gpu {g:?}", gpu.mixer_passes());
+                assert!((g.norm - 1.0).abs() < 1e-5, "{g:?}");
+                assert!((c.ground_state_probability - g.ground_state_probability).abs() < 1e-5);
+            }
         }
     }
 }

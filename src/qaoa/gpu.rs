@@ -3,9 +3,11 @@
 //! Buffers live on the device for the simulator's lifetime: the state (`2^n` `vec2<f32>`),
 //! the scaled cost diagonal `v_k` (`2^n` f32, computed on the GPU from the term list, with
 //! `c_k = offset + step · v_k`), the per-layer phase tables, one uniform parameter slot per
-//! dispatch, and the reduction partials. One evaluation is one submission: per layer a
-//! phase dispatch and `⌈n / 10⌉`-ish mixer passes (one per tile of 1024 amplitudes in
-//! workgroup memory), then a two-stage reduction; 16 bytes come back.
+//! dispatch, and the reduction partials. One evaluation is one submission: per layer
+//! about `⌈n / t⌉` mixer passes, each a tile of `2^t` amplitudes in workgroup memory
+//! (`t` = 12 where 32 KiB of workgroup memory is available, 11 with WebGPU's minimum
+//! 16 KiB), the first of which also does the phase step, then a two-stage reduction;
+//! 16 bytes come back.
 //!
 //! Precision: amplitudes and sums in f32. On an integer grid of at most 65 536 levels the
 //! phases come from a table computed on the CPU in f64; otherwise the angle `γ·step·v` is
@@ -31,8 +33,11 @@ use std::sync::Arc;
 pub const MAX_GPU_QUBITS: usize = 30;
 
 const WG: u32 = 256;
-/// Amplitudes per mixer tile (`TILE` in qaoa_mixer.wgsl).
-const TILE_BITS: usize = 10;
+/// Largest mixer tile (`TILE` in qaoa_mixer.wgsl is set to `2^tile_bits`, the largest
+/// power of two up to this whose `vec2<f32>` tile fits the device's workgroup memory).
+const MAX_TILE_BITS: usize = 12;
+/// States per block of the sampling kernels.
+const SAMPLE_BLOCK_BITS: usize = 10;
 /// Consecutive states per tile row in the high mixer passes.
 const COL_BITS: usize = 3;
 /// Workgroups of the first reduction stage.
@@ -65,7 +70,7 @@ struct Params {
     amp: f32,
     vmin: f32,
     gthr: f32,
-    _p0: u32,
+    fuse: u32,
     _p1: u32,
 }
 
@@ -100,19 +105,17 @@ struct Pipelines {
 }
 
 impl Pipelines {
-    fn new(ctx: &GpuContext) -> Pipelines {
+    fn new(ctx: &GpuContext, tile_bits: usize) -> Pipelines {
         let src = |s: &str| format!("{COMMON}\n{s}");
-        let (cost, phase, mixer, reduce, sample) = (
-            src(COST_WGSL),
-            src(PHASE_WGSL),
-            src(MIXER_WGSL),
-            src(REDUCE_WGSL),
-            src(SAMPLE_WGSL),
+        let (cost, phase, reduce, sample) = (src(COST_WGSL), src(PHASE_WGSL), src(REDUCE_WGSL), src(SAMPLE_WGSL));
+        let mixer = src(MIXER_WGSL).replace(
+            "const TILE: u32 = 1024u;",
+            &format!("const TILE: u32 = {}u;", 1u32 << tile_bits),
         );
         Pipelines {
             cost: ctx.pipeline("qaoa_cost", &cost, "cost_diagonal"),
             phase: ctx.pipeline("qaoa_phase", &phase, "phase"),
-            mixer: ctx.pipeline("qaoa_mixer", &mixer, "mixer"),
+            mixer: ctx.pipeline(&format!("qaoa_mixer_tile{tile_bits}"), &mixer, "mixer"),
             expectation: ctx.pipeline("qaoa_reduce", &reduce, "expectation"),
             minmax: ctx.pipeline("qaoa_reduce", &reduce, "minmax"),
             finish_sum: ctx.pipeline("qaoa_reduce", &reduce, "finish_sum"),
@@ -146,6 +149,8 @@ pub struct GpuSimulator {
     slots: u64,
     /// Mixer passes `(qb, k, cb)`.
     passes: Vec<(u32, u32, u32)>,
+    /// Do the phase step in the first mixer pass (else in its own kernel).
+    fuse_phase: bool,
     evaluated: bool,
 }
 
@@ -180,15 +185,21 @@ fn grid(ctx: &GpuContext, groups: u64) -> Result<(u32, u32), QaoaError> {
     Ok((x as u32, y as u32))
 }
 
-/// The mixer passes for `n` qubits: the low `min(n, 10)` qubits in contiguous tiles, then
-/// groups of `10 - 3` qubits with rows of 8 consecutive states.
-fn mixer_passes(n: usize) -> Vec<(u32, u32, u32)> {
-    let low = n.min(TILE_BITS);
+/// Largest tile (log2 amplitudes) whose `vec2<f32>` array fits `bytes` of workgroup memory.
+fn tile_bits_for(bytes: u32) -> usize {
+    ((bytes / 8).max(2).ilog2() as usize).min(MAX_TILE_BITS)
+}
+
+/// The mixer passes for `n` qubits with tiles of `2^tile` amplitudes: the low
+/// `min(n, tile)` qubits in contiguous tiles, then groups of `tile - 3` qubits with rows of
+/// 8 consecutive states.
+fn mixer_passes(n: usize, tile: usize) -> Vec<(u32, u32, u32)> {
+    let low = n.min(tile);
     let mut out = vec![(0, low as u32, 0)];
     let mut q = low;
     while q < n {
         let cb = COL_BITS.min(q);
-        let k = (TILE_BITS - cb).min(n - q);
+        let k = (tile - cb).min(n - q);
         out.push((q as u32, k as u32, cb as u32));
         q += k;
     }
@@ -199,6 +210,13 @@ impl GpuSimulator {
     /// Uploads the cost terms of `cost`, builds the diagonal and its range on the GPU and
     /// allocates the state. Errors name the device limit a state too large would break.
     pub fn new(ctx: Arc<GpuContext>, cost: &CostModel) -> Result<Self, QaoaError> {
+        Self::with_tile_bits(ctx, cost, None)
+    }
+
+    /// As [`new`](Self::new) with mixer tiles of `2^tile_bits` amplitudes (at most what the
+    /// device's workgroup memory holds, at least 4); `None` takes the largest. Smaller tiles
+    /// mean more passes (for tests of the multi-pass indexing).
+    pub fn with_tile_bits(ctx: Arc<GpuContext>, cost: &CostModel, tile_bits: Option<usize>) -> Result<Self, QaoaError> {
         let n = cost.n;
         if n > MAX_GPU_QUBITS {
             return Err(QaoaError::TooManyQubits { n, max: MAX_GPU_QUBITS });
@@ -236,7 +254,9 @@ impl GpuSimulator {
                     .collect(),
             ),
         };
-        let pipes = Pipelines::new(&ctx);
+        let max_tile = tile_bits_for(ctx.limits().max_compute_workgroup_storage_size);
+        let tile_bits = tile_bits.map_or(max_tile, |t| t.clamp(COL_BITS + 1, max_tile));
+        let pipes = Pipelines::new(&ctx, tile_bits);
         let state = ctx.storage_zeroed("qaoa state", 8 * states);
         let cost_buf = ctx.storage_zeroed("qaoa cost", 4 * states);
         let partials = ctx.storage_zeroed("qaoa partials", 16 * REDUCE_GROUPS as u64);
@@ -263,7 +283,8 @@ impl GpuSimulator {
             table: ctx.storage_zeroed("qaoa table", 8),
             params,
             slots: 4,
-            passes: mixer_passes(n),
+            passes: mixer_passes(n, tile_bits),
+            fuse_phase: true,
             evaluated: false,
             ctx,
         };
@@ -326,6 +347,12 @@ impl GpuSimulator {
     /// Mixer passes per layer `(first qubit, qubits, column bits)`.
     pub fn mixer_passes(&self) -> &[(u32, u32, u32)] {
         &self.passes
+    }
+
+    /// Whether the phase step runs inside the first mixer pass (default) or as its own
+    /// kernel (`qaoa_phase.wgsl`, one more pass over the state per layer).
+    pub fn set_fused_phase(&mut self, fused: bool) {
+        self.fuse_phase = fused;
     }
 
     /// Number of phase levels when the phase comes from a table.
@@ -423,27 +450,30 @@ impl GpuSimulator {
             ..Default::default()
         };
         let mut slots = Vec::with_capacity(p * (1 + self.passes.len()) + 2);
+        let fuse = self.fuse_phase;
         for l in 0..p {
-            let g = angles.gamma[l] * self.step;
-            // Reduce γ·step·v later in f32: keep γ·step itself small by removing whole
-            // turns only when v is integral (table mode does not use it).
-            slots.push(Params {
+            let phase = Params {
                 mode: u32::from(levels == 0),
                 init: u32::from(l == 0),
                 offset: (l * levels) as u32,
-                g: g as f32,
+                g: (angles.gamma[l] * self.step) as f32,
                 ..base
-            });
+            };
+            if !fuse {
+                slots.push(phase);
+            }
             let (s, c) = angles.beta[l].sin_cos();
             let (c, s) = round_pair_f32(c, s);
-            for &(qb, k, cb) in &self.passes {
+            for (i, &(qb, k, cb)) in self.passes.iter().enumerate() {
+                let on_load = if fuse && i == 0 { phase } else { base };
                 slots.push(Params {
                     qb,
                     k,
                     cb,
                     c,
                     s,
-                    ..base
+                    fuse: u32::from(fuse && i == 0),
+                    ..on_load
                 });
             }
         }
@@ -460,19 +490,25 @@ impl GpuSimulator {
             let mut pass = enc.begin_compute_pass(&Default::default());
             let mut slot = 0u64;
             for _ in 0..p {
-                let bg = self.bind(
-                    &self.pipes.phase,
-                    slot,
-                    &[(1, &self.table), (2, &self.cost), (3, &self.state)],
-                );
-                pass.set_pipeline(&self.pipes.phase);
-                pass.set_bind_group(0, &bg, &[]);
-                pass.dispatch_workgroups(elem.0, elem.1, 1);
-                slot += 1;
+                if !fuse {
+                    let bg = self.bind(
+                        &self.pipes.phase,
+                        slot,
+                        &[(1, &self.table), (2, &self.cost), (3, &self.state)],
+                    );
+                    pass.set_pipeline(&self.pipes.phase);
+                    pass.set_bind_group(0, &bg, &[]);
+                    pass.dispatch_workgroups(elem.0, elem.1, 1);
+                    slot += 1;
+                }
                 for &(_, k, cb) in &self.passes {
                     let tiles = states >> (k + cb);
                     let (x, y) = grid(&self.ctx, tiles)?;
-                    let bg = self.bind(&self.pipes.mixer, slot, &[(1, &self.state)]);
+                    let bg = self.bind(
+                        &self.pipes.mixer,
+                        slot,
+                        &[(1, &self.state), (2, &self.table), (3, &self.cost)],
+                    );
                     pass.set_pipeline(&self.pipes.mixer);
                     pass.set_bind_group(0, &bg, &[]);
                     pass.dispatch_workgroups(x, y, 1);
@@ -515,7 +551,7 @@ impl GpuSimulator {
             return Ok(Vec::new());
         }
         let states = 1u64 << self.n;
-        let bs = states.min(1 << TILE_BITS);
+        let bs = states.min(1 << SAMPLE_BLOCK_BITS);
         let blocks = states / bs;
         let sums_buf = self.ctx.storage_zeroed("qaoa block sums", 4 * blocks);
         let base = Params {
