@@ -118,6 +118,12 @@ fn matches_dense_reference_for_every_blocking_and_isa() {
             tile_bytes: 4 << 10,
             min_row_bytes: 256,
         }),
+        // Rows of 2 KiB: high passes in place instead of through the scratch tile.
+        Some(Blocking {
+            low_bits: 7,
+            tile_bytes: 64 << 10,
+            min_row_bytes: 2048,
+        }),
     ];
     for n in 1..=11usize {
         let models = [

@@ -1,9 +1,10 @@
 //! The CPU state-vector simulator (rayon-parallel, complex64 or complex128).
 
-use super::cost::{CostDiagonal, Levels, alloc, check_host_memory, ground_tolerance};
+use super::buffer::BigBuf;
+use super::cost::{CostDiagonal, Levels, check_host_memory, ground_tolerance};
 use super::kernels::{
     Chunk, DiagRef, GroundRule, Isa, LANE_BITS, LANES, Partial, Phase, high_tile, low_block_isa, mixer_params,
-    table_len,
+    table_len, with_scratch,
 };
 use super::real::Real;
 use super::{Angles, Evaluation, QaoaError, Simulator, sample_from_chunks};
@@ -79,6 +80,12 @@ impl Plan {
     }
 }
 
+/// High-pass tiles whose rows are shorter than this go through a contiguous scratch tile
+/// (see `high_tile_impl`): 1 KiB rows 2^k states apart share so few cache sets that the
+/// tile does not stay cached in place; 2 KiB and longer rows are faster in place (measured
+/// on Zen 4, n = 24 and 26).
+const SCRATCH_BELOW_ROW_BYTES: usize = 2048;
+
 /// A raw pointer that may cross threads: tiles of one pass touch disjoint amplitudes.
 #[derive(Clone, Copy)]
 struct Shared<T>(*mut T);
@@ -98,7 +105,7 @@ unsafe impl<T> Sync for Shared<T> {}
 /// `f64`: complex128). See [`kernels`](super::kernels) for the layout and the passes.
 pub struct CpuSimulator<T: Real> {
     diag: Arc<CostDiagonal>,
-    state: Vec<Chunk<T>>,
+    state: BigBuf<Chunk<T>>,
     /// The physical state is `scale · stored`.
     scale: (f64, f64),
     isa: Isa,
@@ -163,7 +170,11 @@ impl<T: Real> CpuSimulator<T> {
             ),
             (chunks * std::mem::size_of::<Chunk<T>>()) as u64,
         )?;
-        let state = alloc(chunks, Chunk::<T>::default(), "state vector")?;
+        let state = BigBuf::zeroed(chunks).ok_or_else(|| QaoaError::HostMemory {
+            what: "state vector".into(),
+            needed: (chunks * std::mem::size_of::<Chunk<T>>()) as u64,
+            available: super::available_memory(),
+        })?;
         Ok(CpuSimulator {
             diag,
             state,
@@ -303,28 +314,37 @@ impl<T: Real> CpuSimulator<T> {
                 let col_tiles = stride / cols;
                 let tiles = self.state.len() >> m >> cols.ilog2();
                 let data = Shared(self.state.as_mut_ptr());
+                let scratch_len = if cols * std::mem::size_of::<Chunk<T>>() < SCRATCH_BELOW_ROW_BYTES {
+                    cols << m
+                } else {
+                    0
+                };
                 let parts: Vec<Partial> = (0..tiles)
                     .into_par_iter()
                     .map(|t| {
                         let base_of = |t: usize| ((t / col_tiles) << (q0 - LANE_BITS + m)) + (t % col_tiles) * cols;
                         let next = (t + 1 < tiles).then(|| base_of(t + 1));
-                        // SAFETY: tile `t` is rows base + r·stride .. + cols, r < 2^m, inside
-                        // the state; distinct tiles cover distinct chunks; `isa` from detect.
-                        unsafe {
-                            high_tile(
-                                isa,
-                                data.ptr(),
-                                diag,
-                                base_of(t),
-                                stride,
-                                m,
-                                cols,
-                                w,
-                                swap,
-                                reduce,
-                                next,
-                            )
-                        }
+                        with_scratch::<T, _>(scratch_len, |scratch| {
+                            // SAFETY: tile `t` is rows base + r·stride .. + cols, r < 2^m,
+                            // inside the state; distinct tiles cover distinct chunks; `isa`
+                            // from detect; the scratch holds 2^m · cols chunks.
+                            unsafe {
+                                high_tile(
+                                    isa,
+                                    data.ptr(),
+                                    diag,
+                                    base_of(t),
+                                    stride,
+                                    m,
+                                    cols,
+                                    w,
+                                    swap,
+                                    reduce,
+                                    next,
+                                    scratch,
+                                )
+                            }
+                        })
                     })
                     .collect();
                 if reduce.is_some() {

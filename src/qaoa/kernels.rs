@@ -42,6 +42,30 @@ pub struct Chunk<T> {
     pub im: [T; LANES],
 }
 
+// SAFETY: two arrays of 8 `Pod` reals (f32: 2 × 32 bytes = 64, f64: 2 × 64 = 128), so no
+// padding anywhere and the size is a multiple of the 64-byte alignment; all-zero is 0.0.
+unsafe impl<T: Real> bytemuck::Zeroable for Chunk<T> {}
+// SAFETY: as above: `Copy`, no padding, every bit pattern of the reals is valid.
+unsafe impl<T: Real> bytemuck::Pod for Chunk<T> {}
+
+thread_local! {
+    /// Per-thread scratch tile of the high passes (grown on demand, reused).
+    static SCRATCH: std::cell::RefCell<Vec<Chunk<f64>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's scratch buffer of at least `chunks` chunks of `T`.
+pub(crate) fn with_scratch<T: Real, R>(chunks: usize, f: impl FnOnce(&mut [Chunk<T>]) -> R) -> R {
+    SCRATCH.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        let need = (chunks * std::mem::size_of::<Chunk<T>>()).div_ceil(std::mem::size_of::<Chunk<f64>>());
+        if buf.len() < need {
+            buf.resize(need, Chunk::default());
+        }
+        let typed: &mut [Chunk<T>] = bytemuck::cast_slice_mut(&mut buf[..need]);
+        f(&mut typed[..chunks])
+    })
+}
+
 /// The cost diagonal of a run of consecutive states.
 #[derive(Clone, Copy)]
 pub(crate) enum DiagRef<'a> {
@@ -183,13 +207,132 @@ fn prefetch_row<T>(p: *const Chunk<T>, cols: usize) {
     let _ = (p, cols);
 }
 
-/// Applies row bits `from .. to` of a tile whose row `r` is the `cols` chunks starting at
-/// `base + r * stride`, in radix-8 and radix-4 sweeps. During the first sweep the rows of
-/// the tile at `prefetch` (same shape) are fetched into the cache.
+/// The sweeps `(first bit, bits)` that apply row bits `from .. to`: sweeps of 3 or 2 bits
+/// (a lone 1-bit sweep only when there is a single bit), as many as radix 8 needs, the
+/// bits spread evenly over them.
+fn sweep_plan(from: usize, to: usize) -> impl Iterator<Item = (usize, usize)> {
+    let mut j = from;
+    let mut left = (to - from).div_ceil(3);
+    std::iter::from_fn(move || {
+        if j >= to {
+            return None;
+        }
+        let k = (to - j).div_ceil(left);
+        left -= 1;
+        let out = (j, k);
+        j += k;
+        Some(out)
+    })
+}
+
+/// Where the rows of a sweep live: row `r` is the `cols` chunks at `ptr + base + r * stride`.
+#[derive(Clone, Copy)]
+struct Rows<T> {
+    ptr: *mut Chunk<T>,
+    base: usize,
+    stride: usize,
+}
+
+impl<T> Rows<T> {
+    #[inline(always)]
+    fn at(self, r: usize) -> *mut Chunk<T> {
+        self.ptr.wrapping_add(self.base + r * self.stride)
+    }
+}
+
+/// One sweep: butterflies over row bits `j .. j + k` (`k <= 3`) of `2^to` rows of `cols`
+/// chunks, reading from `src` and writing to `dst` (which may be the same rows). With
+/// `prefetch`, while group `g` of rows is processed the rows of group `g + 1` (for the last
+/// group, the first group of the tile `prefetch` describes) are fetched into the cache.
 ///
 /// # Safety
-/// Every row `r < 2^to` of the tile must be in bounds of `data`, the rows pairwise
-/// disjoint (`cols <= stride`), and not accessed by anyone else during the call.
+/// All rows of `src` and `dst` must be in bounds and not accessed by anyone else; within
+/// each of `src`/`dst` rows are pairwise disjoint (`cols <= stride`); `src` and `dst` are
+/// either the same rows or disjoint.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn sweep<T: Real, const F: bool>(
+    src: Rows<T>,
+    dst: Rows<T>,
+    cols: usize,
+    to: usize,
+    j: usize,
+    k: usize,
+    w: T,
+    swap: bool,
+    prefetch: Option<Rows<T>>,
+) {
+    let d = 1usize << j;
+    let groups = (1usize << to) >> (j + k);
+    for hi in 0..groups {
+        for lo in 0..d {
+            let r = (hi << (j + k)) | lo;
+            if let Some(next) = prefetch {
+                // Only used with j = 0: groups are consecutive runs of 2^k rows.
+                let (rows, first) = if hi + 1 < groups {
+                    (src, r + (1 << k))
+                } else {
+                    (next, 0)
+                };
+                for i in 0..1usize << k {
+                    prefetch_row(rows.at(first + i), cols);
+                }
+            }
+            // SAFETY: rows in bounds and exclusively ours (contract); each group is read
+            // fully (into registers) before it is written.
+            unsafe {
+                match k {
+                    3 => {
+                        let (s, t): ([*mut Chunk<T>; 8], [*mut Chunk<T>; 8]) = (
+                            std::array::from_fn(|i| src.at(r + i * d)),
+                            std::array::from_fn(|i| dst.at(r + i * d)),
+                        );
+                        for c in 0..cols {
+                            let mut v: [Chunk<T>; 8] = std::array::from_fn(|i| *s[i].add(c));
+                            radix::<T, F, 8>(&mut v, w, swap);
+                            for i in 0..8 {
+                                *t[i].add(c) = v[i];
+                            }
+                        }
+                    }
+                    2 => {
+                        let (s, t): ([*mut Chunk<T>; 4], [*mut Chunk<T>; 4]) = (
+                            std::array::from_fn(|i| src.at(r + i * d)),
+                            std::array::from_fn(|i| dst.at(r + i * d)),
+                        );
+                        for c in 0..cols {
+                            let mut v: [Chunk<T>; 4] = std::array::from_fn(|i| *s[i].add(c));
+                            radix::<T, F, 4>(&mut v, w, swap);
+                            for i in 0..4 {
+                                *t[i].add(c) = v[i];
+                            }
+                        }
+                    }
+                    _ => {
+                        let (s, t): ([*mut Chunk<T>; 2], [*mut Chunk<T>; 2]) = (
+                            std::array::from_fn(|i| src.at(r + i * d)),
+                            std::array::from_fn(|i| dst.at(r + i * d)),
+                        );
+                        for c in 0..cols {
+                            let mut v: [Chunk<T>; 2] = std::array::from_fn(|i| *s[i].add(c));
+                            radix::<T, F, 2>(&mut v, w, swap);
+                            for i in 0..2 {
+                                *t[i].add(c) = v[i];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Applies row bits `from .. to` in place to rows of `cols` chunks at `data + base + r *
+/// stride` (radix-8 and radix-4 sweeps).
+///
+/// # Safety
+/// Every row `r < 2^to` must be in bounds of `data`, the rows pairwise disjoint
+/// (`cols <= stride`), and not accessed by anyone else during the call.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn rows_mixer<T: Real, const F: bool>(
@@ -201,67 +344,15 @@ unsafe fn rows_mixer<T: Real, const F: bool>(
     to: usize,
     w: T,
     swap: bool,
-    prefetch: Option<usize>,
 ) {
-    let mut j = from;
-    // Sweeps of 3 or 2 bits (never a lone 1-bit sweep when avoidable): as many sweeps as
-    // radix 8 needs, bits spread evenly over them.
-    let sweeps = (to - from).div_ceil(3);
-    let mut left = sweeps;
-    while j < to {
-        let k = (to - j).div_ceil(left);
-        left -= 1;
-        let d = 1usize << j;
-        let groups = (1usize << to) >> (j + k);
-        let pf = if j == from { prefetch } else { None };
-        for hi in 0..groups {
-            for lo in 0..d {
-                let r = (hi << (j + k)) | lo;
-                let at = |i: usize| base + (r + i * d) * stride;
-                if let Some(next) = pf {
-                    for i in 0..1usize << k {
-                        prefetch_row(data.wrapping_add(next + (r + i * d) * stride), cols);
-                    }
-                }
-                // SAFETY: rows in bounds and exclusively ours (contract); each group of
-                // rows is read fully before it is written.
-                unsafe {
-                    match k {
-                        3 => {
-                            let rows: [usize; 8] = std::array::from_fn(at);
-                            for c in 0..cols {
-                                let mut v: [Chunk<T>; 8] = std::array::from_fn(|i| *data.add(rows[i] + c));
-                                radix::<T, F, 8>(&mut v, w, swap);
-                                for i in 0..8 {
-                                    *data.add(rows[i] + c) = v[i];
-                                }
-                            }
-                        }
-                        2 => {
-                            let rows: [usize; 4] = std::array::from_fn(at);
-                            for c in 0..cols {
-                                let mut v: [Chunk<T>; 4] = std::array::from_fn(|i| *data.add(rows[i] + c));
-                                radix::<T, F, 4>(&mut v, w, swap);
-                                for i in 0..4 {
-                                    *data.add(rows[i] + c) = v[i];
-                                }
-                            }
-                        }
-                        _ => {
-                            let rows: [usize; 2] = std::array::from_fn(at);
-                            for c in 0..cols {
-                                let mut v: [Chunk<T>; 2] = std::array::from_fn(|i| *data.add(rows[i] + c));
-                                radix::<T, F, 2>(&mut v, w, swap);
-                                for i in 0..2 {
-                                    *data.add(rows[i] + c) = v[i];
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        j += k;
+    let rows = Rows {
+        ptr: data,
+        base,
+        stride,
+    };
+    for (j, k) in sweep_plan(from, to) {
+        // SAFETY: forwarded contract (in place).
+        unsafe { sweep::<T, F>(rows, rows, cols, to, j, k, w, swap, None) };
     }
 }
 
@@ -410,11 +501,11 @@ fn low_block_impl<T: Real, const F: bool>(
         }
         // SAFETY: the group's chunks are rows of one chunk inside this exclusively
         // borrowed block (no reference into it is alive).
-        unsafe { rows_mixer::<T, F>(data, g * group, 1, 1, 0, first, w, swap, None) };
+        unsafe { rows_mixer::<T, F>(data, g * group, 1, 1, 0, first, w, swap) };
     }
     if row_bits > first {
         // SAFETY: rows are single chunks of this exclusively borrowed block.
-        unsafe { rows_mixer::<T, F>(data, 0, 1, 1, first, row_bits, w, swap, None) };
+        unsafe { rows_mixer::<T, F>(data, 0, 1, 1, first, row_bits, w, swap) };
     }
     match reduce {
         Some(rule) => reduce_chunks(block, diag, rule),
@@ -423,12 +514,20 @@ fn low_block_impl<T: Real, const F: bool>(
 }
 
 /// The high pass on one tile: `2^m` rows of `cols` chunks at `base + r * stride`
-/// (chunk units); `diag` covers the whole state. `prefetch`: base of the tile to fetch
-/// into the cache meanwhile (the one this thread most likely does next).
+/// (chunk units); `diag` covers the whole state.
+///
+/// The rows of a tile are `2^q0` states apart, a power of two, so they all fall into the
+/// same cache sets: with short rows (1 KiB: 16 sets) only 8 rows per set (the L2's ways)
+/// stay cached. With a non-empty `scratch`, the first sweep reads the rows (fetching the
+/// next group of rows meanwhile, and at its end the first rows of the tile at `prefetch`)
+/// and writes them to `scratch`, a contiguous `2^m × cols` buffer; the other sweeps run
+/// there; then the rows are copied back (and summed for the reduction when asked). With an
+/// empty `scratch` all sweeps run in place, prefetching the whole next tile during the
+/// first (faster when rows are long, 2 KiB or more).
 ///
 /// # Safety
 /// The tile's rows must be in bounds of `data` and touched by no one else during the call;
-/// `cols <= stride`.
+/// `cols <= stride`; `scratch` is empty or holds at least `2^m · cols` chunks.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn high_tile_impl<T: Real, const F: bool>(
@@ -442,18 +541,64 @@ unsafe fn high_tile_impl<T: Real, const F: bool>(
     swap: bool,
     reduce: Option<GroundRule>,
     prefetch: Option<usize>,
+    scratch: &mut [Chunk<T>],
 ) -> Partial {
-    // SAFETY: forwarded contract.
-    unsafe { rows_mixer::<T, F>(data, base, stride, cols, 0, m, w, swap, prefetch) };
-    let Some(rule) = reduce else {
-        return Partial::default();
+    let rows = 1usize << m;
+    let state = Rows {
+        ptr: data,
+        base,
+        stride,
     };
+    if scratch.is_empty() {
+        // In place (rows long enough that the aliasing does not matter).
+        let next = prefetch.map(|b| Rows {
+            ptr: data,
+            base: b,
+            stride,
+        });
+        for (i, (j, k)) in sweep_plan(0, m).enumerate() {
+            // SAFETY: forwarded contract (in place).
+            unsafe { sweep::<T, F>(state, state, cols, m, j, k, w, swap, if i == 0 { next } else { None }) };
+        }
+        let Some(rule) = reduce else {
+            return Partial::default();
+        };
+        let mut out = Partial::default();
+        for r in 0..rows {
+            let off = base + r * stride;
+            // SAFETY: row in bounds and exclusively ours (contract); read-only here.
+            let row = unsafe { std::slice::from_raw_parts(state.at(r), cols) };
+            out = out.add(reduce_chunks(row, diag.slice(off * LANES, cols * LANES), rule));
+        }
+        return out;
+    }
+    let scratch = &mut scratch[..rows * cols];
+    let buf = Rows {
+        ptr: scratch.as_mut_ptr(),
+        base: 0,
+        stride: cols,
+    };
+    let next = prefetch.map(|b| Rows {
+        ptr: data,
+        base: b,
+        stride,
+    });
+    for (i, (j, k)) in sweep_plan(0, m).enumerate() {
+        let (src, pf) = if i == 0 { (state, next) } else { (buf, None) };
+        // SAFETY: state rows per the contract; scratch rows inside `scratch`; the two never
+        // overlap.
+        unsafe { sweep::<T, F>(src, buf, cols, m, j, k, w, swap, pf) };
+    }
     let mut out = Partial::default();
-    for r in 0..1usize << m {
-        let off = base + r * stride;
-        // SAFETY: row in bounds and exclusively ours (contract); read-only here.
-        let row = unsafe { std::slice::from_raw_parts(data.add(off), cols) };
-        out = out.add(reduce_chunks(row, diag.slice(off * LANES, cols * LANES), rule));
+    for r in 0..rows {
+        let row = &scratch[r * cols..(r + 1) * cols];
+        // SAFETY: row `r` of the tile, in bounds and ours (contract); `scratch` does not
+        // overlap the state.
+        unsafe { std::ptr::copy_nonoverlapping(row.as_ptr(), state.at(r), cols) };
+        if let Some(rule) = reduce {
+            let off = base + r * stride;
+            out = out.add(reduce_chunks(row, diag.slice(off * LANES, cols * LANES), rule));
+        }
     }
     out
 }
@@ -574,7 +719,7 @@ isa_variants!(
     /// concurrently (see `high_tile_impl`).
     pub(crate) unsafe fn high_tile => high_tile_impl(
         data: *mut Chunk<T>, diag: DiagRef, base: usize, stride: usize, m: usize, cols: usize, w: T,
-        swap: bool, reduce: Option<GroundRule>, prefetch: Option<usize>
+        swap: bool, reduce: Option<GroundRule>, prefetch: Option<usize>, scratch: &mut [Chunk<T>]
     ) -> Partial
 );
 
@@ -648,6 +793,9 @@ mod tests {
                     if n > lo {
                         let m = n - lo;
                         let stride = 1 << (lo - LANE_BITS);
+                        // Through a scratch tile with the detected ISA, in place otherwise.
+                        let len = if isa == Isa::Baseline { 0 } else { chunks.len() };
+                        let mut scratch = vec![Chunk::default(); len];
                         unsafe {
                             high_tile(
                                 isa,
@@ -661,6 +809,7 @@ mod tests {
                                 swap,
                                 None,
                                 None,
+                                &mut scratch,
                             )
                         };
                     }

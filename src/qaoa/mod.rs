@@ -34,6 +34,7 @@
 //! - [`QaoaSolver`]: the [`Solver`](crate::solvers::Solver) behind `--solver qaoa`.
 //! - [`closed_form`]: `⟨C⟩` at `p = 1` on unweighted graphs (Wang et al. 2018).
 
+mod buffer;
 pub mod closed_form;
 mod cost;
 mod cpu;

@@ -17,6 +17,7 @@ pub trait Real:
     + Mul<Output = Self>
     + Neg<Output = Self>
     + AddAssign
+    + bytemuck::Pod
     + 'static
 {
     /// `"f32"` or `"f64"`.
