@@ -96,9 +96,14 @@ void apply_qaoa_furx(double* sv_real, double* sv_imag, double* const gammas, dou
 
 
 def build_qokit():
-    import qokit
+    import importlib.util
 
-    src = os.path.join(os.path.dirname(qokit.__file__), "fur", "c", "csim", "src")
+    # Locate the installed package without importing it (its Python side needs numba,
+    # which may not match the installed numpy; only the C sources are used here).
+    spec = importlib.util.find_spec("qokit")
+    if spec is None:
+        raise SystemExit("qokit is not installed (pip install qokit)")
+    src = os.path.join(spec.submodule_search_locations[0], "fur", "c", "csim", "src")
     out = os.path.join(ROOT, "target", "peers", "qokit_csim")
     lib = os.path.join(out, "libcsim.so")
     if os.path.exists(lib):
