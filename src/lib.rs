@@ -27,5 +27,6 @@ pub mod gpu;
 pub mod io;
 pub mod model;
 pub mod orchestrate;
+pub mod qaoa;
 pub mod rng;
 pub mod solvers;

@@ -12,6 +12,7 @@ mod info;
 mod orchestrate;
 mod output;
 mod progress;
+mod qaoa;
 mod scale_test;
 mod solve;
 mod solvers;
@@ -50,6 +51,8 @@ enum Command {
     ScaleTest(scale_test::ScaleTestArgs),
     /// Print the levels of a hierarchical decomposition: sizes, cut weight, balance.
     Decompose(decompose::DecomposeArgs),
+    /// Optimise or evaluate QAOA angles on a state-vector simulator (CPU or GPU).
+    Qaoa(qaoa::QaoaArgs),
 }
 
 /// Parses the command line and runs it.
@@ -66,6 +69,7 @@ pub fn run() -> Result<ExitCode> {
         Command::GenScenario(a) => gen_scenario::run(a),
         Command::ScaleTest(a) => scale_test::run(a),
         Command::Decompose(a) => decompose::run(a),
+        Command::Qaoa(a) => qaoa::run(a),
     }
 }
 

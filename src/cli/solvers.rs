@@ -43,6 +43,9 @@ pub enum SolverChoice {
     GpuPa,
     /// Hierarchical decomposition: clusters solved by --sub-solver, merged or refined.
     Hierarchical,
+    /// QAOA on a state-vector simulator: optimised angles, sampled bitstrings polished by
+    /// steepest descent (n up to about 30).
+    Qaoa,
 }
 
 impl SolverChoice {
@@ -98,6 +101,8 @@ pub struct SolverParams {
     pub time_limit: Option<f64>,
     #[command(flatten)]
     pub hierarchical: super::decompose::HierarchicalArgs,
+    #[command(flatten)]
+    pub qaoa: super::qaoa::QaoaFlags,
 }
 
 /// `--backend` values.
@@ -277,6 +282,7 @@ pub fn build(choice: SolverChoice, params: &SolverParams, model: &Model) -> Resu
         SolverChoice::Hierarchical => Box::new(HierarchicalSolver::new(
             params.hierarchical.params(params.seed, params.beta_range)?,
         )),
+        SolverChoice::Qaoa => Box::new(qam::qaoa::QaoaSolver::new(params.qaoa.params(params.seed))),
         SolverChoice::Auto => bail!("auto was resolved above"),
     };
     Ok((solver, why))

@@ -1,0 +1,37 @@
+// Shared by every qaoa_*.wgsl kernel (prepended by the Rust side).
+// One parameter block per dispatch, in a uniform buffer slot; fields unused by a kernel
+// are zero. State: 2^n amplitudes as vec2<f32> (re, im), basis state k has variable i at
+// bit i of k. Scaled cost v_k: c_k = offset + step * v_k (offset and step stay on the CPU).
+struct Params {
+    n: u32,        // qubits; 2^n states (n <= 30)
+    qb: u32,       // mixer: first qubit of the pass
+    k: u32,        // mixer: qubits in the pass
+    cb: u32,       // mixer: column bits (consecutive states per tile row)
+    mode: u32,     // phase: 0 = level table, 1 = angle from the cost; cost: 1 = binary variables
+    init: u32,     // phase: 1 = start from |+>^n (ignore the stored state)
+    offset: u32,   // phase: first table entry of this layer; sample: block size
+    count: u32,    // cost: pair terms; reduce: partial sums; sample: shots
+    c: f32,        // mixer: cos(beta)
+    s: f32,        // mixer: sin(beta)
+    g: f32,        // phase (mode 1): gamma * step, radians per unit of v
+    amp: f32,      // phase: |+> amplitude 2^(-n/2)
+    vmin: f32,     // smallest v
+    gthr: f32,     // v <= gthr counts as a ground state
+    fuse: u32,     // mixer: 1 = do the layer's phase step (mode, init, offset, g, amp) on load
+    _p1: u32,
+}
+
+const WG: u32 = 256u;
+
+// Flat invocation index of a 1-D kernel dispatched as a 2-D grid (65535 groups per dim).
+fn flat_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
+    return (wid.x + wid.y * nwg.x) * WG + lid;
+}
+
+fn num_states() -> u32 {
+    return 1u << P.n;
+}
+
+fn cmul(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
+    return vec2<f32>(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
+}

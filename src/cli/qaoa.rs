@@ -1,0 +1,373 @@
+//! `qam qaoa FILE`: optimise (or evaluate) QAOA angles on a state-vector simulator and
+//! report `⟨C⟩`, the ground-state probability and the approximation ratio; also the QAOA
+//! flags of `qam solve --solver qaoa`.
+//!
+//! Angles are in qam's energy convention (`e^{-iγ E}` with `E` the model's energy); for
+//! MaxCut inputs `--convention cut` reads the literature's `γ_cut = −2γ`, and the output
+//! shows both.
+
+use super::output::{OutputKind, Sink};
+use super::progress::Bar;
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use qam::io::{Format, ProblemKind, ReadOptions, read_file};
+use qam::qaoa::{Angles, Backend, Optimizer, Precision, QaoaParams, build_simulator, index_to_spins, run_qaoa};
+use qam::solvers::SolveContext;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// `--optimizer` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OptimizerChoice {
+    /// Nelder–Mead simplex.
+    NelderMead,
+    /// COBYLA (linear approximations).
+    Cobyla,
+    /// Evaluate the starting angles only (fixed-angle table or INTERP).
+    None,
+}
+
+impl OptimizerChoice {
+    fn get(self) -> Optimizer {
+        match self {
+            OptimizerChoice::NelderMead => Optimizer::NelderMead,
+            OptimizerChoice::Cobyla => Optimizer::Cobyla,
+            OptimizerChoice::None => Optimizer::None,
+        }
+    }
+}
+
+/// `--backend` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendChoice {
+    /// The CPU simulator.
+    Cpu,
+    /// The GPU simulator (complex64).
+    Gpu,
+    /// The GPU if a hardware adapter fits the state (and --precision f32), else the CPU.
+    Auto,
+}
+
+impl BackendChoice {
+    fn get(self) -> Backend {
+        match self {
+            BackendChoice::Cpu => Backend::Cpu,
+            BackendChoice::Gpu => Backend::Gpu,
+            BackendChoice::Auto => Backend::Auto,
+        }
+    }
+}
+
+/// `--precision` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PrecisionChoice {
+    /// complex64 amplitudes (the GPU's).
+    F32,
+    /// complex128 amplitudes (CPU only).
+    F64,
+}
+
+impl PrecisionChoice {
+    fn get(self) -> Precision {
+        match self {
+            PrecisionChoice::F32 => Precision::F32,
+            PrecisionChoice::F64 => Precision::F64,
+        }
+    }
+}
+
+/// `--convention` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Convention {
+    /// `e^{-iγE}` with `E` the model's energy (qam's).
+    Energy,
+    /// MaxCut papers' `e^{-iγ_cut C}` with `C` the cut: `γ = −γ_cut / 2`.
+    Cut,
+}
+
+/// QAOA flags of `qam solve --solver qaoa`.
+#[derive(Args, Clone, Debug)]
+#[command(next_help_heading = "QAOA (--solver qaoa)")]
+pub struct QaoaFlags {
+    /// QAOA layers.
+    #[arg(long = "p", default_value_t = 1)]
+    pub p: usize,
+    /// Angle optimiser.
+    #[arg(long, value_enum, default_value_t = OptimizerChoice::NelderMead)]
+    pub optimizer: OptimizerChoice,
+    /// Bitstrings sampled from the optimised state (each polished by steepest descent).
+    #[arg(long, default_value_t = 1000)]
+    pub shots: usize,
+    /// Extra optimiser runs from perturbed angles at the final depth.
+    #[arg(long, default_value_t = 2)]
+    pub restarts: usize,
+    /// Evaluations per optimiser run (0: 100 + 120 p).
+    #[arg(long, default_value_t = 0)]
+    pub max_evals: usize,
+    /// Where the QAOA state vector lives.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    pub qaoa_backend: BackendChoice,
+    /// Amplitude precision of the QAOA simulator.
+    #[arg(long, value_enum, default_value_t = PrecisionChoice::F64)]
+    pub qaoa_precision: PrecisionChoice,
+}
+
+impl QaoaFlags {
+    /// The solver parameters these flags describe.
+    pub fn params(&self, seed: u64) -> QaoaParams {
+        QaoaParams {
+            p: self.p,
+            optimizer: self.optimizer.get(),
+            shots: self.shots,
+            backend: self.qaoa_backend.get(),
+            precision: self.qaoa_precision.get(),
+            seed,
+            restarts: self.restarts,
+            max_evals: self.max_evals,
+            angles: None,
+            polish: true,
+        }
+    }
+}
+
+/// Arguments of `qam qaoa`.
+#[derive(Args)]
+pub struct QaoaArgs {
+    /// Problem file (n up to about 30 on the CPU, depending on memory).
+    file: PathBuf,
+    /// Layers.
+    #[arg(long = "p", default_value_t = 1)]
+    p: usize,
+    /// γ_1,..,γ_p: evaluate these angles instead of optimising (with --beta).
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    gamma: Option<Vec<f64>>,
+    /// β_1,..,β_p (with --gamma).
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    beta: Option<Vec<f64>>,
+    /// Convention of --gamma.
+    #[arg(long, value_enum, default_value_t = Convention::Energy)]
+    convention: Convention,
+    /// Angle optimiser.
+    #[arg(long, value_enum, default_value_t = OptimizerChoice::NelderMead)]
+    optimizer: OptimizerChoice,
+    /// Extra optimiser runs from perturbed angles at the final depth.
+    #[arg(long, default_value_t = 2)]
+    restarts: usize,
+    /// Evaluations per optimiser run (0: 100 + 120 p).
+    #[arg(long, default_value_t = 0)]
+    max_evals: usize,
+    /// Where the state vector lives.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    backend: BackendChoice,
+    /// Amplitude precision (the GPU is f32 only).
+    #[arg(long, value_enum, default_value_t = PrecisionChoice::F64)]
+    precision: PrecisionChoice,
+    /// Also sample this many bitstrings and report the best (no polishing).
+    #[arg(long, default_value_t = 0)]
+    shots: usize,
+    /// Seed of the optimiser's restarts and of sampling.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// With --gamma/--beta: evaluate this many times and report the fastest as
+    /// `evaluation_s` (for benchmarks).
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
+    /// Instance of a multi-instance bqp file (1-based).
+    #[arg(long)]
+    instance: Option<usize>,
+    /// Force the input format.
+    #[arg(long, value_parser = super::parse_format)]
+    format: Option<Format>,
+    /// Result format.
+    #[arg(long, value_enum, default_value_t = OutputKind::Text)]
+    output: OutputKind,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Runs `qam qaoa`.
+pub fn run(args: QaoaArgs) -> Result<ExitCode> {
+    let t0 = Instant::now();
+    let problem = read_file(
+        &args.file,
+        ReadOptions {
+            format: args.format,
+            instance: args.instance,
+        },
+    )?;
+    let model = &problem.model;
+    let maxcut = match problem.kind {
+        ProblemKind::MaxCut { total_weight } => Some(total_weight),
+        _ => None,
+    };
+    let angles = match (&args.gamma, &args.beta) {
+        (None, None) => None,
+        (Some(g), Some(b)) => {
+            if g.len() != b.len() {
+                bail!("--gamma has {} values but --beta has {}", g.len(), b.len());
+            }
+            let a = match args.convention {
+                Convention::Energy => Angles::new(g.clone(), b.clone()),
+                Convention::Cut if maxcut.is_some() => Angles::from_cut_convention(g, b),
+                Convention::Cut => bail!(
+                    "--convention cut applies to MaxCut (G-set) inputs; {} is not one",
+                    args.file.display()
+                ),
+            };
+            Some(a.context("--gamma/--beta")?)
+        }
+        _ => bail!("--gamma and --beta go together"),
+    };
+    let p = angles.as_ref().map_or(args.p, Angles::p);
+    if p == 0 {
+        bail!("--p must be at least 1");
+    }
+    let params = QaoaParams {
+        p,
+        optimizer: args.optimizer.get(),
+        shots: args.shots,
+        backend: args.backend.get(),
+        precision: args.precision.get(),
+        seed: args.seed,
+        restarts: args.restarts,
+        max_evals: args.max_evals,
+        angles,
+        polish: false,
+    };
+    let t_setup = Instant::now();
+    let (mut sim, _) = build_simulator(model, params.backend, params.precision)
+        .with_context(|| format!("{}: cannot simulate", args.file.display()))?;
+    let setup_s = t_setup.elapsed().as_secs_f64();
+    let bar = Bar::new(&format!("qaoa p={p} {}", args.file.display()), args.quiet);
+    let t_run = Instant::now();
+    let run = run_qaoa(sim.as_mut(), model, &params, &SolveContext::with_progress(&bar))?;
+    bar.finish();
+    let mut evaluation_s = t_run.elapsed().as_secs_f64() / run.evaluations.max(1) as f64;
+    if let Some(a) = &params.angles {
+        for _ in 1..args.repeat {
+            let t = Instant::now();
+            sim.evaluate(a)?;
+            evaluation_s = evaluation_s.min(t.elapsed().as_secs_f64());
+        }
+    }
+    let (emin, emax) = run.cost_range;
+    let e = run.evaluation;
+    let mut v = json!({
+        "file": args.file.display().to_string(),
+        "num_variables": model.num_variables(),
+        "p": p,
+        "gamma": run.angles.gamma,
+        "beta": run.angles.beta,
+        "expectation": e.expectation,
+        "ground_state_probability": e.ground_state_probability,
+        "ground_energy": emin,
+        "max_energy": emax,
+        "norm": e.norm,
+        "evaluations": run.evaluations,
+        "optimizer": if params.angles.is_some() { "given" } else { params.optimizer.name() },
+        "backend": run.backend,
+        "setup_s": setup_s,
+        "evaluation_s": evaluation_s,
+        "seed": args.seed,
+        "stopped_early": run.stopped,
+    });
+    match maxcut {
+        Some(w) => {
+            let expected_cut = (w - e.expectation) / 2.0;
+            let max_cut = (w - emin) / 2.0;
+            v["gamma_cut"] = json!(run.angles.to_cut_convention());
+            v["expected_cut"] = json!(expected_cut);
+            v["max_cut"] = json!(max_cut);
+            v["approximation_ratio"] = json!(expected_cut / max_cut);
+            v["approximation_ratio_definition"] = json!("expected_cut / max_cut");
+        }
+        None => {
+            v["approximation_ratio"] = json!((emax - e.expectation) / (emax - emin));
+            v["approximation_ratio_definition"] = json!("(max_energy - expectation) / (max_energy - ground_energy)");
+        }
+    }
+    if run.by_depth.len() > 1 {
+        v["expectation_by_depth"] = json!(run.by_depth.iter().map(|&(d, x)| json!([d, x])).collect::<Vec<_>>());
+    }
+    if args.shots > 0 {
+        let picks = sim.sample(args.shots, args.seed)?;
+        let n = model.num_variables();
+        let (mut best, mut best_e) = (None, f64::INFINITY);
+        let mut hits = 0usize;
+        for &k in &picks {
+            let st = qam::model::spins_as(model.vartype(), &index_to_spins(k, n));
+            let en = model.energy(&st);
+            if en <= emin + 1e-9 * (1.0 + emin.abs()) {
+                hits += 1;
+            }
+            if en < best_e {
+                best_e = en;
+                best = Some(st);
+            }
+        }
+        v["shots"] = json!(args.shots);
+        v["best_sampled_energy"] = json!(best_e);
+        v["best_sampled_state"] = json!(best);
+        v["sampled_ground_fraction"] = json!(hits as f64 / args.shots as f64);
+        if let (Some(w), Some(st)) = (maxcut, &best) {
+            v["best_sampled_cut"] = json!(problem.cut(st).unwrap_or((w - best_e) / 2.0));
+        }
+    }
+    v["elapsed_s"] = json!(t0.elapsed().as_secs_f64());
+    let mut sink = Sink::open(None)?;
+    sink.line(&render(&v, args.output))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(v: &Value) -> String {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| format!("{:.6}", x.as_f64().unwrap_or(f64::NAN)))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
+}
+
+fn render(v: &Value, kind: OutputKind) -> String {
+    if kind == OutputKind::Json {
+        return v.to_string();
+    }
+    let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    let mut s = format!(
+        "{}: n={} p={} [{}]\n  gamma={} beta={}",
+        v["file"].as_str().unwrap_or("?"),
+        v["num_variables"],
+        v["p"],
+        v["backend"].as_str().unwrap_or("?"),
+        list(&v["gamma"]),
+        list(&v["beta"]),
+    );
+    if v.get("gamma_cut").is_some() {
+        s += &format!(" (gamma_cut={})", list(&v["gamma_cut"]));
+    }
+    s += &format!(
+        "\n  <C>={:.8} ground_energy={} P(ground)={:.6} approximation_ratio={:.6}",
+        f("expectation"),
+        v["ground_energy"],
+        f("ground_state_probability"),
+        f("approximation_ratio")
+    );
+    if v.get("expected_cut").is_some() {
+        s += &format!(" expected_cut={:.6} max_cut={}", f("expected_cut"), v["max_cut"]);
+    }
+    if v.get("best_sampled_energy").is_some() {
+        s += &format!(
+            "\n  best of {} shots: energy={} ground fraction={:.4}",
+            v["shots"],
+            v["best_sampled_energy"],
+            f("sampled_ground_fraction")
+        );
+    }
+    s += &format!("\n  evaluations={} time={:.3}s", v["evaluations"], f("elapsed_s"));
+    s
+}

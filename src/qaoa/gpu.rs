@@ -1,0 +1,630 @@
+//! The GPU state-vector simulator: WGSL kernels on wgpu, complex64 amplitudes.
+//!
+//! Buffers live on the device for the simulator's lifetime: the state (`2^n` `vec2<f32>`),
+//! the scaled cost diagonal `v_k` (`2^n` f32, computed on the GPU from the term list, with
+//! `c_k = offset + step · v_k`), the per-layer phase tables, one uniform parameter slot per
+//! dispatch, and the reduction partials. One evaluation is one submission: per layer
+//! about `⌈n / t⌉` mixer passes, each a tile of `2^t` amplitudes in workgroup memory
+//! (`t` = 12 where 32 KiB of workgroup memory is available, 11 with WebGPU's minimum
+//! 16 KiB), the first of which also does the phase step, then a two-stage reduction;
+//! 16 bytes come back.
+//!
+//! Precision: amplitudes and sums in f32. On an integer grid of at most 65 536 levels the
+//! phases come from a table computed on the CPU in f64; otherwise the angle `γ·step·v` is
+//! formed in f32 and reduced to `[−π, π]` before f32 `cos`/`sin` (relative phase error
+//! about `1e-7 · |γ c|`). f64 transcendentals are never used (lavapipe computes them
+//! wrongly). Ground states on a grid are exact; otherwise `v` within `1e-5` (relative to
+//! the energy range) of the minimum counts.
+//!
+//! Limits: the state must fit one storage binding (`8 · 2^n` bytes against
+//! `max_storage_buffer_binding_size`: 128 MiB, i.e. n ≤ 24, on lavapipe and wgpu's
+//! defaults) and one buffer; larger states are refused with the limit named.
+
+use super::cost::{CostModel, MAX_LEVELS};
+use super::real::round_pair_f32;
+use super::{Angles, Evaluation, QaoaError, Simulator};
+use crate::gpu::{GpuContext, GpuError};
+use crate::rng::Rng;
+use bytemuck::{Pod, Zeroable};
+use std::num::NonZeroU64;
+use std::sync::Arc;
+
+/// Largest number of qubits the GPU simulator addresses (32-bit state indices).
+pub const MAX_GPU_QUBITS: usize = 30;
+
+const WG: u32 = 256;
+/// Largest mixer tile (`TILE` in qaoa_mixer.wgsl is set to `2^tile_bits`, the largest
+/// power of two up to this whose `vec2<f32>` tile fits the device's workgroup memory).
+const MAX_TILE_BITS: usize = 12;
+/// States per block of the sampling kernels.
+const SAMPLE_BLOCK_BITS: usize = 10;
+/// Consecutive states per tile row in the high mixer passes.
+const COL_BITS: usize = 3;
+/// Workgroups of the first reduction stage.
+const REDUCE_GROUPS: u32 = 1024;
+/// Bytes per uniform parameter slot (≥ `min_uniform_buffer_offset_alignment`).
+const SLOT: u64 = 256;
+
+const COMMON: &str = include_str!("../../shaders/qaoa_common.wgsl");
+const COST_WGSL: &str = include_str!("../../shaders/qaoa_cost.wgsl");
+const PHASE_WGSL: &str = include_str!("../../shaders/qaoa_phase.wgsl");
+const MIXER_WGSL: &str = include_str!("../../shaders/qaoa_mixer.wgsl");
+const REDUCE_WGSL: &str = include_str!("../../shaders/qaoa_reduce.wgsl");
+const SAMPLE_WGSL: &str = include_str!("../../shaders/qaoa_sample.wgsl");
+
+/// Parameters of one dispatch (`Params` in qaoa_common.wgsl).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+struct Params {
+    n: u32,
+    qb: u32,
+    k: u32,
+    cb: u32,
+    mode: u32,
+    init: u32,
+    offset: u32,
+    count: u32,
+    c: f32,
+    s: f32,
+    g: f32,
+    amp: f32,
+    vmin: f32,
+    gthr: f32,
+    fuse: u32,
+    _p1: u32,
+}
+
+/// A pair term of the cost (`Term` in qaoa_cost.wgsl).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+struct Term {
+    i: u32,
+    j: u32,
+    w: f32,
+    _pad: u32,
+}
+
+/// A shot for the `pick` kernel.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+struct Shot {
+    block: u32,
+    goal: f32,
+}
+
+struct Pipelines {
+    cost: wgpu::ComputePipeline,
+    phase: wgpu::ComputePipeline,
+    mixer: wgpu::ComputePipeline,
+    expectation: wgpu::ComputePipeline,
+    minmax: wgpu::ComputePipeline,
+    finish_sum: wgpu::ComputePipeline,
+    finish_minmax: wgpu::ComputePipeline,
+    block_sums: wgpu::ComputePipeline,
+    pick: wgpu::ComputePipeline,
+}
+
+impl Pipelines {
+    fn new(ctx: &GpuContext, tile_bits: usize) -> Pipelines {
+        let src = |s: &str| format!("{COMMON}\n{s}");
+        let (cost, phase, reduce, sample) = (src(COST_WGSL), src(PHASE_WGSL), src(REDUCE_WGSL), src(SAMPLE_WGSL));
+        let mixer = src(MIXER_WGSL).replace(
+            "const TILE: u32 = 1024u;",
+            &format!("const TILE: u32 = {}u;", 1u32 << tile_bits),
+        );
+        Pipelines {
+            cost: ctx.pipeline("qaoa_cost", &cost, "cost_diagonal"),
+            phase: ctx.pipeline("qaoa_phase", &phase, "phase"),
+            mixer: ctx.pipeline(&format!("qaoa_mixer_tile{tile_bits}"), &mixer, "mixer"),
+            expectation: ctx.pipeline("qaoa_reduce", &reduce, "expectation"),
+            minmax: ctx.pipeline("qaoa_reduce", &reduce, "minmax"),
+            finish_sum: ctx.pipeline("qaoa_reduce", &reduce, "finish_sum"),
+            finish_minmax: ctx.pipeline("qaoa_reduce", &reduce, "finish_minmax"),
+            block_sums: ctx.pipeline("qaoa_sample", &sample, "block_sums"),
+            pick: ctx.pipeline("qaoa_sample", &sample, "pick"),
+        }
+    }
+}
+
+/// State-vector QAOA simulator on a GPU (wgpu), complex64. See the module docs.
+pub struct GpuSimulator {
+    ctx: Arc<GpuContext>,
+    pipes: Pipelines,
+    n: usize,
+    /// `c = offset + step · v`.
+    offset: f64,
+    step: f64,
+    /// Level-table mode: number of levels `vmax - vmin + 1`.
+    levels: Option<usize>,
+    vmin: f32,
+    gthr: f32,
+    min: f64,
+    max: f64,
+    state: wgpu::Buffer,
+    cost: wgpu::Buffer,
+    partials: wgpu::Buffer,
+    result: wgpu::Buffer,
+    table: wgpu::Buffer,
+    params: wgpu::Buffer,
+    slots: u64,
+    /// Mixer passes `(qb, k, cb)`.
+    passes: Vec<(u32, u32, u32)>,
+    /// Do the phase step in the first mixer pass (else in its own kernel).
+    fuse_phase: bool,
+    evaluated: bool,
+}
+
+impl std::fmt::Debug for GpuSimulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuSimulator")
+            .field("adapter", &self.ctx.name())
+            .field("n", &self.n)
+            .field("levels", &self.levels)
+            .field("passes", &self.passes)
+            .finish()
+    }
+}
+
+/// Workgroup grid for `groups` workgroups within the per-dimension limit.
+fn grid(ctx: &GpuContext, groups: u64) -> Result<(u32, u32), QaoaError> {
+    let max = ctx.limits().max_compute_workgroups_per_dimension as u64;
+    if groups <= max {
+        return Ok((groups.max(1) as u32, 1));
+    }
+    let x = max.min(32768);
+    let y = groups.div_ceil(x);
+    if y > max {
+        return Err(GpuError::Limit {
+            what: format!("a QAOA dispatch of {groups} workgroups"),
+            limit: "max_compute_workgroups_per_dimension",
+            needed: y,
+            allowed: max,
+        }
+        .into());
+    }
+    Ok((x as u32, y as u32))
+}
+
+/// Largest tile (log2 amplitudes) whose `vec2<f32>` array fits `bytes` of workgroup memory.
+fn tile_bits_for(bytes: u32) -> usize {
+    ((bytes / 8).max(2).ilog2() as usize).min(MAX_TILE_BITS)
+}
+
+/// The mixer passes for `n` qubits with tiles of `2^tile` amplitudes: the low
+/// `min(n, tile)` qubits in contiguous tiles, then groups of `tile - 3` qubits with rows of
+/// 8 consecutive states.
+fn mixer_passes(n: usize, tile: usize) -> Vec<(u32, u32, u32)> {
+    let low = n.min(tile);
+    let mut out = vec![(0, low as u32, 0)];
+    let mut q = low;
+    while q < n {
+        let cb = COL_BITS.min(q);
+        let k = (tile - cb).min(n - q);
+        out.push((q as u32, k as u32, cb as u32));
+        q += k;
+    }
+    out
+}
+
+impl GpuSimulator {
+    /// Uploads the cost terms of `cost`, builds the diagonal and its range on the GPU and
+    /// allocates the state. Errors name the device limit a state too large would break.
+    pub fn new(ctx: Arc<GpuContext>, cost: &CostModel) -> Result<Self, QaoaError> {
+        Self::with_tile_bits(ctx, cost, None)
+    }
+
+    /// As [`new`](Self::new) with mixer tiles of `2^tile_bits` amplitudes (at most what the
+    /// device's workgroup memory holds, at least 4); `None` takes the largest. Smaller tiles
+    /// mean more passes (for tests of the multi-pass indexing).
+    pub fn with_tile_bits(ctx: Arc<GpuContext>, cost: &CostModel, tile_bits: Option<usize>) -> Result<Self, QaoaError> {
+        let n = cost.n;
+        if n > MAX_GPU_QUBITS {
+            return Err(QaoaError::TooManyQubits { n, max: MAX_GPU_QUBITS });
+        }
+        let states = 1u64 << n;
+        ctx.check_binding(&format!("QAOA state of {n} qubits (2^{n} complex f32)"), 8 * states)?;
+        ctx.check_binding(&format!("QAOA cost diagonal of {n} qubits (2^{n} f32)"), 4 * states)?;
+        // Scaled terms: integers on a grid whose sums stay exact in f32.
+        let int_grid = cost.grid.as_ref().filter(|g| g.abs_sum < (1 << 24));
+        let (step, linear, terms): (f64, Vec<f32>, Vec<Term>) = match int_grid {
+            Some(g) => (
+                g.step,
+                g.linear.iter().map(|&w| w as f32).collect(),
+                g.quadratic
+                    .iter()
+                    .map(|&(i, j, w)| Term {
+                        i,
+                        j,
+                        w: w as f32,
+                        _pad: 0,
+                    })
+                    .collect(),
+            ),
+            None => (
+                1.0,
+                cost.linear.iter().map(|&w| w as f32).collect(),
+                cost.quadratic
+                    .iter()
+                    .map(|&(i, j, w)| Term {
+                        i,
+                        j,
+                        w: w as f32,
+                        _pad: 0,
+                    })
+                    .collect(),
+            ),
+        };
+        let max_tile = tile_bits_for(ctx.limits().max_compute_workgroup_storage_size);
+        let tile_bits = tile_bits.map_or(max_tile, |t| t.clamp(COL_BITS + 1, max_tile));
+        let pipes = Pipelines::new(&ctx, tile_bits);
+        let state = ctx.storage_zeroed("qaoa state", 8 * states);
+        let cost_buf = ctx.storage_zeroed("qaoa cost", 4 * states);
+        let partials = ctx.storage_zeroed("qaoa partials", 16 * REDUCE_GROUPS as u64);
+        let result = ctx.storage_zeroed("qaoa result", 16);
+        let lin_buf = ctx.storage("qaoa linear", &linear);
+        let num_terms = terms.len();
+        let terms = if terms.is_empty() { vec![Term::default()] } else { terms };
+        let term_buf = ctx.storage("qaoa terms", &terms);
+        let params = Self::param_buffer(&ctx, 4);
+        let mut sim = GpuSimulator {
+            pipes,
+            n,
+            offset: cost.offset,
+            step,
+            levels: None,
+            vmin: 0.0,
+            gthr: 0.0,
+            min: 0.0,
+            max: 0.0,
+            state,
+            cost: cost_buf,
+            partials,
+            result,
+            table: ctx.storage_zeroed("qaoa table", 8),
+            params,
+            slots: 4,
+            passes: mixer_passes(n, tile_bits),
+            fuse_phase: true,
+            evaluated: false,
+            ctx,
+        };
+        // Diagonal, then (min, max).
+        let base = Params {
+            n: n as u32,
+            ..Default::default()
+        };
+        let slots = [
+            Params {
+                mode: cost.binary as u32,
+                count: num_terms as u32,
+                ..base
+            },
+            base,
+            Params {
+                count: REDUCE_GROUPS,
+                ..base
+            },
+        ];
+        sim.write_params(&slots);
+        let ctx = sim.ctx.clone();
+        let elem = grid(&ctx, states.div_ceil(WG as u64))?;
+        let mut enc = ctx.device().create_command_encoder(&Default::default());
+        {
+            let mut pass = enc.begin_compute_pass(&Default::default());
+            let bg = sim.bind(&sim.pipes.cost, 0, &[(1, &lin_buf), (2, &term_buf), (3, &sim.cost)]);
+            pass.set_pipeline(&sim.pipes.cost);
+            pass.set_bind_group(0, &bg, &[]);
+            pass.dispatch_workgroups(elem.0, elem.1, 1);
+            let bg = sim.bind(&sim.pipes.minmax, 1, &[(1, &sim.cost), (3, &sim.partials)]);
+            pass.set_pipeline(&sim.pipes.minmax);
+            pass.set_bind_group(0, &bg, &[]);
+            pass.dispatch_workgroups(REDUCE_GROUPS, 1, 1);
+            let bg = sim.bind(&sim.pipes.finish_minmax, 2, &[(3, &sim.partials), (4, &sim.result)]);
+            pass.set_pipeline(&sim.pipes.finish_minmax);
+            pass.set_bind_group(0, &bg, &[]);
+            pass.dispatch_workgroups(1, 1, 1);
+        }
+        ctx.queue().submit([enc.finish()]);
+        let r: Vec<f32> = ctx.read(&sim.result, 0, 4)?;
+        let (vmin, vmax) = (r[0], r[1]);
+        sim.vmin = vmin;
+        sim.min = sim.offset + step * vmin as f64;
+        sim.max = sim.offset + step * vmax as f64;
+        if int_grid.is_some() && ((vmax - vmin) as usize) < MAX_LEVELS {
+            sim.levels = Some((vmax - vmin).round() as usize + 1);
+            sim.gthr = vmin + 0.5;
+        } else {
+            sim.gthr = vmin + 1e-5 * (vmax - vmin).abs().max(f32::MIN_POSITIVE);
+        }
+        Ok(sim)
+    }
+
+    /// The GPU context.
+    pub fn context(&self) -> &Arc<GpuContext> {
+        &self.ctx
+    }
+
+    /// Mixer passes per layer `(first qubit, qubits, column bits)`.
+    pub fn mixer_passes(&self) -> &[(u32, u32, u32)] {
+        &self.passes
+    }
+
+    /// Whether the phase step runs inside the first mixer pass (default) or as its own
+    /// kernel (`qaoa_phase.wgsl`, one more pass over the state per layer).
+    pub fn set_fused_phase(&mut self, fused: bool) {
+        self.fuse_phase = fused;
+    }
+
+    /// Number of phase levels when the phase comes from a table.
+    pub fn num_levels(&self) -> Option<usize> {
+        self.levels
+    }
+
+    /// The scaled cost diagonal `v_k` as the GPU computed it (`c_k = offset + step · v_k`),
+    /// read back; with `(offset, step)`. For checks.
+    pub fn read_cost(&self) -> Result<(Vec<f32>, f64, f64), QaoaError> {
+        let v = self.ctx.read(&self.cost, 0, 1usize << self.n)?;
+        Ok((v, self.offset, self.step))
+    }
+
+    /// The state after the last evaluation, read back (`2^n` complex f32, up to a global
+    /// phase). For checks.
+    pub fn read_state(&self) -> Result<Vec<[f32; 2]>, QaoaError> {
+        Ok(self.ctx.read(&self.state, 0, 1usize << self.n)?)
+    }
+
+    fn param_buffer(ctx: &GpuContext, slots: u64) -> wgpu::Buffer {
+        ctx.device().create_buffer(&wgpu::BufferDescriptor {
+            label: Some("qaoa params"),
+            size: slots * SLOT,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    fn write_params(&mut self, slots: &[Params]) {
+        if slots.len() as u64 > self.slots {
+            self.slots = (slots.len() as u64).next_power_of_two();
+            self.params = Self::param_buffer(&self.ctx, self.slots);
+        }
+        let mut bytes = vec![0u8; slots.len() * SLOT as usize];
+        for (i, p) in slots.iter().enumerate() {
+            let at = i * SLOT as usize;
+            bytes[at..at + std::mem::size_of::<Params>()].copy_from_slice(bytemuck::bytes_of(p));
+        }
+        self.ctx.queue().write_buffer(&self.params, 0, &bytes);
+    }
+
+    /// A bind group for `pipe` with parameter slot `slot` at binding 0 and the buffers.
+    fn bind(&self, pipe: &wgpu::ComputePipeline, slot: u64, buffers: &[(u32, &wgpu::Buffer)]) -> wgpu::BindGroup {
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &self.params,
+                offset: slot * SLOT,
+                size: NonZeroU64::new(std::mem::size_of::<Params>() as u64),
+            }),
+        }];
+        for &(binding, buffer) in buffers {
+            entries.push(wgpu::BindGroupEntry {
+                binding,
+                resource: buffer.as_entire_binding(),
+            });
+        }
+        self.ctx.device().create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &pipe.get_bind_group_layout(0),
+            entries: &entries,
+        })
+    }
+
+    fn run(&mut self, angles: &Angles) -> Result<Evaluation, QaoaError> {
+        angles.check()?;
+        let p = angles.p();
+        let n = self.n;
+        let states = 1u64 << n;
+        // Phase tables (f64 on the CPU, then f32), one block of `levels` entries per layer.
+        let levels = self.levels.unwrap_or(0);
+        if levels > 0 {
+            let mut table = vec![[0f32; 2]; p * levels];
+            for (l, &g) in angles.gamma.iter().enumerate() {
+                for m in 0..levels {
+                    let (s, c) = (-g * self.step * (self.vmin as f64 + m as f64)).sin_cos();
+                    let (x, y) = round_pair_f32(c, s);
+                    table[l * levels + m] = [x, y];
+                }
+            }
+            let bytes = (table.len() * 8) as u64;
+            if self.table.size() < bytes {
+                self.table = self.ctx.storage_zeroed("qaoa table", bytes.next_power_of_two());
+            }
+            self.ctx
+                .queue()
+                .write_buffer(&self.table, 0, bytemuck::cast_slice(&table));
+        }
+        let base = Params {
+            n: n as u32,
+            vmin: self.vmin,
+            gthr: self.gthr,
+            amp: (states as f64).sqrt().recip() as f32,
+            ..Default::default()
+        };
+        let mut slots = Vec::with_capacity(p * (1 + self.passes.len()) + 2);
+        let fuse = self.fuse_phase;
+        for l in 0..p {
+            let phase = Params {
+                mode: u32::from(levels == 0),
+                init: u32::from(l == 0),
+                offset: (l * levels) as u32,
+                g: (angles.gamma[l] * self.step) as f32,
+                ..base
+            };
+            if !fuse {
+                slots.push(phase);
+            }
+            let (s, c) = angles.beta[l].sin_cos();
+            let (c, s) = round_pair_f32(c, s);
+            for (i, &(qb, k, cb)) in self.passes.iter().enumerate() {
+                let on_load = if fuse && i == 0 { phase } else { base };
+                slots.push(Params {
+                    qb,
+                    k,
+                    cb,
+                    c,
+                    s,
+                    fuse: u32::from(fuse && i == 0),
+                    ..on_load
+                });
+            }
+        }
+        let reduce_slot = slots.len() as u64;
+        slots.push(base);
+        slots.push(Params {
+            count: REDUCE_GROUPS,
+            ..base
+        });
+        self.write_params(&slots);
+        let elem = grid(&self.ctx, states.div_ceil(WG as u64))?;
+        let mut enc = self.ctx.device().create_command_encoder(&Default::default());
+        {
+            let mut pass = enc.begin_compute_pass(&Default::default());
+            let mut slot = 0u64;
+            for _ in 0..p {
+                if !fuse {
+                    let bg = self.bind(
+                        &self.pipes.phase,
+                        slot,
+                        &[(1, &self.table), (2, &self.cost), (3, &self.state)],
+                    );
+                    pass.set_pipeline(&self.pipes.phase);
+                    pass.set_bind_group(0, &bg, &[]);
+                    pass.dispatch_workgroups(elem.0, elem.1, 1);
+                    slot += 1;
+                }
+                for &(_, k, cb) in &self.passes {
+                    let tiles = states >> (k + cb);
+                    let (x, y) = grid(&self.ctx, tiles)?;
+                    let bg = self.bind(
+                        &self.pipes.mixer,
+                        slot,
+                        &[(1, &self.state), (2, &self.table), (3, &self.cost)],
+                    );
+                    pass.set_pipeline(&self.pipes.mixer);
+                    pass.set_bind_group(0, &bg, &[]);
+                    pass.dispatch_workgroups(x, y, 1);
+                    slot += 1;
+                }
+            }
+            let bg = self.bind(
+                &self.pipes.expectation,
+                reduce_slot,
+                &[(1, &self.cost), (2, &self.state), (3, &self.partials)],
+            );
+            pass.set_pipeline(&self.pipes.expectation);
+            pass.set_bind_group(0, &bg, &[]);
+            pass.dispatch_workgroups(REDUCE_GROUPS, 1, 1);
+            let bg = self.bind(
+                &self.pipes.finish_sum,
+                reduce_slot + 1,
+                &[(3, &self.partials), (4, &self.result)],
+            );
+            pass.set_pipeline(&self.pipes.finish_sum);
+            pass.set_bind_group(0, &bg, &[]);
+            pass.dispatch_workgroups(1, 1, 1);
+        }
+        self.ctx.queue().submit([enc.finish()]);
+        let r: Vec<f32> = self.ctx.read(&self.result, 0, 4)?;
+        self.evaluated = true;
+        let (above, norm, ground) = (r[0] as f64, r[1] as f64, r[2] as f64);
+        Ok(Evaluation {
+            expectation: self.offset * norm + self.step * (self.vmin as f64 * norm + above),
+            norm,
+            ground_state_probability: ground,
+        })
+    }
+
+    fn draw(&mut self, shots: usize, seed: u64) -> Result<Vec<u64>, QaoaError> {
+        if !self.evaluated {
+            return Err(QaoaError::NotEvaluated);
+        }
+        if shots == 0 {
+            return Ok(Vec::new());
+        }
+        let states = 1u64 << self.n;
+        let bs = states.min(1 << SAMPLE_BLOCK_BITS);
+        let blocks = states / bs;
+        let sums_buf = self.ctx.storage_zeroed("qaoa block sums", 4 * blocks);
+        let base = Params {
+            n: self.n as u32,
+            offset: bs as u32,
+            count: shots as u32,
+            ..Default::default()
+        };
+        self.write_params(&[base]);
+        let (x, y) = grid(&self.ctx, blocks)?;
+        let mut enc = self.ctx.device().create_command_encoder(&Default::default());
+        {
+            let mut pass = enc.begin_compute_pass(&Default::default());
+            let bg = self.bind(&self.pipes.block_sums, 0, &[(1, &self.state), (2, &sums_buf)]);
+            pass.set_pipeline(&self.pipes.block_sums);
+            pass.set_bind_group(0, &bg, &[]);
+            pass.dispatch_workgroups(x, y, 1);
+        }
+        self.ctx.queue().submit([enc.finish()]);
+        let sums: Vec<f32> = self.ctx.read(&sums_buf, 0, blocks as usize)?;
+        let mut cum: Vec<f64> = Vec::with_capacity(sums.len());
+        let mut acc = 0.0;
+        for &s in &sums {
+            acc += s as f64;
+            cum.push(acc);
+        }
+        let total = acc;
+        let shot_list: Vec<Shot> = (0..shots as u64)
+            .map(|s| {
+                let u = Rng::stream(seed, s).next_f64() * total;
+                let b = cum.partition_point(|&x| x <= u).min(cum.len() - 1);
+                let before = if b == 0 { 0.0 } else { cum[b - 1] };
+                Shot {
+                    block: b as u32,
+                    goal: (u - before) as f32,
+                }
+            })
+            .collect();
+        let shot_buf = self.ctx.storage("qaoa shots", &shot_list);
+        let picks = self.ctx.storage_zeroed("qaoa picks", 4 * shots as u64);
+        let (x, y) = grid(&self.ctx, (shots as u64).div_ceil(WG as u64))?;
+        let mut enc = self.ctx.device().create_command_encoder(&Default::default());
+        {
+            let mut pass = enc.begin_compute_pass(&Default::default());
+            let bg = self.bind(&self.pipes.pick, 0, &[(1, &self.state), (3, &shot_buf), (4, &picks)]);
+            pass.set_pipeline(&self.pipes.pick);
+            pass.set_bind_group(0, &bg, &[]);
+            pass.dispatch_workgroups(x, y, 1);
+        }
+        self.ctx.queue().submit([enc.finish()]);
+        let out: Vec<u32> = self.ctx.read(&picks, 0, shots)?;
+        Ok(out.into_iter().map(u64::from).collect())
+    }
+}
+
+impl Simulator for GpuSimulator {
+    fn num_qubits(&self) -> usize {
+        self.n
+    }
+
+    fn cost_range(&self) -> (f64, f64) {
+        (self.min, self.max)
+    }
+
+    fn evaluate(&mut self, angles: &Angles) -> Result<Evaluation, QaoaError> {
+        self.run(angles)
+    }
+
+    fn sample(&mut self, shots: usize, seed: u64) -> Result<Vec<u64>, QaoaError> {
+        self.draw(shots, seed)
+    }
+
+    fn backend(&self) -> String {
+        format!("gpu complex64 ({})", self.ctx.name())
+    }
+}
