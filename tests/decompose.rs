@@ -307,10 +307,10 @@ fn merge_strategy_with_sa_improves_on_random_and_never_worsens() {
 #[test]
 fn clear_errors_for_unavailable_back_ends_and_bad_sizes() {
     let model = Model::Ising(random_ising(50, 3.0, 1));
-    let err = hierarchical(SubSolverKind::Qaoa, 20, Strategy::Merge, 0)
+    let err = hierarchical(SubSolverKind::Qaoa, 30, Strategy::Merge, 0)
         .solve(&model)
         .unwrap_err();
-    assert!(err.to_string().contains("not available in this build yet"), "{err}");
+    assert!(err.to_string().contains("cluster_size"), "{err}");
     let err = hierarchical(SubSolverKind::Exact, 40, Strategy::Merge, 0)
         .solve(&model)
         .unwrap_err();
@@ -390,6 +390,31 @@ fn gpu_sub_solver_finds_the_planted_ferromagnet_ground_state() {
     let a = solver.solve(model).unwrap();
     assert_eq!(a.first().unwrap().energy, planted.ground_energy);
     assert!(a.info.extra["subproblems"]["gpu-sa"].as_u64().unwrap() > 0);
+    let b = solver.solve(model).unwrap();
+    assert_eq!(a.first().unwrap().state, b.first().unwrap().state);
+}
+
+/// QAOA-in-QAOA: every level solved by the state-vector QAOA sub-solver (clusters of 12
+/// qubits) reaches the planted ground state of an easy instance, reproducibly.
+#[test]
+fn qaoa_sub_solver_finds_the_planted_ferromagnet_ground_state() {
+    let planted = qam::generate::planted_ferro(96, 3, 4).unwrap();
+    let model = &planted.problem.model;
+    let solver = HierarchicalSolver::new(HierarchicalParams {
+        sub_solver: SubSolverKind::Qaoa,
+        cluster_size: Some(12),
+        sub: SubSolverParams {
+            qaoa_shots: 50,
+            ..Default::default()
+        },
+        exact_below: 0,
+        strategy: Strategy::Merge,
+        seed: 2,
+        ..Default::default()
+    });
+    let a = solver.solve(model).unwrap();
+    assert_eq!(a.first().unwrap().energy, planted.ground_energy);
+    assert!(a.info.extra["subproblems"]["qaoa"].as_u64().unwrap() > 0);
     let b = solver.solve(model).unwrap();
     assert_eq!(a.first().unwrap().state, b.first().unwrap().state);
 }

@@ -56,7 +56,7 @@ fn gen_decompose_and_solve_a_planted_instance() {
 }
 
 #[test]
-fn unavailable_sub_solvers_fail_with_a_clear_message() {
+fn oversized_sub_solver_clusters_fail_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("f.gset");
     let f = file.to_str().unwrap();
@@ -65,10 +65,20 @@ fn unavailable_sub_solvers_fail_with_a_clear_message() {
             .status
             .success()
     );
-    let out = qam(&["solve", f, "--solver", "hierarchical", "--sub-solver", "qaoa", "-q"]);
+    let out = qam(&[
+        "solve",
+        f,
+        "--solver",
+        "hierarchical",
+        "--sub-solver",
+        "qaoa",
+        "--cluster-size",
+        "40",
+        "-q",
+    ]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("not available in this build yet"), "{err}");
+    assert!(err.contains("cluster_size") && err.contains("qaoa"), "{err}");
     let out = qam(&["solve", f, "--solver", "hierarchical", "--time-limit", "0", "-q"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--time-limit"));

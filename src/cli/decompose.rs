@@ -114,9 +114,15 @@ pub enum SubStartArg {
 }
 
 impl HierarchicalArgs {
-    /// The solver parameters these flags describe (`seed` and `beta_range` come from the
-    /// shared solver flags).
-    pub fn params(&self, seed: u64, beta_range: Option<(f64, f64)>) -> Result<HierarchicalParams> {
+    /// The solver parameters these flags describe (`seed`, `beta_range` and the QAOA layers
+    /// and shots of the `qaoa` sub-solver come from the shared solver flags).
+    pub fn params(
+        &self,
+        seed: u64,
+        beta_range: Option<(f64, f64)>,
+        qaoa_layers: usize,
+        qaoa_shots: usize,
+    ) -> Result<HierarchicalParams> {
         Ok(HierarchicalParams {
             sub_solver: self.sub_solver.into(),
             sub: SubSolverParams {
@@ -127,6 +133,8 @@ impl HierarchicalArgs {
                     SubStartArg::Random => SubStart::Random,
                     SubStartArg::Current => SubStart::Current,
                 },
+                qaoa_layers,
+                qaoa_shots,
             },
             cluster_size: self.cluster_size,
             strategy: match self.strategy {

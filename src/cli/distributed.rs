@@ -102,7 +102,7 @@ fn hierarchical(args: &SolveArgs, session: &'static qam::distributed::mpi::MpiSe
     use std::sync::Arc;
 
     let p = &args.params;
-    let hp = p.hierarchical.params(p.seed, p.beta_range)?;
+    let hp = p.hierarchical_params()?;
     let make = |_: &qam::io::Problem| -> Result<(Box<dyn qam::solvers::Solver>, Option<String>)> {
         let remote = MpiSubSolver::new(session, hp.sub_solver, hp.sub.clone())?;
         let mut router = Router::new().with_route(usize::MAX, Arc::new(remote));

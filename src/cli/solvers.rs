@@ -137,6 +137,13 @@ fn parse_pair(s: &str) -> std::result::Result<(f64, f64), String> {
 }
 
 impl SolverParams {
+    /// Parameters of `--solver hierarchical` (its own flags plus the shared seed, β range,
+    /// and `--p` / `--shots` for the `qaoa` sub-solver).
+    pub fn hierarchical_params(&self) -> Result<qam::decompose::HierarchicalParams> {
+        self.hierarchical
+            .params(self.seed, self.beta_range, self.qaoa.p, self.qaoa.shots)
+    }
+
     /// The run-time controls (time limit, target energy) these flags give for `problem`.
     pub fn context(&self, problem: &qam::io::Problem) -> Result<SolveContext<'static>> {
         let time_limit = match self.time_limit {
@@ -279,9 +286,7 @@ pub fn build(choice: SolverChoice, params: &SolverParams, model: &Model) -> Resu
             pa: params.pa(),
             backend: params.backend(),
         })),
-        SolverChoice::Hierarchical => Box::new(HierarchicalSolver::new(
-            params.hierarchical.params(params.seed, params.beta_range)?,
-        )),
+        SolverChoice::Hierarchical => Box::new(HierarchicalSolver::new(params.hierarchical_params()?)),
         SolverChoice::Qaoa => Box::new(qam::qaoa::QaoaSolver::new(params.qaoa.params(params.seed))),
         SolverChoice::Auto => bail!("auto was resolved above"),
     };

@@ -51,6 +51,7 @@ pub fn encode_subproblem(sub: &Subproblem, seed: u64, kind: SubSolverKind, param
         SubStart::Random => 0,
         SubStart::Current => 1,
     });
+    w.u64(params.qaoa_layers as u64).u64(params.qaoa_shots as u64);
     w.u64(sub.id).state(&sub.current);
     encode_model(&sub.model, &mut w);
     w.buf
@@ -71,6 +72,8 @@ pub fn decode_subproblem(payload: &[u8]) -> Result<(Subproblem, u64, SubSolverKi
         0 => SubStart::Random,
         _ => SubStart::Current,
     };
+    let qaoa_layers = r.u64("qaoa layers")? as usize;
+    let qaoa_shots = r.u64("qaoa shots")? as usize;
     let id = r.u64("subproblem id")?;
     let current = r.state("current state")?;
     let model = decode_model(&mut r)?;
@@ -93,6 +96,8 @@ pub fn decode_subproblem(payload: &[u8]) -> Result<(Subproblem, u64, SubSolverKi
         num_sweeps,
         beta_range,
         start,
+        qaoa_layers,
+        qaoa_shots,
     };
     Ok((sub, seed, kind, params))
 }
@@ -145,6 +150,8 @@ mod tests {
             num_sweeps: 50,
             beta_range: Some((0.1, 3.0)),
             start: SubStart::Current,
+            qaoa_layers: 2,
+            qaoa_shots: 50,
         };
         let job = encode_subproblem(&sub, 7, SubSolverKind::Sa, &params);
         let (back, seed, kind, p2) = decode_subproblem(&job).unwrap();
