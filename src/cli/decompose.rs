@@ -94,9 +94,10 @@ pub struct HierarchicalArgs {
     #[arg(long, default_value_t = 1000)]
     pub rounds: u64,
     /// Stop after this many rounds in a row without gain; each such round re-partitions
-    /// with a new seed (hierarchical).
-    #[arg(long, default_value_t = 10)]
-    pub patience: u64,
+    /// with a new seed (hierarchical; default 10, or unlimited when --time-limit is given
+    /// so that the time is used).
+    #[arg(long)]
+    pub patience: Option<u64>,
     /// Start subproblem anneals from the current state (re-anneal from a cooler β, default
     /// range (β1/10, β1) with β1 neal's cold end, or --beta-range) or from random states
     /// (hierarchical).
@@ -122,6 +123,7 @@ impl HierarchicalArgs {
         beta_range: Option<(f64, f64)>,
         qaoa_layers: usize,
         qaoa_shots: usize,
+        timed: bool,
     ) -> Result<HierarchicalParams> {
         Ok(HierarchicalParams {
             sub_solver: self.sub_solver.into(),
@@ -144,7 +146,7 @@ impl HierarchicalArgs {
             method: self.partitioner.into(),
             seed,
             max_rounds: self.rounds,
-            patience: self.patience,
+            patience: self.patience.unwrap_or(if timed { u64::MAX } else { 10 }),
             ..Default::default()
         })
     }

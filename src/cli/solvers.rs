@@ -140,8 +140,13 @@ impl SolverParams {
     /// Parameters of `--solver hierarchical` (its own flags plus the shared seed, β range,
     /// and `--p` / `--shots` for the `qaoa` sub-solver).
     pub fn hierarchical_params(&self) -> Result<qam::decompose::HierarchicalParams> {
-        self.hierarchical
-            .params(self.seed, self.beta_range, self.qaoa.p, self.qaoa.shots)
+        self.hierarchical.params(
+            self.seed,
+            self.beta_range,
+            self.qaoa.p,
+            self.qaoa.shots,
+            self.time_limit.is_some(),
+        )
     }
 
     /// The run-time controls (time limit, target energy) these flags give for `problem`.

@@ -217,9 +217,9 @@ impl Executor for MpiExecutor<'_> {
                     if !in_flight.contains_key(&r)
                         && let Some(k) = queue.pop_front()
                     {
-                        world
-                            .process_at_rank(r)
-                            .send_with_tag(&encode_job(&jobs[k])[..], TAG_JOB);
+                        let msg = encode_job(&jobs[k]);
+                        self.session.count(msg.len(), 0);
+                        world.process_at_rank(r).send_with_tag(&msg[..], TAG_JOB);
                         in_flight.insert(r, jobs[k].id);
                         progressed = true;
                     }
