@@ -221,11 +221,7 @@ impl HierarchicalSolver {
         info.extra.insert("subproblems".into(), json!(counts));
         info.extra.insert("partition_s".into(), json!((t1 - t0).as_secs_f64()));
         let mut set = SampleSet::from_states(vartype, model.num_variables(), vec![(state, energy)], info);
-        set.info.timing = Timing {
-            preprocessing_s: (t1 - t0).as_secs_f64(),
-            sampling_s: (t2 - t1).as_secs_f64(),
-            postprocessing_s: t2.elapsed().as_secs_f64(),
-        };
+        set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }
 }

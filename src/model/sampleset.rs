@@ -27,6 +27,16 @@ pub struct Timing {
 }
 
 impl Timing {
+    /// Phases from instants: preprocessing `t0..t1`, sampling `t1..t2`, postprocessing
+    /// `t2..now`.
+    pub fn since(t0: std::time::Instant, t1: std::time::Instant, t2: std::time::Instant) -> Self {
+        Timing {
+            preprocessing_s: (t1 - t0).as_secs_f64(),
+            sampling_s: (t2 - t1).as_secs_f64(),
+            postprocessing_s: t2.elapsed().as_secs_f64(),
+        }
+    }
+
     /// Sum of the three phases.
     pub fn total_s(&self) -> f64 {
         self.preprocessing_s + self.sampling_s + self.postprocessing_s

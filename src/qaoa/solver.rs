@@ -293,11 +293,7 @@ impl Solver for QaoaSolver {
         ex.insert("best_sampled_energy".into(), json!(raw_best));
         let mut set = SampleSet::from_states(vartype, n, states, info);
         set.aggregate();
-        set.info.timing = Timing {
-            preprocessing_s: (t1 - t0).as_secs_f64(),
-            sampling_s: (t2 - t1).as_secs_f64(),
-            postprocessing_s: t2.elapsed().as_secs_f64(),
-        };
+        set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }
 }

@@ -157,11 +157,7 @@ impl Solver for ExactSolver {
         info.extra.insert("num_ground_states".into(), json!(block.count));
         info.extra.insert("states_searched".into(), json!(1u64 << n));
         let mut set = SampleSet::from_states(vartype, n, states, info);
-        set.info.timing = Timing {
-            preprocessing_s: (t1 - t0).as_secs_f64(),
-            sampling_s: (t2 - t1).as_secs_f64(),
-            postprocessing_s: t2.elapsed().as_secs_f64(),
-        };
+        set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }
 }

@@ -9,10 +9,11 @@
 
 use super::gpu_sa::{device, engine_info, gpu_error, sweeps_per_submit};
 use super::pt::{reached, tempering_beta_range};
+use super::spin_samples;
 use super::{PaParams, ScheduleKind, SolveContext, SolveError, Solver, invalid};
 use crate::gpu::GpuContext;
 use crate::gpu::anneal::{Backend, Engine, EngineSpec, Op};
-use crate::model::{Model, SampleSet, SolveInfo, Timing, spins_as};
+use crate::model::{Model, SampleSet, SolveInfo, Timing};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Instant;
@@ -134,14 +135,7 @@ impl Solver for GpuPaSolver {
         }
         let spins = engine.states().map_err(err)?;
         let t2 = Instant::now();
-        let states: Vec<(Vec<i8>, f64)> = spins
-            .into_iter()
-            .map(|x| {
-                let state = spins_as(vartype, &x);
-                let e = model.energy(&state);
-                (state, e)
-            })
-            .collect();
+        let states = spin_samples(model, spins);
         let sweeps_done = done * s;
         let mut info = SolveInfo {
             solver: self.name().into(),
@@ -173,11 +167,7 @@ impl Solver for GpuPaSolver {
         }
         engine_info(&mut info, &engine);
         let mut set = SampleSet::from_states(vartype, n, states, info);
-        set.info.timing = Timing {
-            preprocessing_s: (t1 - t0).as_secs_f64(),
-            sampling_s: (t2 - t1).as_secs_f64(),
-            postprocessing_s: t2.elapsed().as_secs_f64(),
-        };
+        set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }
 }

@@ -9,10 +9,11 @@
 
 use super::gpu_sa::{device, engine_info, gpu_error, sweeps_per_submit};
 use super::pt::{ADAPT_EVERY, adapt_rounds, ladder, reached, respace_ladder};
+use super::spin_samples;
 use super::{PtParams, SolveContext, SolveError, Solver, invalid};
 use crate::gpu::GpuContext;
 use crate::gpu::anneal::{Backend, Engine, EngineSpec, Op};
-use crate::model::{Model, SampleSet, SolveInfo, Timing, spins_as};
+use crate::model::{Model, SampleSet, SolveInfo, Timing};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Instant;
@@ -175,14 +176,7 @@ impl Solver for GpuPtSolver {
             .collect();
         let measured = done.saturating_sub(adapt.min(done));
         let t2 = Instant::now();
-        let states: Vec<(Vec<i8>, f64)> = best_states
-            .into_iter()
-            .map(|s| {
-                let state = spins_as(vartype, &s);
-                let e = model.energy(&state);
-                (state, e)
-            })
-            .collect();
+        let states = spin_samples(model, best_states);
         let mut info = SolveInfo {
             solver: self.name().into(),
             seed: Some(p.seed),
@@ -214,11 +208,7 @@ impl Solver for GpuPtSolver {
         }
         engine_info(&mut info, &engine);
         let mut set = SampleSet::from_states(vartype, n, states, info);
-        set.info.timing = Timing {
-            preprocessing_s: (t1 - t0).as_secs_f64(),
-            sampling_s: (t2 - t1).as_secs_f64(),
-            postprocessing_s: t2.elapsed().as_secs_f64(),
-        };
+        set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }
 }

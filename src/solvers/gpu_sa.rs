@@ -12,9 +12,10 @@
 
 use super::sa::SaSolver;
 use super::{SaParams, SolveContext, SolveError, Solver, invalid};
+use super::{initial_spins, spin_samples};
 use crate::gpu::anneal::{Backend, Engine, EngineSpec, Op};
 use crate::gpu::{GpuContext, GpuError};
-use crate::model::{Model, SampleSet, SolveInfo, Timing, check_state, spins_as, to_spins};
+use crate::model::{Model, SampleSet, SolveInfo, Timing};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Instant;
@@ -102,18 +103,11 @@ impl Solver for GpuSaSolver {
         if p.num_reads > u32::MAX as usize / 2 {
             return Err(invalid("num_reads", "must be below 2^31 on the GPU"));
         }
-        let initial: Option<Vec<Vec<i8>>> = match &p.initial_states {
-            Some(states) if states.is_empty() => return Err(invalid("initial_states", "is empty")),
-            Some(states) => {
-                let mut out = Vec::with_capacity(states.len());
-                for (k, s) in states.iter().enumerate() {
-                    check_state(s, n, vartype).map_err(|e| invalid("initial_states", format!("state {k}: {e}")))?;
-                    out.push(to_spins(vartype, s));
-                }
-                Some(out)
-            }
-            None => None,
-        };
+        let initial = p
+            .initial_states
+            .as_deref()
+            .map(|s| initial_spins(s, model))
+            .transpose()?;
         let ising = model.to_ising();
         let (schedule, range) = SaSolver::new(p.clone()).schedule(&ising)?;
         let betas: Vec<f64> = schedule.per_sweep().collect();
@@ -162,14 +156,7 @@ impl Solver for GpuSaSolver {
             (engine.states().map_err(err)?, t1, done as usize)
         };
         let t2 = Instant::now();
-        let states: Vec<(Vec<i8>, f64)> = spins
-            .into_iter()
-            .map(|s| {
-                let state = spins_as(vartype, &s);
-                let e = model.energy(&state);
-                (state, e)
-            })
-            .collect();
+        let states = spin_samples(model, spins);
         info.params.insert("num_reads".into(), json!(p.num_reads));
         info.params.insert("num_sweeps".into(), json!(done));
         info.params
@@ -192,11 +179,7 @@ impl Solver for GpuSaSolver {
             json!(p.num_reads as u64 * done as u64 * n as u64),
         );
         let mut set = SampleSet::from_states(vartype, n, states, info);
-        set.info.timing = Timing {
-            preprocessing_s: (t1 - t0).as_secs_f64(),
-            sampling_s: (t2 - t1).as_secs_f64(),
-            postprocessing_s: t2.elapsed().as_secs_f64(),
-        };
+        set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }
 }

@@ -3,7 +3,8 @@
 //! decomposition and QAOA solvers.
 
 use super::{SolveContext, SolveError, Solver, invalid};
-use crate::model::{Ising, Model, SampleSet, SolveInfo, Timing, check_state, spins_as, to_spins};
+use super::{initial_spins, spin_samples};
+use crate::model::{Ising, Model, SampleSet, SolveInfo, Timing};
 use crate::rng::Rng;
 use rayon::prelude::*;
 use serde_json::json;
@@ -122,14 +123,7 @@ impl Solver for GreedySolver {
         let n = model.num_variables();
         let vartype = model.vartype();
         let starts: Vec<Vec<i8>> = match &self.initial_states {
-            Some(states) => {
-                let mut out = Vec::with_capacity(states.len());
-                for (k, s) in states.iter().enumerate() {
-                    check_state(s, n, vartype).map_err(|e| invalid("initial_states", format!("state {k}: {e}")))?;
-                    out.push(to_spins(vartype, s));
-                }
-                out
-            }
+            Some(states) => initial_spins(states, model)?,
             None if self.num_reads == 0 => return Err(invalid("num_reads", "must be at least 1")),
             None => (0..self.num_reads)
                 .map(|r| Rng::stream(self.seed, r as u64).spins(n))
@@ -148,14 +142,7 @@ impl Solver for GreedySolver {
             .collect();
         let t2 = Instant::now();
         let total_flips: usize = results.iter().map(|r| r.1).sum();
-        let states = results
-            .into_iter()
-            .map(|(s, _)| {
-                let st = spins_as(vartype, &s);
-                let e = model.energy(&st);
-                (st, e)
-            })
-            .collect();
+        let states = spin_samples(model, results.into_iter().map(|(s, _)| s));
         let mut info = SolveInfo {
             solver: self.name().into(),
             seed: self.initial_states.is_none().then_some(self.seed),
@@ -163,11 +150,7 @@ impl Solver for GreedySolver {
         };
         info.extra.insert("flips".into(), json!(total_flips));
         let mut set = SampleSet::from_states(vartype, n, states, info);
-        set.info.timing = Timing {
-            preprocessing_s: (t1 - t0).as_secs_f64(),
-            sampling_s: (t2 - t1).as_secs_f64(),
-            postprocessing_s: t2.elapsed().as_secs_f64(),
-        };
+        set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }
 }

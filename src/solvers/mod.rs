@@ -28,7 +28,7 @@ pub use pt::{PtParams, PtSolver, tempering_beta_range};
 pub use sa::{SaParams, SaSolver};
 pub use schedule::{BetaSchedule, ScheduleKind, default_beta_range};
 
-use crate::model::{Model, ModelError, SampleSet};
+use crate::model::{Model, ModelError, SampleSet, spins_as, to_spins};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -138,6 +138,37 @@ pub trait Solver: Send + Sync {
     fn solve(&self, model: &Model) -> Result<SampleSet, SolveError> {
         self.solve_with(model, &SolveContext::default())
     }
+}
+
+/// Checks user-given initial states (in the model's vartype: length, domain) and converts
+/// them to spins; errors name `initial_states` and the state.
+pub(crate) fn initial_spins(states: &[Vec<i8>], model: &Model) -> Result<Vec<Vec<i8>>, SolveError> {
+    if states.is_empty() {
+        return Err(invalid("initial_states", "is empty"));
+    }
+    states
+        .iter()
+        .enumerate()
+        .map(|(k, s)| {
+            model
+                .check_state(s)
+                .map_err(|e| invalid("initial_states", format!("state {k}: {e}")))?;
+            Ok(to_spins(model.vartype(), s))
+        })
+        .collect()
+}
+
+/// Final spin states as `(state in the model's vartype, energy)` pairs, the energy
+/// recomputed on the CPU in f64 from the state (never taken from a kernel).
+pub(crate) fn spin_samples(model: &Model, spins: impl IntoIterator<Item = Vec<i8>>) -> Vec<(Vec<i8>, f64)> {
+    spins
+        .into_iter()
+        .map(|s| {
+            let state = spins_as(model.vartype(), &s);
+            let e = model.energy(&state);
+            (state, e)
+        })
+        .collect()
 }
 
 pub(crate) fn invalid(name: &'static str, reason: impl Into<String>) -> SolveError {

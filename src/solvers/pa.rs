@@ -14,8 +14,9 @@
 
 use super::pt::{reached, tempering_beta_range};
 use super::replica::{IntegerAcceptance, Replica};
+use super::spin_samples;
 use super::{BetaSchedule, ScheduleKind, SolveContext, SolveError, Solver, invalid};
-use crate::model::{Model, SampleSet, SolveInfo, Timing, spins_as};
+use crate::model::{Model, SampleSet, SolveInfo, Timing};
 use crate::rng::{Rng, derive_seed};
 use rayon::prelude::*;
 use serde_json::json;
@@ -163,14 +164,7 @@ impl Solver for PaSolver {
         let mut distinct = families.clone();
         distinct.sort_unstable();
         distinct.dedup();
-        let states: Vec<(Vec<i8>, f64)> = pop
-            .into_iter()
-            .map(|x| {
-                let state = spins_as(vartype, &x.spins);
-                let e = model.energy(&state);
-                (state, e)
-            })
-            .collect();
+        let states = spin_samples(model, pop.into_iter().map(|x| x.spins));
         let sweeps_done = steps_done * schedule.sweeps_per_beta;
         let mut info = SolveInfo {
             solver: self.name().into(),
@@ -202,11 +196,7 @@ impl Solver for PaSolver {
             info.extra.insert("time_to_target_s".into(), json!(t));
         }
         let mut set = SampleSet::from_states(vartype, n, states, info);
-        set.info.timing = Timing {
-            preprocessing_s: (t1 - t0).as_secs_f64(),
-            sampling_s: (t2 - t1).as_secs_f64(),
-            postprocessing_s: t2.elapsed().as_secs_f64(),
-        };
+        set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }
 }

@@ -15,8 +15,9 @@
 //! (rayon) but never share a stream, so the answer does not depend on the thread count.
 
 use super::replica::{IntegerAcceptance, Replica, geometric_ladder};
+use super::spin_samples;
 use super::{SolveContext, SolveError, Solver, default_beta_range, invalid};
-use crate::model::{Ising, Model, SampleSet, SolveInfo, Timing, spins_as};
+use crate::model::{Ising, Model, SampleSet, SolveInfo, Timing};
 use crate::rng::Rng;
 use rayon::prelude::*;
 use serde_json::json;
@@ -340,14 +341,7 @@ impl Solver for PtSolver {
         }
         let t2 = Instant::now();
 
-        let states: Vec<(Vec<i8>, f64)> = best
-            .into_iter()
-            .map(|(s, _)| {
-                let state = spins_as(vartype, &s);
-                let e = model.energy(&state);
-                (state, e)
-            })
-            .collect();
+        let states = spin_samples(model, best.into_iter().map(|(s, _)| s));
         let sweeps_done = rounds_done * p.sweeps_per_swap;
         let mut info = SolveInfo {
             solver: self.name().into(),
@@ -375,11 +369,7 @@ impl Solver for PtSolver {
             info.extra.insert("time_to_target_s".into(), json!(t));
         }
         let mut set = SampleSet::from_states(vartype, n, states, info);
-        set.info.timing = Timing {
-            preprocessing_s: (t1 - t0).as_secs_f64(),
-            sampling_s: (t2 - t1).as_secs_f64(),
-            postprocessing_s: t2.elapsed().as_secs_f64(),
-        };
+        set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }
 }

@@ -11,7 +11,8 @@
 pub use super::anneal::{Annealer, anneal, exp_neg};
 use super::schedule::{BetaSchedule, ScheduleKind, default_beta_range};
 use super::{SolveContext, SolveError, Solver, invalid};
-use crate::model::{Ising, Model, SampleSet, SolveInfo, Timing, check_state, spins_as, to_spins};
+use super::{initial_spins, spin_samples};
+use crate::model::{Ising, Model, SampleSet, SolveInfo, Timing};
 use crate::rng::Rng;
 use rayon::prelude::*;
 use serde_json::json;
@@ -104,18 +105,11 @@ impl Solver for SaSolver {
         if num_reads == 0 {
             return Err(invalid("num_reads", "must be at least 1"));
         }
-        let initial: Option<Vec<Vec<i8>>> = match &p.initial_states {
-            Some(states) if states.is_empty() => return Err(invalid("initial_states", "is empty")),
-            Some(states) => {
-                let mut out = Vec::with_capacity(states.len());
-                for (k, s) in states.iter().enumerate() {
-                    check_state(s, n, vartype).map_err(|e| invalid("initial_states", format!("state {k}: {e}")))?;
-                    out.push(to_spins(vartype, s));
-                }
-                Some(out)
-            }
-            None => None,
-        };
+        let initial = p
+            .initial_states
+            .as_deref()
+            .map(|s| initial_spins(s, model))
+            .transpose()?;
         let ising = model.to_ising();
         let (schedule, range) = self.schedule(&ising)?;
         let betas: Vec<f64> = schedule.per_sweep().collect();
@@ -166,14 +160,7 @@ impl Solver for SaSolver {
         let t2 = Instant::now();
 
         let sweeps_done: u64 = reads.iter().map(|r| r.1 as u64).sum();
-        let states: Vec<(Vec<i8>, f64)> = reads
-            .into_iter()
-            .map(|(s, _)| {
-                let state = spins_as(vartype, &s);
-                let e = model.energy(&state);
-                (state, e)
-            })
-            .collect();
+        let states = spin_samples(model, reads.into_iter().map(|(s, _)| s));
         let mut info = SolveInfo {
             solver: self.name().into(),
             seed: Some(p.seed),
@@ -197,11 +184,7 @@ impl Solver for SaSolver {
         );
         info.extra.insert("flip_attempts".into(), json!(sweeps_done * n as u64));
         let mut set = SampleSet::from_states(vartype, n, states, info);
-        set.info.timing = Timing {
-            preprocessing_s: (t1 - t0).as_secs_f64(),
-            sampling_s: (t2 - t1).as_secs_f64(),
-            postprocessing_s: t2.elapsed().as_secs_f64(),
-        };
+        set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }
 }
