@@ -371,3 +371,35 @@ fn generated_scenarios_plan_without_violations_and_beat_greedy() {
     assert_eq!(again.placements, plan.placements);
     assert_eq!(again.schedule, plan.schedule);
 }
+
+/// The batched GPU backend (lavapipe in CI) gives the brute-force optimum too.
+#[test]
+fn gpu_backend_plan_equals_brute_force_optimum() {
+    match qam::gpu::GpuContext::shared() {
+        Ok(_) => {}
+        Err(e) if qam::gpu::gpu_required() => panic!("QAM_REQUIRE_GPU is set but: {e}"),
+        Err(e) => {
+            eprintln!("skipping GPU test: {e}");
+            return;
+        }
+    }
+    for (seed, a, p) in [(1, 5, 2), (3, 6, 2)] {
+        let s = small_scenario(a, p, seed);
+        let (best, _) = brute_force(&s);
+        let orch = Orchestrator::with_backend(
+            OrchestratorConfig {
+                seed,
+                ..Default::default()
+            },
+            Box::new(qam::orchestrate::GpuBackend { reads: 16, sweeps: 300 }),
+        );
+        let plan = orch.plan(&s).unwrap();
+        assert!(plan.violations.is_empty(), "seed {seed}: {:?}", plan.violations);
+        assert!(
+            (plan.metrics.objective - best).abs() < 1e-9,
+            "seed {seed}: plan {} vs optimum {best}",
+            plan.metrics.objective
+        );
+        assert!(plan.backend.contains("gpu-sa"), "{}", plan.backend);
+    }
+}

@@ -5,7 +5,10 @@ use super::output::OutputKind;
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use qam::orchestrate::assign::PenaltySettings;
-use qam::orchestrate::{CpuBackend, CpuSolverKind, Orchestrator, OrchestratorConfig, Plan, Scenario, validate};
+use qam::orchestrate::{
+    CpuBackend, CpuSolverKind, GpuBackend, Orchestrator, OrchestratorConfig, Plan, Scenario, SubproblemBackend,
+    validate,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -20,6 +23,8 @@ pub enum BackendChoice {
     Sa,
     /// Steepest descent from random states.
     Greedy,
+    /// GPU annealing: each batch of subproblems annealed together in one run.
+    Gpu,
 }
 
 /// Options shared by `orchestrate` and `scale-test`.
@@ -61,16 +66,23 @@ impl PlanOptions {
         if self.reads == 0 {
             bail!("--reads must be at least 1");
         }
-        let backend = CpuBackend {
-            kind: match self.backend {
-                BackendChoice::Auto => CpuSolverKind::Auto,
-                BackendChoice::Exact => CpuSolverKind::Exact,
-                BackendChoice::Sa => CpuSolverKind::Sa,
-                BackendChoice::Greedy => CpuSolverKind::Greedy,
-            },
-            reads: self.reads,
-            sweeps: self.sweeps,
-            ..Default::default()
+        let cpu = |kind| -> Box<dyn SubproblemBackend> {
+            Box::new(CpuBackend {
+                kind,
+                reads: self.reads,
+                sweeps: self.sweeps,
+                ..Default::default()
+            })
+        };
+        let backend = match self.backend {
+            BackendChoice::Auto => cpu(CpuSolverKind::Auto),
+            BackendChoice::Exact => cpu(CpuSolverKind::Exact),
+            BackendChoice::Sa => cpu(CpuSolverKind::Sa),
+            BackendChoice::Greedy => cpu(CpuSolverKind::Greedy),
+            BackendChoice::Gpu => Box::new(GpuBackend {
+                reads: self.reads,
+                sweeps: self.sweeps,
+            }),
         };
         let config = OrchestratorConfig {
             seed: self.seed,
@@ -84,7 +96,7 @@ impl PlanOptions {
             move_cost: self.move_cost,
             ..Default::default()
         };
-        Ok(Orchestrator::with_backend(config, Box::new(backend)))
+        Ok(Orchestrator::with_backend(config, backend))
     }
 }
 

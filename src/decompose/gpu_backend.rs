@@ -12,7 +12,7 @@
 
 use super::backend::{BatchSolver, SubSolverParams, SubStart};
 use super::subproblem::Subproblem;
-use crate::model::{Couplings, Ising, Model, to_spins};
+use crate::model::{Model, to_spins};
 use crate::rng::derive_seed;
 use crate::solvers::{GpuSaParams, GpuSaSolver, SaParams, SolveContext, SolveError, Solver, default_beta_range};
 
@@ -31,28 +31,6 @@ impl GpuBatch {
     }
 }
 
-/// The block-diagonal union of `subs` and the offset of each one's first variable.
-fn union(subs: &[&Subproblem]) -> Result<(Ising, Vec<usize>), SolveError> {
-    let mut offsets = Vec::with_capacity(subs.len());
-    let mut h = Vec::new();
-    let mut triplets = Vec::new();
-    for sub in subs {
-        let off = h.len();
-        offsets.push(off);
-        let ising = sub.ising();
-        h.extend_from_slice(ising.h());
-        triplets.extend(
-            ising
-                .j()
-                .iter_upper()
-                .map(|(i, j, w)| ((i + off) as u32, (j + off) as u32, w)),
-        );
-    }
-    let n = h.len();
-    let j = Couplings::from_triplets(n, triplets)?;
-    Ok((Ising::new(h, j, 0.0)?, offsets))
-}
-
 impl BatchSolver for GpuBatch {
     fn name(&self) -> &'static str {
         "gpu-sa"
@@ -67,7 +45,9 @@ impl BatchSolver for GpuBatch {
         let Some(first) = live.first() else {
             return Ok(vec![Vec::new(); batch.len()]);
         };
-        let (ising, offsets) = union(&live)?;
+        let models: Vec<&Model> = live.iter().map(|s| &s.model).collect();
+        let (union, offsets) = Model::block_diagonal(&models)?;
+        let ising = union.to_ising().into_owned();
         let p = &self.params;
         let from_current = p.start == SubStart::Current && live.iter().all(|s| s.current.len() == s.len());
         let initial_states = from_current.then(|| vec![live.iter().flat_map(|s| s.current.iter().copied()).collect()]);
@@ -110,33 +90,5 @@ impl BatchSolver for GpuBatch {
                 }
             })
             .collect())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn union_is_block_diagonal() {
-        let a = Subproblem {
-            id: 1,
-            vars: vec![0, 1],
-            model: Model::Ising(Ising::from_entries(2, &[(0, 1, 2.0), (0, 0, 0.5)], 0.0).unwrap()),
-            constant: 0.0,
-            current: vec![1, 1],
-        };
-        let b = Subproblem {
-            id: 2,
-            vars: vec![5, 6, 7],
-            model: Model::Ising(Ising::from_entries(3, &[(0, 2, -1.0), (1, 1, 0.25)], 0.0).unwrap()),
-            constant: 0.0,
-            current: vec![1, -1, 1],
-        };
-        let (u, off) = union(&[&a, &b]).unwrap();
-        assert_eq!(off, vec![0, 2]);
-        assert_eq!(u.num_variables(), 5);
-        let s = [1i8, -1, 1, 1, -1];
-        assert_eq!(u.energy(&s), a.energy(&s[..2]) + b.energy(&s[2..]));
     }
 }

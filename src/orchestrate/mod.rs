@@ -28,6 +28,7 @@ pub mod baseline;
 pub mod cluster;
 pub mod decode;
 pub mod generate;
+pub mod gpu_backend;
 pub mod metrics;
 pub mod orchestrator;
 pub mod plan;
@@ -39,6 +40,7 @@ pub mod validate;
 
 pub use backend::{CpuBackend, CpuSolverKind, SolverBackend, Subproblem, SubproblemBackend};
 pub use generate::{GenParams, churn, generate};
+pub use gpu_backend::GpuBackend;
 pub use metrics::Metrics;
 pub use orchestrator::{Orchestrator, OrchestratorConfig};
 pub use plan::{Plan, Violation};
