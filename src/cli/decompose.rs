@@ -84,6 +84,10 @@ pub struct HierarchicalArgs {
     /// Partitioning algorithm (hierarchical).
     #[arg(long, value_enum, default_value_t = PartitionerArg::Multilevel)]
     pub partitioner: PartitionerArg,
+    /// Subproblems up to this many variables go to exhaustive search whatever the
+    /// sub-solver (hierarchical; 0: never, so e.g. every level is solved by QAOA).
+    #[arg(long, default_value_t = 12)]
+    pub exact_below: usize,
     /// Reads per subproblem (hierarchical with sa or greedy).
     #[arg(long, default_value_t = 1)]
     pub sub_reads: usize,
@@ -146,6 +150,7 @@ impl HierarchicalArgs {
             method: self.partitioner.into(),
             seed,
             max_rounds: self.rounds,
+            exact_below: self.exact_below,
             patience: self.patience.unwrap_or(if timed { u64::MAX } else { 10 }),
             ..Default::default()
         })
