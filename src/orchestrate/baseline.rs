@@ -40,29 +40,7 @@ pub fn greedy_assignment(inst: &Instance) -> Vec<Option<usize>> {
 /// Breadth-first order of the traffic graph (heaviest edges first from each agent,
 /// components from the lowest index), so that agents that talk come one after another.
 pub fn traffic_order(inst: &Instance) -> Vec<usize> {
-    let n = inst.num_agents();
-    let mut seen = vec![false; n];
-    let mut order = Vec::with_capacity(n);
-    for s in 0..n {
-        if seen[s] {
-            continue;
-        }
-        seen[s] = true;
-        let mut queue = std::collections::VecDeque::from([s]);
-        while let Some(u) = queue.pop_front() {
-            order.push(u);
-            let (cols, w) = inst.traffic.row(u);
-            let mut nb: Vec<(usize, f64)> = cols.iter().zip(w).map(|(&v, &w)| (v as usize, w)).collect();
-            nb.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            for (v, _) in nb {
-                if !seen[v] {
-                    seen[v] = true;
-                    queue.push_back(v);
-                }
-            }
-        }
-    }
-    order
+    inst.traffic.bfs_order_heavy_first(0..inst.num_agents())
 }
 
 /// The greedy placement with agents taken in `order` (a stronger baseline with

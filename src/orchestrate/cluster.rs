@@ -395,29 +395,9 @@ fn coarsen(p: &PartitionProblem, max_w: f64, rng: &mut Rng) -> Option<(Vec<u32>,
 /// to their targets in turn.
 fn grow(p: &PartitionProblem) -> Vec<Option<usize>> {
     let n = p.num_nodes();
-    let mut seen = vec![false; n];
-    let mut order = Vec::with_capacity(n);
     let mut starts: Vec<usize> = (0..n).collect();
     starts.sort_by(|&a, &b| p.edges.row_sum(b).total_cmp(&p.edges.row_sum(a)).then(a.cmp(&b)));
-    for s in starts {
-        if seen[s] {
-            continue;
-        }
-        seen[s] = true;
-        let mut queue = std::collections::VecDeque::from([s]);
-        while let Some(u) = queue.pop_front() {
-            order.push(u);
-            let (cols, w) = p.edges.row(u);
-            let mut nb: Vec<(usize, f64)> = cols.iter().zip(w).map(|(&v, &w)| (v as usize, w)).collect();
-            nb.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            for (v, _) in nb {
-                if !seen[v] {
-                    seen[v] = true;
-                    queue.push_back(v);
-                }
-            }
-        }
-    }
+    let order = p.edges.bfs_order_heavy_first(starts);
     let mut parts = vec![None; n];
     let mut c = 0;
     let mut load = 0.0;
