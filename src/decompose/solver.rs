@@ -9,6 +9,7 @@ use super::strategy::{self, Engine};
 use crate::model::{Model, SampleSet, SolveInfo, Timing, spins_as};
 use crate::solvers::{SolveContext, SolveError, Solver};
 use serde_json::json;
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -139,7 +140,11 @@ impl HierarchicalSolver {
                 reason: format!("{t} is not finite"),
             });
         }
+        // Search the offset-free model (tolerances scale with the energy; a large offset
+        // would swallow improvements); energies in the log get the offset back.
         let ising = model.to_ising();
+        let shift = ising.offset();
+        let ising = Cow::Owned(ising.without_offset());
         let hier = HierarchicalQubo::build(
             ising,
             &HierarchyParams {
@@ -161,7 +166,7 @@ impl HierarchicalSolver {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let target = p.target_energy.or(ctx.target_energy);
+        let target = p.target_energy.or(ctx.target_energy).map(|t| t - shift);
         ctx.set_total(p.max_rounds);
         let mut engine = Engine {
             hier: &hier,
@@ -186,7 +191,8 @@ impl HierarchicalSolver {
             Strategy::Merge => strategy::merge::run(&mut engine)?,
             Strategy::Refine => strategy::refine::run(&mut engine)?,
         };
-        let log = std::mem::take(&mut engine.log);
+        let mut log = std::mem::take(&mut engine.log);
+        log.iter_mut().for_each(|r| r.energy += shift);
         let t2 = Instant::now();
         let vartype = model.vartype();
         let state = spins_as(vartype, &spins);

@@ -53,10 +53,17 @@ impl Ising {
         self.offset
     }
 
-    /// Energy `H(s)` of a ±1 state.
+    /// Energy `H(s)` of a ±1 state (the offset is added last, so a large offset does not
+    /// round the variable part away).
     pub fn energy(&self, s: &[i8]) -> f64 {
+        self.offset + self.energy_without_offset(s)
+    }
+
+    /// Energy of a ±1 state without the constant term:
+    /// `sum h_i s_i + sum_{i<j} J_ij s_i s_j`.
+    pub fn energy_without_offset(&self, s: &[i8]) -> f64 {
         debug_assert_eq!(s.len(), self.num_variables());
-        let mut e = self.offset;
+        let mut e = 0.0;
         for (i, &si) in s.iter().enumerate() {
             let si = si as f64;
             e += self.h[i] * si;
@@ -69,6 +76,17 @@ impl Ising {
             e += si * acc;
         }
         e
+    }
+
+    /// The same model with offset 0.
+    pub fn without_offset(&self) -> Ising {
+        Ising::from_parts(self.h.clone(), self.j.clone(), 0.0)
+    }
+
+    /// Largest possible `|H(s) - offset|`: `sum |h_i| + sum_{i<j} |J_ij|`, the scale from
+    /// which tie tolerances are derived (never from the offset).
+    pub fn energy_scale(&self) -> f64 {
+        self.h.iter().map(|v| v.abs()).sum::<f64>() + self.j.csr().2.iter().map(|v| v.abs()).sum::<f64>() / 2.0
     }
 
     /// Local field `h_i + sum_j J_ij s_j` acting on spin `i`.

@@ -148,6 +148,35 @@ impl Model {
         }
     }
 
+    /// Energy of a state without the constant term (the value solvers rank states by; see
+    /// [`Model::offset`]). `energy(s) == offset() + energy_without_offset(s)`.
+    pub fn energy_without_offset(&self, state: &[i8]) -> f64 {
+        match self {
+            Model::Qubo(q) => q.energy_without_offset(state),
+            Model::Ising(i) => i.energy_without_offset(state),
+        }
+    }
+
+    /// The same model with offset 0 (borrowed when the offset already is 0). Solvers search
+    /// this model, so that a large offset cannot round energy differences away, and add the
+    /// offset back to the energies they report.
+    pub fn without_offset(&self) -> Cow<'_, Model> {
+        if self.offset() == 0.0 {
+            return Cow::Borrowed(self);
+        }
+        Cow::Owned(match self {
+            Model::Qubo(q) => Model::Qubo(q.without_offset()),
+            Model::Ising(i) => Model::Ising(i.without_offset()),
+        })
+    }
+
+    /// Largest possible `|E(state) - offset|`: `sum |linear| + sum_{i<j} |coupling|` (in the
+    /// model's own vartype). Tie tolerances are relative to this scale, never to the offset.
+    pub fn energy_scale(&self) -> f64 {
+        self.linear().iter().map(|v| v.abs()).sum::<f64>()
+            + self.couplings().csr().2.iter().map(|v| v.abs()).sum::<f64>() / 2.0
+    }
+
     /// Energy change caused by flipping variable `i` of `state` (this model's vartype).
     pub fn flip_delta(&self, state: &[i8], i: usize) -> f64 {
         match self {

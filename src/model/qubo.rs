@@ -64,10 +64,17 @@ impl Qubo {
         self.offset
     }
 
-    /// Energy `x^T Q x + offset` of a 0/1 state.
+    /// Energy `x^T Q x + offset` of a 0/1 state (the offset is added last, so a large
+    /// offset does not round the variable part away).
     pub fn energy(&self, x: &[i8]) -> f64 {
+        self.offset + self.energy_without_offset(x)
+    }
+
+    /// Energy of a 0/1 state without the constant term: `x^T Q x`. Solvers rank states
+    /// by this value, so that a large offset cannot hide energy differences.
+    pub fn energy_without_offset(&self, x: &[i8]) -> f64 {
         debug_assert_eq!(x.len(), self.num_variables());
-        let mut e = self.offset;
+        let mut e = 0.0;
         for (i, &xi) in x.iter().enumerate() {
             if xi != 0 {
                 e += self.linear[i];
@@ -93,6 +100,11 @@ impl Qubo {
             }
         }
         if x[i] != 0 { -field } else { field }
+    }
+
+    /// The same QUBO with offset 0.
+    pub fn without_offset(&self) -> Qubo {
+        Qubo::from_parts(self.linear.clone(), self.quadratic.clone(), 0.0)
     }
 
     /// The equivalent Ising model under `x = (1 + s) / 2`, so that

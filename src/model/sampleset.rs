@@ -1,6 +1,6 @@
 //! Sample sets: what every solver returns.
 
-use super::Vartype;
+use super::{Model, Vartype};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -58,7 +58,8 @@ pub struct SolveInfo {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Samples sorted by energy, lowest first (ties keep the order they were added in).
+/// Samples sorted by energy, lowest first; equal energies are ordered by state
+/// (lexicographically), so the order never depends on the order reads finished in.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SampleSet {
     /// Domain of the states.
@@ -71,9 +72,9 @@ pub struct SampleSet {
 }
 
 impl SampleSet {
-    /// Builds a set from samples (sorted here, lowest energy first; stable for ties).
+    /// Builds a set from samples (sorted here, lowest energy first, ties by state).
     pub fn new(vartype: Vartype, num_variables: usize, mut samples: Vec<Sample>, info: SolveInfo) -> Self {
-        samples.sort_by(|a, b| a.energy.total_cmp(&b.energy));
+        samples.sort_by(|a, b| a.energy.total_cmp(&b.energy).then_with(|| a.state.cmp(&b.state)));
         SampleSet {
             vartype,
             num_variables,
@@ -93,6 +94,32 @@ impl SampleSet {
             })
             .collect();
         Self::new(vartype, num_variables, samples, info)
+    }
+
+    /// Builds a set from states of `model` (in its vartype), one occurrence each, ranked by
+    /// their energy *without* the offset (ties by state) and reported with it: a large
+    /// offset (1e15 on unit weights) cannot reorder them.
+    pub fn from_model_states(model: &Model, states: Vec<Vec<i8>>, info: SolveInfo) -> Self {
+        let mut ranked: Vec<(f64, Vec<i8>)> = states
+            .into_iter()
+            .map(|s| (model.energy_without_offset(&s), s))
+            .collect();
+        ranked.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        let offset = model.offset();
+        let samples = ranked
+            .into_iter()
+            .map(|(v, state)| Sample {
+                state,
+                energy: offset + v,
+                num_occurrences: 1,
+            })
+            .collect();
+        SampleSet {
+            vartype: model.vartype(),
+            num_variables: model.num_variables(),
+            samples,
+            info,
+        }
     }
 
     /// All samples, lowest energy first.

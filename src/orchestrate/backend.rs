@@ -108,7 +108,7 @@ impl CpuBackend {
                         (x, e)
                     })
                     .collect();
-                SampleSet::from_states(set.vartype, n, states, set.info)
+                SampleSet::from_model_states(&model, states.into_iter().map(|(s, _)| s).collect(), set.info)
             }
         };
         if let Some(w) = &sp.warm_start {
@@ -122,7 +122,7 @@ impl CpuBackend {
             let mut states: Vec<(Vec<i8>, f64)> = set.samples().iter().map(|s| (s.state.clone(), s.energy)).collect();
             states.push((x, e));
             let info = std::mem::take(&mut set.info);
-            set = SampleSet::from_states(set.vartype, n, states, info);
+            set = SampleSet::from_model_states(&model, states.into_iter().map(|(s, _)| s).collect(), info);
         }
         Ok(set)
     }
@@ -164,7 +164,7 @@ impl<S: Solver> SubproblemBackend for SolverBackend<S> {
                         set.samples().iter().map(|s| (s.state.clone(), s.energy)).collect();
                     states.push((w.clone(), model.energy(w)));
                     let info: SolveInfo = std::mem::take(&mut set.info);
-                    set = SampleSet::from_states(set.vartype, model.num_variables(), states, info);
+                    set = SampleSet::from_model_states(&model, states.into_iter().map(|(s, _)| s).collect(), info);
                 }
                 Ok(set)
             })

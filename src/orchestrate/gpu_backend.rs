@@ -76,7 +76,7 @@ impl SubproblemBackend for GpuBackend {
                 }
                 let mut info = set.info.clone();
                 info.solver = "gpu-sa(batched)".into();
-                SampleSet::from_states(model.vartype(), n, states, info)
+                SampleSet::from_model_states(model, states.into_iter().map(|(s, _)| s).collect(), info)
             })
             .collect())
     }

@@ -255,7 +255,7 @@ impl Solver for QaoaSolver {
         let vartype = model.vartype();
         let ising = model.to_ising();
         let mut raw_best = f64::INFINITY;
-        let states: Vec<(Vec<i8>, f64)> = shots
+        let states: Vec<Vec<i8>> = shots
             .iter()
             .map(|&k| {
                 let mut spins = super::index_to_spins(k, n);
@@ -263,9 +263,7 @@ impl Solver for QaoaSolver {
                 if prm.polish {
                     greedy::descend(&ising, &mut spins);
                 }
-                let st = spins_as(vartype, &spins);
-                let e = model.energy(&st);
-                (st, e)
+                spins_as(vartype, &spins)
             })
             .collect();
         let mut info = SolveInfo {
@@ -291,7 +289,7 @@ impl Solver for QaoaSolver {
         ex.insert("ground_energy".into(), json!(run.cost_range.0));
         ex.insert("evaluations".into(), json!(run.evaluations));
         ex.insert("best_sampled_energy".into(), json!(raw_best));
-        let mut set = SampleSet::from_states(vartype, n, states, info);
+        let mut set = SampleSet::from_model_states(model, states, info);
         set.aggregate();
         set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)

@@ -4,6 +4,11 @@
 //! parallel; inside a block the low bits run through a Gray code, so consecutive states
 //! differ by one flip: the energy changes by the cached `ΔE = -2 s_b f_b` (O(1)) and the
 //! local fields by one dense row (O(n)).
+//!
+//! Energies are compared without the model's offset (a constant cannot change which state
+//! is lowest, but a large one rounds the differences away), with a tie tolerance of
+//! `1e-9 ×` the coefficient scale `sum |h| + sum |J|`. Blocks are merged in prefix order, so
+//! the ground states returned and their count never depend on the thread count.
 
 use super::{SolveContext, SolveError, Solver};
 use crate::model::{Ising, Model, SampleSet, SolveInfo, Timing, spins_as};
@@ -36,10 +41,7 @@ struct Block {
 }
 
 impl Block {
-    fn offer(&mut self, e: f64, bits: u32, keep: usize) {
-        let tol = 1e-9 * (1.0 + self.best.abs());
-        // The first state sets the best (with `best = inf` the tolerance would be inf too,
-        // and every state would count as a tie of an infinite best).
+    fn offer(&mut self, e: f64, bits: u32, keep: usize, tol: f64) {
         if self.count == 0 || e < self.best - tol {
             self.best = e;
             self.count = 1;
@@ -53,14 +55,14 @@ impl Block {
         }
     }
 
-    fn merge(mut self, other: Block, keep: usize) -> Block {
+    /// Merges `other`, a block of higher prefixes (ties keep `self`'s states first).
+    fn merge(mut self, other: Block, keep: usize, tol: f64) -> Block {
         if other.count == 0 {
             return self;
         }
         if self.count == 0 {
             return other;
         }
-        let tol = 1e-9 * (1.0 + self.best.abs().max(other.best.abs()));
         if other.best < self.best - tol {
             return other;
         }
@@ -75,7 +77,7 @@ impl Block {
 
 /// Enumerates all states of `ising` whose top bits equal `prefix` (spin `i` is `+1` when
 /// bit `i` of the state index is set).
-fn search_block(ising: &Ising, dense: &[f64], prefix: u32, low_bits: usize, keep: usize) -> Block {
+fn search_block(ising: &Ising, dense: &[f64], prefix: u32, low_bits: usize, keep: usize, tol: f64) -> Block {
     let n = ising.num_variables();
     let mut bits = prefix << low_bits;
     let mut s: Vec<f64> = (0..n).map(|i| if bits >> i & 1 == 1 { 1.0 } else { -1.0 }).collect();
@@ -87,7 +89,7 @@ fn search_block(ising: &Ising, dense: &[f64], prefix: u32, low_bits: usize, keep
         count: 0,
         states: Vec::new(),
     };
-    block.offer(e, bits, keep);
+    block.offer(e, bits, keep, tol);
     for t in 1u64..(1u64 << low_bits) {
         let b = t.trailing_zeros() as usize;
         e += -2.0 * s[b] * field[b];
@@ -98,7 +100,7 @@ fn search_block(ising: &Ising, dense: &[f64], prefix: u32, low_bits: usize, keep
         for (f, &w) in field.iter_mut().zip(row) {
             *f += w * step;
         }
-        block.offer(e, bits, keep);
+        block.offer(e, bits, keep, tol);
     }
     block
 }
@@ -118,7 +120,9 @@ impl Solver for ExactSolver {
             });
         }
         let keep = self.max_states.max(1);
-        let ising = model.to_ising();
+        // Offset-free: a constant cannot change the ranking but would round it away.
+        let ising = model.to_ising().without_offset();
+        let tol = 1e-9 * ising.energy_scale();
         let mut dense = vec![0.0; n * n];
         for (i, j, w) in ising.j().iter_upper() {
             dense[i * n + j] = w;
@@ -128,25 +132,28 @@ impl Solver for ExactSolver {
         let low_bits = n - prefix_bits;
         let t1 = Instant::now();
         ctx.set_total(1u64 << prefix_bits);
-        let block = (0..1u32 << prefix_bits)
+        let blocks: Vec<Block> = (0..1u32 << prefix_bits)
             .into_par_iter()
             .map(|p| {
-                let b = search_block(&ising, &dense, p, low_bits, keep);
+                let b = search_block(&ising, &dense, p, low_bits, keep, tol);
                 ctx.advance(1);
                 b
             })
-            .reduce_with(|a, b| a.merge(b, keep))
+            .collect();
+        // Sequential merge in prefix order: the tolerance makes merging non-associative, so
+        // a thread-dependent reduction tree could change the answer.
+        let block = blocks
+            .into_iter()
+            .reduce(|a, b| a.merge(b, keep, tol))
             .expect("at least one block");
         let t2 = Instant::now();
         let vartype = model.vartype();
-        let states: Vec<(Vec<i8>, f64)> = block
+        let states: Vec<Vec<i8>> = block
             .states
             .iter()
             .map(|&bits| {
                 let spins: Vec<i8> = (0..n).map(|i| if bits >> i & 1 == 1 { 1 } else { -1 }).collect();
-                let st = spins_as(vartype, &spins);
-                let e = model.energy(&st);
-                (st, e)
+                spins_as(vartype, &spins)
             })
             .collect();
         let mut info = SolveInfo {
@@ -156,7 +163,7 @@ impl Solver for ExactSolver {
         info.params.insert("max_states".into(), json!(keep));
         info.extra.insert("num_ground_states".into(), json!(block.count));
         info.extra.insert("states_searched".into(), json!(1u64 << n));
-        let mut set = SampleSet::from_states(vartype, n, states, info);
+        let mut set = SampleSet::from_model_states(model, states, info);
         set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }

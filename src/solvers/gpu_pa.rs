@@ -60,7 +60,6 @@ impl Solver for GpuPaSolver {
         let t0 = Instant::now();
         let p = &self.params.pa;
         let n = model.num_variables();
-        let vartype = model.vartype();
         if n == 0 {
             return Err(invalid("model", "has no variables"));
         }
@@ -166,7 +165,7 @@ impl Solver for GpuPaSolver {
             info.extra.insert("time_to_target_s".into(), json!(t));
         }
         engine_info(&mut info, &engine);
-        let mut set = SampleSet::from_states(vartype, n, states, info);
+        let mut set = SampleSet::from_model_states(model, states, info);
         set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }

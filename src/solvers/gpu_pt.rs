@@ -60,7 +60,6 @@ impl Solver for GpuPtSolver {
         let t0 = Instant::now();
         let p = &self.params.pt;
         let n = model.num_variables();
-        let vartype = model.vartype();
         if p.num_chains == 0 {
             return Err(invalid("num_chains", "must be at least 1"));
         }
@@ -207,7 +206,7 @@ impl Solver for GpuPtSolver {
             info.extra.insert("time_to_target_s".into(), json!(t));
         }
         engine_info(&mut info, &engine);
-        let mut set = SampleSet::from_states(vartype, n, states, info);
+        let mut set = SampleSet::from_model_states(model, states, info);
         set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }

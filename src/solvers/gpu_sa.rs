@@ -96,7 +96,6 @@ impl Solver for GpuSaSolver {
         let t0 = Instant::now();
         let p = &self.params.sa;
         let n = model.num_variables();
-        let vartype = model.vartype();
         if p.num_reads == 0 {
             return Err(invalid("num_reads", "must be at least 1"));
         }
@@ -178,7 +177,7 @@ impl Solver for GpuSaSolver {
             "flip_attempts".into(),
             json!(p.num_reads as u64 * done as u64 * n as u64),
         );
-        let mut set = SampleSet::from_states(vartype, n, states, info);
+        let mut set = SampleSet::from_model_states(model, states, info);
         set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }

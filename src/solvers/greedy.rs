@@ -121,7 +121,6 @@ impl Solver for GreedySolver {
     fn solve_with(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
         let t0 = Instant::now();
         let n = model.num_variables();
-        let vartype = model.vartype();
         let starts: Vec<Vec<i8>> = match &self.initial_states {
             Some(states) => initial_spins(states, model)?,
             None if self.num_reads == 0 => return Err(invalid("num_reads", "must be at least 1")),
@@ -149,7 +148,7 @@ impl Solver for GreedySolver {
             ..Default::default()
         };
         info.extra.insert("flips".into(), json!(total_flips));
-        let mut set = SampleSet::from_states(vartype, n, states, info);
+        let mut set = SampleSet::from_model_states(model, states, info);
         set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }

@@ -114,6 +114,15 @@ impl<'a> SolveContext<'a> {
         }
     }
 
+    /// The same controls for the offset-free model a solver searches (see
+    /// [`Model::without_offset`]): the target energy is shifted by `-offset`.
+    pub fn without_offset(&self, offset: f64) -> SolveContext<'a> {
+        SolveContext {
+            target_energy: self.target_energy.map(|t| t - offset),
+            ..*self
+        }
+    }
+
     /// True when the solve should stop: interrupted or past its time limit.
     pub fn should_stop(&self, solve_start: Instant) -> bool {
         if self.interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
@@ -158,17 +167,11 @@ pub(crate) fn initial_spins(states: &[Vec<i8>], model: &Model) -> Result<Vec<Vec
         .collect()
 }
 
-/// Final spin states as `(state in the model's vartype, energy)` pairs, the energy
-/// recomputed on the CPU in f64 from the state (never taken from a kernel).
-pub(crate) fn spin_samples(model: &Model, spins: impl IntoIterator<Item = Vec<i8>>) -> Vec<(Vec<i8>, f64)> {
-    spins
-        .into_iter()
-        .map(|s| {
-            let state = spins_as(model.vartype(), &s);
-            let e = model.energy(&state);
-            (state, e)
-        })
-        .collect()
+/// Final spin states in the model's vartype, for [`SampleSet::from_model_states`], which
+/// recomputes their energies on the CPU in f64 (never taken from a kernel) and ranks them
+/// without the offset.
+pub(crate) fn spin_samples(model: &Model, spins: impl IntoIterator<Item = Vec<i8>>) -> Vec<Vec<i8>> {
+    spins.into_iter().map(|s| spins_as(model.vartype(), &s)).collect()
 }
 
 pub(crate) fn invalid(name: &'static str, reason: impl Into<String>) -> SolveError {

@@ -111,8 +111,11 @@ impl Solver for PaSolver {
         let t0 = Instant::now();
         let p = &self.params;
         let n = model.num_variables();
-        let vartype = model.vartype();
+        // Search the offset-free model (a large offset would round energy differences and
+        // tolerances away); the offset comes back in `from_model_states`.
         let ising = model.to_ising();
+        let ctx = &ctx.without_offset(ising.offset());
+        let ising = ising.without_offset();
         let schedule = p.schedule(tempering_beta_range(&ising))?;
         let betas = schedule.betas.clone();
         let r = p.population;
@@ -195,7 +198,7 @@ impl Solver for PaSolver {
         if let Some(t) = time_to_target {
             info.extra.insert("time_to_target_s".into(), json!(t));
         }
-        let mut set = SampleSet::from_states(vartype, n, states, info);
+        let mut set = SampleSet::from_model_states(model, states, info);
         set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }

@@ -213,7 +213,6 @@ impl Solver for PtSolver {
         let t0 = Instant::now();
         let p = &self.params;
         let n = model.num_variables();
-        let vartype = model.vartype();
         if p.num_chains == 0 {
             return Err(invalid("num_chains", "must be at least 1"));
         }
@@ -229,7 +228,11 @@ impl Solver for PtSolver {
                 ),
             ));
         }
+        // Search the offset-free model (a large offset would round energy differences and
+        // tolerances away); the offset comes back in `from_model_states`.
         let ising = model.to_ising();
+        let ctx = &ctx.without_offset(ising.offset());
+        let ising = ising.without_offset();
         let mut betas = self.ladder(&ising)?;
         let m = betas.len();
         let chains = p.num_chains;
@@ -368,7 +371,7 @@ impl Solver for PtSolver {
         if let Some(t) = time_to_target {
             info.extra.insert("time_to_target_s".into(), json!(t));
         }
-        let mut set = SampleSet::from_states(vartype, n, states, info);
+        let mut set = SampleSet::from_model_states(model, states, info);
         set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }

@@ -100,7 +100,6 @@ impl Solver for SaSolver {
         let t0 = Instant::now();
         let p = &self.params;
         let n = model.num_variables();
-        let vartype = model.vartype();
         let num_reads = p.num_reads;
         if num_reads == 0 {
             return Err(invalid("num_reads", "must be at least 1"));
@@ -183,7 +182,7 @@ impl Solver for SaSolver {
             }),
         );
         info.extra.insert("flip_attempts".into(), json!(sweeps_done * n as u64));
-        let mut set = SampleSet::from_states(vartype, n, states, info);
+        let mut set = SampleSet::from_model_states(model, states, info);
         set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }
