@@ -6,11 +6,19 @@ mod cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A closed stdout pipe (`qam ... | head -1`) ends the process quietly like any Unix
+    // filter, instead of a panic in `println!`. Output files are atomic, so a process ended
+    // this way never leaves a truncated one.
+    #[cfg(target_os = "linux")]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     match cli::run() {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            cli::exit::exit_code(&e)
         }
     }
 }

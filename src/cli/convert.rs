@@ -26,6 +26,7 @@ pub struct ConvertArgs {
 
 /// Runs `qam convert`.
 pub fn run(args: ConvertArgs) -> Result<ExitCode> {
+    qam::io::check_not_input(&args.output, &[&args.input])?;
     let p = read_file(
         &args.input,
         ReadOptions {

@@ -3,7 +3,7 @@
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use qam::generate::{self, TileClasses, Weights};
-use qam::io::{Format, write_file};
+use qam::io::{Format, check_overwrite, write_file};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -62,6 +62,9 @@ pub struct GenArgs {
     /// Force the output format.
     #[arg(long, value_parser = super::parse_format)]
     format: Option<Format>,
+    /// Overwrite an existing FILE (and FILE.planted.json); without it they are refused.
+    #[arg(long)]
+    force: bool,
     /// Plaquette class probabilities P1,P2,P3 of tile-planted (C1 (-1,-1,-1,+1),
     /// C2 (-2,-1,-1,+1), C3 (-2,-2,-1,+1)); default 0.4,0.3,0.3.
     #[arg(long, value_parser = parse_classes)]
@@ -88,6 +91,11 @@ pub fn run(a: GenArgs) -> Result<ExitCode> {
     };
     if a.degree.is_some() && a.kind != Kind::ErdosRenyi {
         bail!("--degree applies to --kind erdos-renyi only");
+    }
+    // Refuse before generating anything: neither file is touched without --force.
+    check_overwrite(&a.out, a.force)?;
+    if matches!(a.kind, Kind::PlantedFerro | Kind::TilePlanted) {
+        check_overwrite(&generate::sidecar_path(&a.out), a.force)?;
     }
     let mut planted = None;
     let problem = match a.kind {

@@ -6,6 +6,7 @@ mod convert;
 mod decompose;
 mod devices;
 mod distributed;
+pub mod exit;
 mod gen_scenario;
 mod generate;
 mod info;

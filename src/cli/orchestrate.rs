@@ -120,6 +120,11 @@ pub struct OrchestrateArgs {
 
 /// Runs `qam orchestrate`.
 pub fn run(a: OrchestrateArgs) -> Result<ExitCode> {
+    if let Some(out) = &a.out {
+        let mut inputs = vec![a.scenario.clone()];
+        inputs.extend(a.previous.clone());
+        qam::io::check_not_input(out, &inputs)?;
+    }
     let scenario = Scenario::read(&a.scenario)?;
     let inst = validate(&scenario).map_err(|e| anyhow::anyhow!("{}: {e}", a.scenario.display()))?;
     let orch = a.opts.orchestrator()?;
@@ -151,7 +156,7 @@ pub fn run(a: OrchestrateArgs) -> Result<ExitCode> {
     Ok(if plan.violations.is_empty() {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(2)
+        ExitCode::from(super::exit::VIOLATIONS)
     })
 }
 

@@ -197,7 +197,7 @@ pub fn run(a: ScaleTestArgs) -> Result<ExitCode> {
             orch.backend_name()
         ),
     );
-    std::fs::write(&a.svg, svg).with_context(|| format!("cannot write {}", a.svg.display()))?;
+    qam::io::write_atomic(&a.svg, |w| w.write_all(svg.as_bytes()))?;
     eprintln!("wrote {}", a.svg.display());
     Ok(ExitCode::SUCCESS)
 }

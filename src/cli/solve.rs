@@ -51,6 +51,9 @@ pub struct SolveArgs {
 /// Runs `qam solve`. Files that fail are reported (stderr, and a JSON line with `error`)
 /// and the exit code is non-zero, but the other files are still solved.
 pub fn run(args: SolveArgs) -> Result<ExitCode> {
+    if let Some(out) = &args.out {
+        qam::io::check_not_input(out, &args.files)?;
+    }
     if args.distributed {
         return super::distributed::run_batch(&args);
     }
@@ -62,15 +65,21 @@ pub fn run(args: SolveArgs) -> Result<ExitCode> {
 }
 
 /// Prints one line per file, in order; failures go to stderr too. Non-zero exit when any
-/// file failed.
+/// file failed. An `--out` file is replaced (atomically) only when at least one file was
+/// solved; otherwise its previous contents are kept.
 pub fn report(args: &SolveArgs, results: impl Iterator<Item = Result<Value>>) -> Result<ExitCode> {
     let mut sink = Sink::open(args.out.as_ref())?;
     let mut failures = 0;
+    let mut code = super::exit::INVALID_INPUT;
     for (file, result) in args.files.iter().zip(results) {
         match result {
             Ok(v) => sink.line(&render(&v, args.output))?,
             Err(e) => {
                 failures += 1;
+                // Exit 2 when every failure was an input error, 1 when any solver failed.
+                if super::exit::code_for(&e) != super::exit::INVALID_INPUT {
+                    code = super::exit::FAILED;
+                }
                 eprintln!("error: {e:#}");
                 if args.output == OutputKind::Json {
                     sink.line(&json!({"file": file.display().to_string(), "error": format!("{e:#}")}).to_string())?;
@@ -78,10 +87,13 @@ pub fn report(args: &SolveArgs, results: impl Iterator<Item = Result<Value>>) ->
             }
         }
     }
+    if failures < args.files.len() {
+        sink.finish()?;
+    }
     Ok(if failures == 0 {
         ExitCode::SUCCESS
     } else {
-        ExitCode::FAILURE
+        ExitCode::from(code)
     })
 }
 
@@ -163,14 +175,12 @@ fn polish(problem: &Problem, set: SampleSet) -> SampleSet {
         .map(|st| {
             let mut spins = to_spins(vt, st);
             greedy::descend(&ising, &mut spins);
-            let st = spins_as(vt, &spins);
-            let e = problem.model.energy(&st);
-            (st, e)
+            spins_as(vt, &spins)
         })
         .collect();
     let mut info = set.info.clone();
     info.extra.insert("polished".into(), json!(true));
-    SampleSet::from_states(vt, set.num_variables, states, info)
+    SampleSet::from_model_states(&problem.model, states, info)
 }
 
 fn render(v: &Value, kind: OutputKind) -> String {

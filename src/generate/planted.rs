@@ -96,7 +96,7 @@ impl Planted {
             path: path.display().to_string(),
             msg: e.to_string(),
         })?;
-        std::fs::write(&path, text).map_err(|e| GenError::Sidecar {
+        crate::io::write_atomic(&path, |w| w.write_all(text.as_bytes())).map_err(|e| GenError::Sidecar {
             path: path.display().to_string(),
             msg: e.to_string(),
         })?;

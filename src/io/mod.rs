@@ -10,12 +10,15 @@
 //! | MatrixMarket | `E = sum_i M_ii v_i + sum_{i != j} M_ij v_i v_j` | as written | any model |
 //! | JSON | either vartype, offset kept | as written | any model |
 
+pub mod atomic;
 mod bqp;
 mod gset;
 mod json;
 mod mtx;
 mod qbsolv;
 mod text;
+
+pub use atomic::{AtomicFile, WriteError, check_not_input, check_overwrite, same_file, write_atomic};
 
 use crate::model::{Ising, Model, ModelError};
 use std::fmt;
@@ -43,6 +46,9 @@ pub enum IoError {
         /// What is wrong.
         msg: String,
     },
+    /// Writing an output file failed (atomically: the previous contents are kept).
+    #[error(transparent)]
+    Write(#[from] WriteError),
     /// The file as a whole is unusable (unknown format, missing instance, a model the
     /// format cannot represent).
     #[error("{path}: {msg}")]
@@ -283,7 +289,8 @@ pub fn read_bytes(bytes: &[u8], path: &str, opts: ReadOptions) -> Result<Problem
     }
 }
 
-/// Writes `problem` to `path` in `format` (default: from the extension).
+/// Writes `problem` to `path` in `format` (default: from the extension), atomically (see
+/// [`write_atomic`]).
 pub fn write_file(path: impl AsRef<Path>, problem: &Problem, format: Option<Format>) -> Result<(), IoError> {
     let path = path.as_ref();
     let name = path.display().to_string();
@@ -299,7 +306,7 @@ pub fn write_file(path: impl AsRef<Path>, problem: &Problem, format: Option<Form
         path: name.clone(),
         msg,
     })?;
-    std::fs::write(path, text).map_err(|source| IoError::File { path: name, source })
+    Ok(write_atomic(path, |w| w.write_all(text.as_bytes()))?)
 }
 
 /// Renders `problem` in `format`; the error says why the format cannot hold the model.

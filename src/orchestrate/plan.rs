@@ -225,7 +225,7 @@ impl Plan {
     /// Writes the plan as JSON.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<(), OrchestrateError> {
         let path = path.as_ref();
-        std::fs::write(path, self.to_json()).map_err(|e| OrchestrateError::Plan {
+        crate::io::write_atomic(path, |w| w.write_all(self.to_json().as_bytes())).map_err(|e| OrchestrateError::Plan {
             field: path.display().to_string(),
             reason: e.to_string(),
         })

@@ -161,7 +161,7 @@ impl Scenario {
     /// Writes the scenario as JSON.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<(), ScenarioError> {
         let path = path.as_ref();
-        std::fs::write(path, self.to_json()).map_err(|e| ScenarioError::Io {
+        crate::io::write_atomic(path, |w| w.write_all(self.to_json().as_bytes())).map_err(|e| ScenarioError::Io {
             path: path.display().to_string(),
             message: e.to_string(),
         })
