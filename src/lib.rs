@@ -25,6 +25,7 @@ pub mod distributed;
 pub mod generate;
 pub mod gpu;
 pub mod io;
+pub mod limits;
 pub mod model;
 pub mod orchestrate;
 pub mod qaoa;

@@ -14,6 +14,16 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // RAYON_NUM_THREADS=100000 would spawn that many threads (and hang): clamp it.
+    if let Some(t) = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        && t > qam::limits::max_threads()
+    {
+        let max = qam::limits::max_threads();
+        eprintln!("warning: RAYON_NUM_THREADS={t} exceeds the limit of {max} threads; using {max}");
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(max).build_global();
+    }
     match cli::run() {
         Ok(code) => code,
         Err(e) => {

@@ -56,7 +56,7 @@ fn kill_9_during_solve_out_keeps_the_previous_file() {
             "solve",
             p(&input),
             "--solver",
-            "sa",
+            "pt",
             "--sweeps",
             "1000000000",
             "--time-limit",
@@ -91,7 +91,16 @@ fn kill_9_during_orchestrate_out_keeps_the_previous_plan() {
     assert!(o.status.success(), "{}", stderr(&o));
     std::fs::write(&plan, "{\"previous\": true}").unwrap();
     kill_after(
-        &["orchestrate", p(&scen), "--sweeps", "10000000", "--out", p(&plan)],
+        &[
+            "orchestrate",
+            p(&scen),
+            "--sweeps",
+            "4000000",
+            "--reads",
+            "64",
+            "--out",
+            p(&plan),
+        ],
         Duration::from_millis(1500),
     );
     assert_eq!(std::fs::read_to_string(&plan).unwrap(), "{\"previous\": true}");
@@ -221,5 +230,133 @@ fn closed_stdout_pipe_does_not_panic() {
                 out.status
             );
         }
+    }
+}
+
+/// Panics, memory blow-ups and hangs on extreme numbers now end with exit 2 and a message
+/// naming the flag or field (each case was a panic, a multi-GB allocation or a hang).
+#[test]
+fn extreme_numbers_are_refused_with_the_field_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/small24.qubo");
+    let f = p(&small);
+    let out = dir.path().join("s.json");
+    let o = p(&out);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["gen-scenario", "--agents", "0", "--pools", "2", "--out", o],
+            "--agents",
+        ),
+        (
+            vec!["gen-scenario", "--agents", "5", "--pools", "0", "--out", o],
+            "--pools",
+        ),
+        (
+            vec!["solve", f, "--solver", "sa", "--time-limit", "1e300"],
+            "time_limit",
+        ),
+        (vec!["solve", f, "--solver", "sa", "--time-limit", "NaN"], "time_limit"),
+        (
+            vec!["solve", f, "--solver", "sa", "--sweeps", "18446744073709551615"],
+            "num_sweeps",
+        ),
+        (
+            vec![
+                "solve",
+                f,
+                "--solver",
+                "sa",
+                "--sweeps",
+                "1000000000",
+                "--time-limit",
+                "1",
+            ],
+            "num_sweeps",
+        ),
+        (
+            vec![
+                "solve",
+                f,
+                "--solver",
+                "pa",
+                "--sweeps",
+                "1000000000",
+                "--sweeps-per-beta",
+                "1",
+            ],
+            "num_sweeps",
+        ),
+        (
+            vec!["solve", f, "--solver", "sa", "--reads", "10000000", "--time-limit", "1"],
+            "num_reads",
+        ),
+        (
+            vec!["solve", f, "--solver", "greedy", "--reads", "10000000"],
+            "num_reads",
+        ),
+        (
+            vec![
+                "solve",
+                f,
+                "--solver",
+                "pt",
+                "--replicas",
+                "100000",
+                "--chains",
+                "100000",
+            ],
+            "num_chains",
+        ),
+        (
+            vec!["solve", f, "--solver", "pa", "--population", "100000000"],
+            "population",
+        ),
+        (vec!["solve", f, "--solver", "sa", "--beta-range", "5,1"], "beta_range"),
+        (vec!["solve", f, "--solver", "sa", "--target", "NaN"], "--target"),
+        (vec!["bench", f, "--threads", "100000"], "threads"),
+        (vec!["qaoa", f, "--shots", "1000000000000"], "shots"),
+        (
+            vec!["qaoa", f, "--p", "2", "--gamma", "0.1", "--beta", "0.2"],
+            "--p 2 contradicts",
+        ),
+        (vec!["qaoa", f, "--gamma", "1e300", "--beta", "0.2"], "1e300"),
+    ];
+    for (args, needle) in cases {
+        let out = run(&args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: expected `{needle}` in: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+/// Scenarios that panicked or blew up memory: no agents, huge durations, a wrong format.
+#[test]
+fn hostile_scenarios_are_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let base =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/scenario_small.json")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&base).unwrap();
+    let mut cases = Vec::new();
+    let mut no_agents = v.clone();
+    no_agents["agents"] = serde_json::json!([]);
+    no_agents["tasks"] = serde_json::json!([]);
+    no_agents["traffic"] = serde_json::json!([]);
+    cases.push((no_agents, "agents"));
+    let mut long = v.clone();
+    long["tasks"][0]["duration"] = serde_json::json!(4294967295u64);
+    cases.push((long, "tasks[0].duration"));
+    let mut huge = v.clone();
+    huge["tasks"][0]["duration"] = serde_json::json!(1e15 as u64);
+    cases.push((huge, "tasks[0].duration"));
+    v["format"] = serde_json::json!("something-else");
+    cases.push((v, "format"));
+    for (k, (s, needle)) in cases.into_iter().enumerate() {
+        let path = dir.path().join(format!("s{k}.json"));
+        std::fs::write(&path, s.to_string()).unwrap();
+        let out = run(&["orchestrate", p(&path)]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{needle}: {err}");
+        assert!(err.contains(needle), "expected `{needle}` in: {err}");
     }
 }

@@ -103,6 +103,9 @@ fn row(file: &Path, problem: &Problem, set: &SampleSet, threads: Option<usize>, 
 
 /// Runs `qam bench`.
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
+    for &t in &args.threads {
+        qam::limits::check_threads("threads", t).map_err(|e| anyhow::anyhow!("--threads: {e}"))?;
+    }
     let mut sink = Sink::open(None)?;
     if args.output == OutputKind::Text {
         sink.line(&format!(

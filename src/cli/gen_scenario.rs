@@ -50,6 +50,13 @@ pub fn run(a: GenScenarioArgs) -> Result<ExitCode> {
     if a.utilisation <= 0.0 || a.utilisation > 1.0 || !a.utilisation.is_finite() {
         anyhow::bail!("--utilisation must be in (0, 1], got {}", a.utilisation);
     }
+    if a.from.is_none() && (a.agents == 0 || a.pools == 0) {
+        anyhow::bail!(
+            "--agents and --pools must be at least 1 (got {} agents, {} pools)",
+            a.agents,
+            a.pools
+        );
+    }
     let s = match &a.from {
         Some(path) => {
             let base = Scenario::read(path)?;

@@ -137,9 +137,9 @@ impl QaoaFlags {
 pub struct QaoaArgs {
     /// Problem file (n up to about 30 on the CPU, depending on memory).
     file: PathBuf,
-    /// Layers.
-    #[arg(long = "p", default_value_t = 1)]
-    p: usize,
+    /// Layers (default 1; with --gamma/--beta, their length).
+    #[arg(long = "p")]
+    p: Option<usize>,
     /// γ_1,..,γ_p: evaluate these angles instead of optimising (with --beta).
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     gamma: Option<Vec<f64>>,
@@ -221,7 +221,13 @@ pub fn run(args: QaoaArgs) -> Result<ExitCode> {
         }
         _ => bail!("--gamma and --beta go together"),
     };
-    let p = angles.as_ref().map_or(args.p, Angles::p);
+    let p = match (&angles, args.p) {
+        (Some(a), Some(p)) if a.p() != p => {
+            bail!("--p {p} contradicts --gamma/--beta, which give {} layer(s)", a.p())
+        }
+        (Some(a), _) => a.p(),
+        (None, p) => p.unwrap_or(1),
+    };
     if p == 0 {
         bail!("--p must be at least 1");
     }
@@ -237,6 +243,7 @@ pub fn run(args: QaoaArgs) -> Result<ExitCode> {
         angles,
         polish: false,
     };
+    params.validate(model.num_variables())?;
     let t_setup = Instant::now();
     let (mut sim, _) = build_simulator(model, params.backend, params.precision)
         .with_context(|| format!("{}: cannot simulate", args.file.display()))?;

@@ -153,9 +153,13 @@ impl SolverParams {
     pub fn context(&self, problem: &qam::io::Problem) -> Result<SolveContext<'static>> {
         let time_limit = match self.time_limit {
             None => None,
-            Some(t) if t.is_finite() && t > 0.0 => Some(std::time::Duration::from_secs_f64(t)),
-            Some(t) => bail!("--time-limit must be a positive number of seconds, not {t}"),
+            Some(t) => Some(qam::limits::time_limit(t).map_err(|e| anyhow::anyhow!("--time-limit: {e}"))?),
         };
+        if let Some(t) = self.target
+            && !t.is_finite()
+        {
+            bail!("--target must be a finite number, not {t}");
+        }
         Ok(SolveContext {
             time_limit,
             target_energy: self.target.map(|v| problem.energy_of_metric(v)),

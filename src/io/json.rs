@@ -85,7 +85,12 @@ pub(super) fn read(src: &Src, text: &str) -> Result<Problem, IoError> {
         ));
     }
     let n = m.num_variables;
-    if let Some(msg) = src.variables_problem(n, "`num_variables`") {
+    let items = m.quadratic.len()
+        + match &m.linear {
+            Linear::Sparse(v) => v.len(),
+            Linear::Dense(v) => v.len(),
+        };
+    if let Some(msg) = super::text::variables_problem(n, items, "`num_variables`") {
         return Err(invalid(src, msg));
     }
     // Errors about the k-th element of a list name the element and, when it can be found

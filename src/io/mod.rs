@@ -279,6 +279,7 @@ pub fn read_bytes(bytes: &[u8], path: &str, opts: ReadOptions) -> Result<Problem
     let src = text::Src {
         path,
         text_len: text.len(),
+        data_lines: text::count_data_lines(text),
     };
     match format {
         Format::Qbsolv => qbsolv::read(&src, text),
@@ -302,6 +303,12 @@ pub fn write_file(path: impl AsRef<Path>, problem: &Problem, format: Option<Form
                   (or --format)"
                 .into(),
         })?;
+    // Never write a file qam would refuse to read back as implausible.
+    let m = &problem.model;
+    let entries = m.num_interactions() + m.linear().iter().filter(|v| **v != 0.0).count();
+    if let Some(msg) = text::variables_problem(m.num_variables(), entries, "the model's variable count") {
+        return Err(IoError::Invalid { path: name, msg });
+    }
     let text = write_string(problem, format).map_err(|msg| IoError::Invalid {
         path: name.clone(),
         msg,

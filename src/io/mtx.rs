@@ -51,18 +51,35 @@ pub(super) fn read(src: &Src, text: &str) -> Result<Problem, IoError> {
             return Err(src.err(1, format!("unsupported symmetry `{s}` (general or symmetric)")));
         }
     };
+    // qam's comments `% vartype SPIN|BINARY` and `% offset V`: keywords and vartype words
+    // case-insensitive, each at most once, anything else after the keyword refused.
     let mut vartype = Vartype::Binary;
     let mut offset = 0.0;
+    let (mut seen_vartype, mut seen_offset) = (None::<usize>, None::<usize>);
     for (k, line) in text.lines().enumerate().skip(1) {
         let t = line.trim();
         if !t.starts_with('%') {
             continue;
         }
-        match t.trim_start_matches('%').split_ascii_whitespace().collect::<Vec<_>>()[..] {
-            ["vartype", "SPIN"] => vartype = Vartype::Spin,
-            ["vartype", "BINARY"] => vartype = Vartype::Binary,
-            ["offset", v] => offset = src.weight(k + 1, v)?,
-            _ => {}
+        let toks: Vec<&str> = t.trim_start_matches('%').split_ascii_whitespace().take(3).collect();
+        let Some(key) = toks.first().map(|w| w.to_ascii_lowercase()) else {
+            continue;
+        };
+        let seen = match key.as_str() {
+            "vartype" => &mut seen_vartype,
+            "offset" => &mut seen_offset,
+            _ => continue,
+        };
+        if let Some(first) = *seen {
+            return Err(src.err(k + 1, format!("second `% {key}` line (the first is line {first})")));
+        }
+        *seen = Some(k + 1);
+        match (key.as_str(), &toks[1..]) {
+            ("vartype", [w]) if w.eq_ignore_ascii_case("SPIN") => vartype = Vartype::Spin,
+            ("vartype", [w]) if w.eq_ignore_ascii_case("BINARY") => vartype = Vartype::Binary,
+            ("vartype", _) => return Err(src.err(k + 1, "expected `% vartype SPIN` or `% vartype BINARY`")),
+            ("offset", [v]) => offset = src.weight(k + 1, v)?,
+            _ => return Err(src.err(k + 1, "expected `% offset VALUE`")),
         }
     }
     let mut lines = content_lines(text, &['%']);

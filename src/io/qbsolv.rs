@@ -17,15 +17,22 @@ use crate::model::{Couplings, Model, ModelError, Qubo};
 const COMMENT: &[char] = &['c', 'C'];
 
 pub(super) fn read(src: &Src, text: &str) -> Result<Problem, IoError> {
+    // `c offset V` (any spacing; `offset` case-insensitive); one such line at most.
     let mut offset = 0.0;
-    for (k, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.trim_start().starts_with("c offset"))
-    {
-        if let ["c", "offset", v] = line.split_ascii_whitespace().collect::<Vec<_>>()[..] {
-            offset = src.weight(k + 1, v)?;
+    let mut offset_line: Option<usize> = None;
+    for (k, line) in text.lines().enumerate() {
+        let toks: Vec<&str> = line.split_ascii_whitespace().take(4).collect();
+        if toks.len() < 2 || !matches!(toks[0], "c" | "C") || !toks[1].eq_ignore_ascii_case("offset") {
+            continue;
         }
+        let [_, _, v] = toks[..] else {
+            return Err(src.err(k + 1, "expected `c offset VALUE`"));
+        };
+        if let Some(first) = offset_line {
+            return Err(src.err(k + 1, format!("second offset line (the first is line {first})")));
+        }
+        offset = src.weight(k + 1, v)?;
+        offset_line = Some(k + 1);
     }
     let mut header: Option<(usize, usize, usize, usize)> = None; // (line, n, nodes, couplers)
     let mut linear: Vec<f64> = Vec::new();

@@ -3,19 +3,49 @@
 
 use super::IoError;
 
-/// Declared variable counts up to this are always accepted; above it a file must be at
-/// least `n / MAX_VARIABLES_PER_BYTE` bytes long (see [`Src::variables`]).
+/// Declared variable counts up to this are always accepted; above it a file must hold at
+/// least `n / MAX_VARIABLES_PER_DATA_LINE` data lines (see [`Src::variables`]).
 pub(crate) const FREE_VARIABLES: usize = 1 << 22;
 
-/// Variables a file may declare per byte of its text beyond [`FREE_VARIABLES`].
-pub(crate) const MAX_VARIABLES_PER_BYTE: usize = 16;
+/// Variables a file may declare per data line (entry) beyond [`FREE_VARIABLES`]: a graph
+/// of mean degree 1/2048 still passes. Comments do not count, so a file padded with
+/// comments cannot make a huge header plausible.
+pub(crate) const MAX_VARIABLES_PER_DATA_LINE: usize = 4096;
 
-/// Parser state: the source name (file path) for error messages and the text's length
-/// (to bound what a header may make us allocate).
+/// The check behind [`Src::variables`]: what is wrong with declaring `n` variables in a
+/// file of `data` data lines (entries), if anything.
+pub(crate) fn variables_problem(n: usize, data: usize, what: &str) -> Option<String> {
+    if n > u32::MAX as usize {
+        return Some(format!("{what} {n} exceeds 2^32 - 1"));
+    }
+    let limit = FREE_VARIABLES.max(MAX_VARIABLES_PER_DATA_LINE.saturating_mul(data));
+    (n > limit).then(|| {
+        format!(
+            "{what} {n} is implausible for a file of {data} data lines (at most {limit} variables are accepted: \
+             {FREE_VARIABLES}, or {MAX_VARIABLES_PER_DATA_LINE} per data line; is the header damaged?)"
+        )
+    })
+}
+
+/// Lines that can hold data in the text formats: their first non-blank character is a
+/// digit, a sign or a point (comments and headers starting with a letter or `%` do not).
+pub(crate) fn count_data_lines(text: &str) -> usize {
+    text.lines()
+        .filter(|l| {
+            l.trim_start()
+                .starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+' || c == '.')
+        })
+        .count()
+}
+
+/// Parser state: the source name (file path) for error messages, the text's length (to
+/// bound what a header may make us reserve) and its number of data lines (to bound the
+/// number of variables a header may declare).
 #[derive(Clone, Copy)]
 pub(crate) struct Src<'a> {
     pub path: &'a str,
     pub text_len: usize,
+    pub data_lines: usize,
 }
 
 impl<'a> Src<'a> {
@@ -65,9 +95,9 @@ impl<'a> Src<'a> {
     }
 
     /// Refuses variable counts that 32-bit indices cannot address, and counts so far
-    /// beyond the file's size that they can only be a damaged header: a file may declare
-    /// up to `max(FREE_VARIABLES, MAX_VARIABLES_PER_BYTE * bytes)` variables. Without
-    /// this, a 20-byte file could make the reader allocate gigabytes and abort.
+    /// beyond the file's data that they can only be a damaged header: a file may declare
+    /// up to `max(FREE_VARIABLES, MAX_VARIABLES_PER_DATA_LINE * data lines)` variables.
+    /// Without this, a 20-byte file could make the reader allocate gigabytes and abort.
     pub fn check_variables(&self, line: usize, n: usize, what: &str) -> Result<(), IoError> {
         match self.variables_problem(n, what) {
             Some(msg) => Err(self.err(line, msg)),
@@ -78,17 +108,7 @@ impl<'a> Src<'a> {
     /// What is wrong with a declared count of `n` variables, if anything (see
     /// [`Src::check_variables`]).
     pub fn variables_problem(&self, n: usize, what: &str) -> Option<String> {
-        if n > u32::MAX as usize {
-            return Some(format!("{what} {n} exceeds 2^32 - 1"));
-        }
-        let limit = FREE_VARIABLES.max(MAX_VARIABLES_PER_BYTE.saturating_mul(self.text_len));
-        (n > limit).then(|| {
-            format!(
-                "{what} {n} is implausible for a file of {} bytes (at most {limit} variables are \
-                 accepted; is the header damaged?)",
-                self.text_len
-            )
-        })
+        variables_problem(n, self.data_lines, what)
     }
 
     /// Capacity to reserve for `declared` entries: no more than the text can hold (an

@@ -116,6 +116,13 @@ fn index_ids<'a>(ids: impl Iterator<Item = &'a String>, what: &str) -> Result<Ha
     Ok(map)
 }
 
+/// Longest task, in slots: schedules are planned slot by slot, so durations drive memory
+/// and time.
+pub const MAX_SLOTS: usize = 1 << 20;
+
+/// Largest sum of task durations (and horizon), in slots.
+pub const MAX_TOTAL_SLOTS: usize = 1 << 22;
+
 /// Validates `s` and compiles it into an [`Instance`].
 pub fn validate(s: &Scenario) -> Result<Instance, ScenarioError> {
     let kk = s.resource_kinds.len();
@@ -131,12 +138,26 @@ pub fn validate(s: &Scenario) -> Result<Instance, ScenarioError> {
         }
         m
     };
+    if s.format != "qam-scenario" {
+        return Err(ScenarioError::Invalid {
+            field: "format".into(),
+            reason: format!("`{}` is not `qam-scenario`", s.format),
+        });
+    }
     let known_kinds = s.resource_kinds.join(", ");
     check_finite(|| "comm_cost".into(), s.comm_cost)?;
     if s.comm_cost < 0.0 {
         return Err(ScenarioError::Invalid {
             field: "comm_cost".into(),
             reason: format!("negative ({})", s.comm_cost),
+        });
+    }
+    if let Some(h) = s.horizon
+        && h > MAX_TOTAL_SLOTS
+    {
+        return Err(ScenarioError::Invalid {
+            field: "horizon".into(),
+            reason: format!("{h} slots exceed the limit of {MAX_TOTAL_SLOTS}"),
         });
     }
     if s.horizon == Some(0) {
@@ -178,6 +199,12 @@ pub fn validate(s: &Scenario) -> Result<Instance, ScenarioError> {
     }
 
     // Agents.
+    if s.agents.is_empty() {
+        return Err(ScenarioError::Invalid {
+            field: "agents".into(),
+            reason: "no agents".into(),
+        });
+    }
     let agent_index = index_ids(s.agents.iter().map(|a| &a.id), "agents")?;
     let aa = s.agents.len();
     let mut load = vec![0.0; aa * kk];
@@ -284,6 +311,7 @@ pub fn validate(s: &Scenario) -> Result<Instance, ScenarioError> {
     // Tasks.
     let task_index = index_ids(s.tasks.iter().map(|t| &t.id), "tasks")?;
     let mut tasks = Vec::with_capacity(s.tasks.len());
+    let mut total_duration = 0usize;
     for (i, t) in s.tasks.iter().enumerate() {
         let capability = *cap_index.get(&t.capability).ok_or_else(|| ScenarioError::Invalid {
             field: format!("tasks[{i}].capability"),
@@ -293,6 +321,22 @@ pub fn validate(s: &Scenario) -> Result<Instance, ScenarioError> {
             return Err(ScenarioError::Invalid {
                 field: format!("tasks[{i}].duration"),
                 reason: "must be at least 1 slot".into(),
+            });
+        }
+        if t.duration > MAX_SLOTS {
+            return Err(ScenarioError::Invalid {
+                field: format!("tasks[{i}].duration"),
+                reason: format!("{} slots exceed the limit of {MAX_SLOTS}", t.duration),
+            });
+        }
+        total_duration += t.duration;
+        if total_duration > MAX_TOTAL_SLOTS {
+            return Err(ScenarioError::Invalid {
+                field: format!("tasks[{i}].duration"),
+                reason: format!(
+                    "the durations of tasks[0..={i}] add up to {total_duration} slots, above the limit of \
+                     {MAX_TOTAL_SLOTS} (schedules are planned slot by slot)"
+                ),
             });
         }
         let resolve = |list: &[String], name: &str| -> Result<Vec<usize>, ScenarioError> {

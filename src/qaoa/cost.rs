@@ -389,12 +389,10 @@ pub(crate) fn alloc<T: Clone>(len: usize, fill: T, what: &str) -> Result<Vec<T>,
     Ok(v)
 }
 
-/// Bytes of memory the OS reports as available (`MemAvailable`), if it can be read.
+/// Bytes of memory this process can still allocate: the OS's `MemAvailable`, or less under
+/// a cgroup memory limit ([`crate::limits::available_memory`]).
 pub fn available_memory() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+    crate::limits::available_memory()
 }
 
 /// Errors when `bytes` more would not fit in the memory the OS reports as available.

@@ -382,6 +382,7 @@ impl<T: Real> Simulator for CpuSimulator<T> {
     }
 
     fn sample(&mut self, shots: usize, seed: u64) -> Result<Vec<u64>, QaoaError> {
+        super::check_shots(shots)?;
         if !self.evaluated {
             return Err(QaoaError::NotEvaluated);
         }

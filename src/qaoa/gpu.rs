@@ -621,6 +621,7 @@ impl Simulator for GpuSimulator {
     }
 
     fn sample(&mut self, shots: usize, seed: u64) -> Result<Vec<u64>, QaoaError> {
+        super::check_shots(shots)?;
         self.draw(shots, seed)
     }
 

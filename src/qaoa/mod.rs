@@ -157,7 +157,8 @@ impl Angles {
         }
     }
 
-    /// Errors unless there are `p ≥ 1` finite γ and as many finite β.
+    /// Errors unless there are `p ≥ 1` finite γ and as many finite β, all at most
+    /// [`MAX_ANGLE`] in magnitude.
     pub fn check(&self) -> Result<(), QaoaError> {
         if self.gamma.is_empty() {
             return Err(QaoaError::InvalidAngles("at least one layer (p >= 1) is needed".into()));
@@ -172,9 +173,17 @@ impl Angles {
         if let Some(v) = self.gamma.iter().chain(&self.beta).find(|v| !v.is_finite()) {
             return Err(QaoaError::InvalidAngles(format!("{v} is not finite")));
         }
+        if let Some(v) = self.gamma.iter().chain(&self.beta).find(|v| v.abs() > MAX_ANGLE) {
+            return Err(QaoaError::InvalidAngles(format!(
+                "{v:e} exceeds {MAX_ANGLE:e} in magnitude (phases γ·E would lose all precision)"
+            )));
+        }
         Ok(())
     }
 }
+
+/// Largest accepted |γ| or |β| (radians per energy unit / radians).
+pub const MAX_ANGLE: f64 = 1e6;
 
 /// One evaluation of the QAOA state.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
@@ -201,6 +210,19 @@ pub trait Simulator {
     fn sample(&mut self, shots: usize, seed: u64) -> Result<Vec<u64>, QaoaError>;
     /// A short description (device, precision, threads).
     fn backend(&self) -> String;
+}
+
+/// Refuses more than [`crate::limits::MAX_SHOTS`] shots or shots whose indices would not
+/// fit the memory available (8 bytes each), before anything is allocated.
+pub(crate) fn check_shots(shots: usize) -> Result<(), QaoaError> {
+    let max = crate::limits::MAX_SHOTS;
+    if shots > max {
+        return Err(QaoaError::InvalidParameter {
+            name: "shots",
+            reason: format!("{shots} exceeds the limit of {max} shots"),
+        });
+    }
+    cost::check_host_memory(&format!("{shots} shots"), shots as u64 * 8)
 }
 
 /// Draws `shots` indices from the distribution `prob(k)`, `k < len`: per-chunk sums,

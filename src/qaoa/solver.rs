@@ -234,6 +234,7 @@ impl Solver for QaoaSolver {
     fn solve_with(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
         let t0 = Instant::now();
         let prm = &self.params;
+        prm.validate(model.num_variables())?;
         if prm.p == 0 {
             return Err(crate::solvers::SolveError::InvalidParameter {
                 name: "p",

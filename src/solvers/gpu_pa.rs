@@ -60,6 +60,7 @@ impl Solver for GpuPaSolver {
         let t0 = Instant::now();
         let p = &self.params.pa;
         let n = model.num_variables();
+        p.validate(n)?;
         if n == 0 {
             return Err(invalid("model", "has no variables"));
         }

@@ -60,6 +60,7 @@ impl Solver for GpuPtSolver {
         let t0 = Instant::now();
         let p = &self.params.pt;
         let n = model.num_variables();
+        p.validate(n)?;
         if p.num_chains == 0 {
             return Err(invalid("num_chains", "must be at least 1"));
         }

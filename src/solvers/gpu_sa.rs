@@ -96,6 +96,7 @@ impl Solver for GpuSaSolver {
         let t0 = Instant::now();
         let p = &self.params.sa;
         let n = model.num_variables();
+        p.validate(n)?;
         if p.num_reads == 0 {
             return Err(invalid("num_reads", "must be at least 1"));
         }

@@ -121,6 +121,7 @@ impl Solver for GreedySolver {
     fn solve_with(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
         let t0 = Instant::now();
         let n = model.num_variables();
+        self.validate(n)?;
         let starts: Vec<Vec<i8>> = match &self.initial_states {
             Some(states) => initial_spins(states, model)?,
             None if self.num_reads == 0 => return Err(invalid("num_reads", "must be at least 1")),

@@ -111,6 +111,7 @@ impl Solver for PaSolver {
         let t0 = Instant::now();
         let p = &self.params;
         let n = model.num_variables();
+        p.validate(n)?;
         // Search the offset-free model (a large offset would round energy differences and
         // tolerances away); the offset comes back in `from_model_states`.
         let ising = model.to_ising();

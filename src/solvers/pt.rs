@@ -213,6 +213,7 @@ impl Solver for PtSolver {
         let t0 = Instant::now();
         let p = &self.params;
         let n = model.num_variables();
+        p.validate(n)?;
         if p.num_chains == 0 {
             return Err(invalid("num_chains", "must be at least 1"));
         }

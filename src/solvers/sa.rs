@@ -100,6 +100,7 @@ impl Solver for SaSolver {
         let t0 = Instant::now();
         let p = &self.params;
         let n = model.num_variables();
+        p.validate(n)?;
         let num_reads = p.num_reads;
         if num_reads == 0 {
             return Err(invalid("num_reads", "must be at least 1"));

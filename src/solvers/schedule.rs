@@ -52,6 +52,16 @@ impl BetaSchedule {
             ));
         }
         let m = num_sweeps / sweeps_per_beta;
+        if m > crate::limits::MAX_SCHEDULE_BETAS {
+            return Err(invalid(
+                "num_sweeps",
+                format!(
+                    "{num_sweeps} sweeps / {sweeps_per_beta} per β = {m} β values exceed the limit of {}; raise \
+                     num_sweeps_per_beta",
+                    crate::limits::MAX_SCHEDULE_BETAS
+                ),
+            ));
+        }
         let betas = match (m, kind) {
             (0, _) => Vec::new(),
             (1, _) => vec![b1],
@@ -77,6 +87,16 @@ impl BetaSchedule {
 
     /// A custom schedule: one sweep per listed β.
     pub fn custom(betas: Vec<f64>) -> Result<Self, SolveError> {
+        if betas.len() > crate::limits::MAX_SCHEDULE_BETAS {
+            return Err(invalid(
+                "beta_schedule",
+                format!(
+                    "{} β values exceed the limit of {}",
+                    betas.len(),
+                    crate::limits::MAX_SCHEDULE_BETAS
+                ),
+            ));
+        }
         if let Some(b) = betas.iter().find(|b| !b.is_finite() || **b < 0.0) {
             return Err(invalid("beta_schedule", format!("{b} is not a finite non-negative β")));
         }
