@@ -124,3 +124,114 @@ fn one_without_timing(a: &qam::model::SampleSet, b: &qam::model::SampleSet) -> q
     a.info.timing = b.info.timing.clone();
     a
 }
+
+// ---- Readers: silently accepted nonsense (issue 17) ----
+
+use qam::io::{Format, Problem, ReadOptions, read_bytes, write_string};
+
+fn read_as(text: &str, name: &str) -> Result<Problem, String> {
+    read_bytes(text.as_bytes(), name, ReadOptions::default()).map_err(|e| e.to_string())
+}
+
+fn dimod(labels: &str, extra: &str) -> String {
+    format!(
+        r#"{{"type": "BinaryQuadraticModel", "version": {{"bqm_schema": "3.0.0"}}, "use_bytes": false,
+        "variable_labels": {labels}, "variable_type": "BINARY", "offset": 1.0, "info": {{}},
+        "linear_biases": [-1.0, 2.0, 0.0, 0.5], "quadratic_biases": [-3.0, 2.0, 1.5, -1.0],
+        "quadratic_head": [0, 0, 1, 2], "quadratic_tail": [1, 3, 2, 3]{extra}}}"#
+    )
+}
+
+#[test]
+fn dimod_labels_are_kept_and_declared_fields_checked() {
+    let p = read_as(&dimod("[3, 2, 1, 0]", ""), "m.json").unwrap();
+    assert_eq!(
+        p.labels,
+        Some(vec![
+            serde_json::json!(3),
+            serde_json::json!(2),
+            serde_json::json!(1),
+            serde_json::json!(0)
+        ])
+    );
+    let p = read_as(
+        &dimod(r#"["a", "b", ["c", 1], "d"]"#, r#", "num_variables": 4"#),
+        "m.json",
+    )
+    .unwrap();
+    assert_eq!(p.labels.unwrap()[2], serde_json::json!(["c", 1]));
+    for (labels, extra, needle) in [
+        ("[0, 1, 2, 3]", r#", "num_variables": 5"#, "num_variables"),
+        ("[0, 1, 2]", "", "variable_labels"),
+        ("[0, 1, 1, 3]", "", "repeats"),
+        (r#""abcd""#, "", "variable_labels"),
+    ] {
+        let e = read_as(&dimod(labels, extra), "m.json").unwrap_err();
+        assert!(e.contains(needle), "{labels} {extra}: {e}");
+    }
+    let e = read_as(
+        &dimod("[0, 1, 2, 3]", "").replace(r#""offset": 1.0"#, r#""offset": "100""#),
+        "m.json",
+    )
+    .unwrap_err();
+    assert!(e.contains("offset"), "{e}");
+    let lower = dimod("[0, 1, 2, 3]", "").replace(r#""BINARY""#, r#""binary""#);
+    assert_eq!(read_as(&lower, "m.json").unwrap().model.vartype(), Vartype::Binary);
+}
+
+#[test]
+fn offsets_and_vartype_comments_are_parsed_strictly() {
+    // qbsolv: any spacing, one offset line at most.
+    let q = "c  offset   5\np qubo 0 2 1 1\n0 0 -1\n0 1 2\n";
+    assert_eq!(read_as(q, "a.qubo").unwrap().model.offset(), 5.0);
+    let two = "c offset 5\nc offset 7\np qubo 0 2 1 1\n0 0 -1\n0 1 2\n";
+    assert!(read_as(two, "a.qubo").unwrap_err().contains("second offset line"));
+    assert!(
+        read_as("c offset\np qubo 0 1 1 0\n0 0 1\n", "a.qubo")
+            .unwrap_err()
+            .contains("c offset VALUE")
+    );
+    // MatrixMarket: vartype words case-insensitive, each comment once.
+    let m = "%%MatrixMarket matrix coordinate real symmetric\n% vartype spin\n% offset 2\n2 2 1\n2 1 1\n";
+    let p = read_as(m, "a.mtx").unwrap();
+    assert_eq!((p.model.vartype(), p.model.offset()), (Vartype::Spin, 2.0));
+    let twice = m.replace("% offset 2\n", "% offset 2\n% offset 3\n");
+    assert!(read_as(&twice, "a.mtx").unwrap_err().contains("second"));
+    let bad = m.replace("spin", "spinor");
+    assert!(read_as(&bad, "a.mtx").unwrap_err().contains("vartype"));
+    // qam JSON: vartype case-insensitive, string offsets refused.
+    let j =
+        r#"{"format": "qam-model", "version": 1, "vartype": "spin", "num_variables": 2, "quadratic": [[0, 1, 1.0]]}"#;
+    assert_eq!(read_as(j, "a.json").unwrap().model.vartype(), Vartype::Spin);
+    let s = j.replace(r#""num_variables": 2"#, r#""num_variables": 2, "offset": "100""#);
+    assert!(read_as(&s, "a.json").is_err());
+}
+
+/// Plausibility counts data lines, not bytes: comments cannot make a huge header
+/// plausible, and whatever `write_string`/`write_file` writes reads back.
+#[test]
+fn plausibility_counts_data_lines() {
+    let mut padded = String::from("p qubo 0 150000000 1 0\n");
+    for _ in 0..2000 {
+        padded.push_str("c ");
+        padded.push_str(&"x".repeat(500));
+        padded.push('\n');
+    }
+    padded.push_str("0 0 1\n");
+    let e = read_as(&padded, "a.qubo").unwrap_err();
+    assert!(e.contains("implausible") && e.contains("data lines"), "{e}");
+    // Just above the free allowance: 4,300,000 variables need 1050 data lines.
+    let n = 4_300_000usize;
+    let edges: Vec<(u32, u32, f64)> = (0..1100u32).map(|k| (2 * k, 2 * k + 1, 1.0)).collect();
+    let p = Problem::maxcut(n, &edges).unwrap();
+    let text = write_string(&p, Format::Gset).unwrap();
+    assert_eq!(read_as(&text, "big.gset").unwrap().model.num_variables(), n);
+    // Too sparse to be told from a damaged header: refused when writing, not only reading.
+    let sparse = Problem::maxcut(n, &edges[..1000]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let e = qam::io::write_file(dir.path().join("s.gset"), &sparse, None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("implausible"), "{e}");
+    assert!(read_as(&write_string(&sparse, Format::Gset).unwrap(), "s.gset").is_err());
+}

@@ -360,3 +360,81 @@ fn hostile_scenarios_are_refused_naming_the_field() {
         assert!(err.contains(needle), "expected `{needle}` in: {err}");
     }
 }
+
+#[test]
+fn dimod_labels_come_back_with_the_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("bqm.json");
+    std::fs::write(
+        &m,
+        r#"{"type": "BinaryQuadraticModel", "version": {"bqm_schema": "3.0.0"}, "use_bytes": false,
+        "variable_labels": ["d", "c", "b", "a"], "variable_type": "SPIN", "offset": 0.0, "info": {},
+        "linear_biases": [1.0, -1.0, 1.0, -1.0], "quadratic_biases": [], "quadratic_head": [],
+        "quadratic_tail": []}"#,
+    )
+    .unwrap();
+    let o = run(&["solve", p(&m), "--solver", "exact", "--output", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["state"], serde_json::json!([-1, 1, -1, 1]));
+    assert_eq!(v["labels"], serde_json::json!(["d", "c", "b", "a"]));
+    assert_eq!(v["sample"], serde_json::json!({"a": 1, "b": -1, "c": 1, "d": -1}));
+}
+
+#[test]
+fn previous_plan_of_another_scenario_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s1, s2) = (dir.path().join("s1.json"), dir.path().join("s2.json"));
+    let plan = dir.path().join("p.json");
+    for (s, seed, prefix) in [(&s1, "1", "x"), (&s2, "2", "y")] {
+        let o = run(&[
+            "gen-scenario",
+            "--agents",
+            "40",
+            "--pools",
+            "3",
+            "--tasks",
+            "4",
+            "--seed",
+            seed,
+            "--out",
+            p(s),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        // Rename s2's agents so that the two scenarios share none.
+        let text = rename_agents(&std::fs::read_to_string(s).unwrap(), prefix);
+        std::fs::write(s, text).unwrap();
+    }
+    let o = run(&["orchestrate", p(&s1), "--out", p(&plan)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["orchestrate", p(&s2), "--previous", p(&plan)]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--allow-mismatch"), "{}", stderr(&o));
+    let o = run(&["orchestrate", p(&s2), "--previous", p(&plan), "--allow-mismatch"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Structural damage is refused even with --allow-mismatch.
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    v["schedule"][0]["end"] = serde_json::json!(0);
+    v["schedule"][0]["start"] = serde_json::json!(5);
+    std::fs::write(&plan, v.to_string()).unwrap();
+    let o = run(&["orchestrate", p(&s1), "--previous", p(&plan), "--allow-mismatch"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("schedule[0].end"), "{}", stderr(&o));
+    v["version"] = serde_json::json!(7);
+    std::fs::write(&plan, v.to_string()).unwrap();
+    let o = run(&["orchestrate", p(&s1), "--previous", p(&plan)]);
+    assert!(stderr(&o).contains("version"), "{}", stderr(&o));
+}
+
+/// Prefixes every agent id (`"a<digits>"`) in a scenario's text.
+fn rename_agents(text: &str, prefix: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    for (i, c) in text.char_indices() {
+        out.push(c);
+        if c == '"' && b.get(i + 1) == Some(&b'a') && b.get(i + 2).is_some_and(u8::is_ascii_digit) {
+            out.push_str(prefix);
+        }
+    }
+    out
+}

@@ -111,6 +111,10 @@ pub struct OrchestrateArgs {
     /// Previous plan: re-plan incrementally from it (agents joined, left or failed).
     #[arg(long)]
     previous: Option<PathBuf>,
+    /// Re-plan from a --previous plan even when it looks like a plan of another scenario
+    /// (most of its agents or all of its pools unknown, agents without a pool).
+    #[arg(long, requires = "previous")]
+    allow_mismatch: bool,
     #[command(flatten)]
     opts: PlanOptions,
     /// Summary style on stdout.
@@ -129,7 +133,12 @@ pub fn run(a: OrchestrateArgs) -> Result<ExitCode> {
     let inst = validate(&scenario).map_err(|e| anyhow::anyhow!("{}: {e}", a.scenario.display()))?;
     let orch = a.opts.orchestrator()?;
     let previous = match &a.previous {
-        Some(p) => Some(Plan::read(p)?),
+        Some(p) => {
+            let plan = Plan::read(p)?;
+            qam::orchestrate::check_previous(&plan, &inst, a.allow_mismatch)
+                .map_err(|e| anyhow::Error::new(e).context(format!("--previous {}", p.display())))?;
+            Some(plan)
+        }
         None => None,
     };
     let plan = orch.plan_instance(&inst, previous.as_ref())?;

@@ -149,6 +149,16 @@ pub fn solve_bytes_with(args: &SolveArgs, file: &Path, bytes: &[u8], make: &Make
     if let Some(k) = args.instance {
         v["instance"] = json!(k);
     }
+    if let Some(labels) = &problem.labels {
+        // dimod inputs: `labels[i]` names `state[i]`; `sample` maps label -> value.
+        v["labels"] = json!(labels);
+        let sample: serde_json::Map<String, Value> = labels
+            .iter()
+            .zip(&best.state)
+            .map(|(l, &x)| (l.as_str().map_or_else(|| l.to_string(), str::to_string), json!(x)))
+            .collect();
+        v["sample"] = Value::Object(sample);
+    }
     if let Some(cut) = problem.cut(&best.state) {
         v["cut"] = json!(cut);
     }

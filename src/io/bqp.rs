@@ -97,6 +97,7 @@ pub(super) fn read(src: &Src, text: &str, instance: usize) -> Result<Problem, Io
     Ok(Problem {
         model: Model::Qubo(chosen.expect("instance index checked against the count")),
         kind: ProblemKind::Maximize,
+        labels: None,
     })
 }
 

@@ -77,6 +77,7 @@ pub(super) fn read(src: &Src, text: &str) -> Result<Problem, IoError> {
     Ok(Problem {
         model: Model::Ising(ising),
         kind: ProblemKind::MaxCut { total_weight: total },
+        labels: None,
     })
 }
 

@@ -62,6 +62,16 @@ pub(super) fn read(src: &Src, text: &str) -> Result<Problem, IoError> {
     if value.get("type").and_then(Value::as_str) == Some("BinaryQuadraticModel") {
         return read_dimod(src, text, &value);
     }
+    // Vartype words are case-insensitive (`spin`, `Binary`).
+    let mut value = value;
+    if let Some(vt) = value
+        .get("vartype")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_uppercase)
+        && (vt == "BINARY" || vt == "SPIN")
+    {
+        value["vartype"] = Value::String(vt);
+    }
     let m: JsonModel = match serde_json::from_value(value) {
         Ok(m) => m,
         // Parse the text again only to learn the line of the offending value.
@@ -273,7 +283,11 @@ fn read_dimod(src: &Src, text: &str, v: &Value) -> Result<Problem, IoError> {
             "dimod BQM with use_bytes=true is not supported; save with use_bytes=False",
         ));
     }
-    let vartype = match v.get("variable_type").and_then(Value::as_str) {
+    let vt = v
+        .get("variable_type")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_uppercase);
+    let vartype = match vt.as_deref() {
         Some("BINARY") => Vartype::Binary,
         Some("SPIN") => Vartype::Spin,
         other => {
@@ -328,8 +342,57 @@ fn read_dimod(src: &Src, text: &str, v: &Value) -> Result<Problem, IoError> {
         }
         pairs.push((i as u32, j as u32, qb[k]));
     }
-    let offset = v.get("offset").and_then(Value::as_f64).unwrap_or(0.0);
-    build(src, vartype, linear, pairs, offset, false)
+    let offset = match v.get("offset") {
+        None => 0.0,
+        Some(x) => x
+            .as_f64()
+            .ok_or_else(|| invalid(src, format!("dimod BQM: `offset` must be a number, found {x}")))?,
+    };
+    if let Some(x) = v.get("num_variables") {
+        match x.as_u64() {
+            Some(k) if k == n as u64 => {}
+            _ => {
+                return Err(invalid(
+                    src,
+                    format!("dimod BQM: `num_variables` is {x} but `linear_biases` has {n} values"),
+                ));
+            }
+        }
+    }
+    // Variable k is named variable_labels[k]; the labels come back with the results.
+    let labels = match v.get("variable_labels") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(l)) => {
+            if l.len() != n {
+                return Err(invalid(
+                    src,
+                    format!(
+                        "dimod BQM: `variable_labels` has {} labels but there are {n} variables",
+                        l.len()
+                    ),
+                ));
+            }
+            let mut seen = std::collections::HashSet::with_capacity(n);
+            for (k, label) in l.iter().enumerate() {
+                if !seen.insert(label.to_string()) {
+                    return Err(invalid(
+                        src,
+                        format!("dimod BQM: `variable_labels[{k}]` = {label} repeats a label"),
+                    ));
+                }
+            }
+            Some(l.clone())
+        }
+        Some(x) => {
+            return Err(invalid(
+                src,
+                format!("dimod BQM: `variable_labels` must be a list, found {x}"),
+            ));
+        }
+    };
+    let mut problem = build(src, vartype, linear, pairs, offset, false)?;
+    problem.labels = labels;
+    Ok(problem)
 }
 
 fn invalid(src: &Src, msg: impl Into<String>) -> IoError {

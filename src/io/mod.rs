@@ -175,6 +175,10 @@ pub struct Problem {
     pub model: Model,
     /// How to report its energy (cut value, objective).
     pub kind: ProblemKind,
+    /// Variable labels from the file (dimod's `variable_labels`): `labels[i]` names
+    /// variable `i` of the model and of every returned state. `None`: variables are
+    /// named by their index.
+    pub labels: Option<Vec<serde_json::Value>>,
 }
 
 impl Problem {
@@ -183,6 +187,7 @@ impl Problem {
         Problem {
             model,
             kind: ProblemKind::Minimize,
+            labels: None,
         }
     }
 
@@ -193,6 +198,7 @@ impl Problem {
         Ok(Problem {
             model: Model::Ising(ising),
             kind: ProblemKind::MaxCut { total_weight },
+            labels: None,
         })
     }
 

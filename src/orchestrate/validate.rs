@@ -481,3 +481,87 @@ pub fn topological_order(tasks: &[crate::orchestrate::validate::TaskSpec]) -> Re
     cycle.push(cycle[0]);
     Err(cycle)
 }
+
+/// Checks that `previous` (a `--previous` plan) is a well-formed plan of (an earlier
+/// version of) the scenario `inst`, before re-planning from it.
+///
+/// Always refused: a version other than 1, an agent or task listed twice, a schedule entry
+/// with `end < start`. Refused unless `allow_mismatch` (they mean the plan belongs to
+/// another scenario): an agent placed in no pool (`null`), fewer than half of the plan's
+/// agents in the scenario, or none of its pools. Errors name the plan field.
+pub fn check_previous(
+    previous: &super::Plan,
+    inst: &Instance,
+    allow_mismatch: bool,
+) -> Result<(), super::OrchestrateError> {
+    use std::collections::HashSet;
+    let err = |field: String, reason: String| super::OrchestrateError::Plan { field, reason };
+    let hint = "; it looks like a plan of another scenario (--allow-mismatch to re-plan from it anyway)";
+    if previous.version != 1 {
+        return Err(err(
+            "version".into(),
+            format!("{} is not a plan version this qam reads (1)", previous.version),
+        ));
+    }
+    let mut agents = HashSet::with_capacity(previous.placements.len());
+    for (k, p) in previous.placements.iter().enumerate() {
+        if !agents.insert(p.agent.as_str()) {
+            return Err(err(
+                format!("placements[{k}].agent"),
+                format!("agent `{}` placed twice", p.agent),
+            ));
+        }
+        if p.pool.is_none() && !allow_mismatch {
+            return Err(err(
+                format!("placements[{k}].pool"),
+                format!("agent `{}` has no pool (null){hint}", p.agent),
+            ));
+        }
+    }
+    let mut tasks = HashSet::with_capacity(previous.schedule.len());
+    for (k, t) in previous.schedule.iter().enumerate() {
+        if !tasks.insert(t.task.as_str()) {
+            return Err(err(
+                format!("schedule[{k}].task"),
+                format!("task `{}` scheduled twice", t.task),
+            ));
+        }
+        if t.end < t.start {
+            return Err(err(
+                format!("schedule[{k}].end"),
+                format!(
+                    "task `{}` ends (slot {}) before it starts (slot {})",
+                    t.task, t.end, t.start
+                ),
+            ));
+        }
+    }
+    if allow_mismatch || previous.placements.is_empty() {
+        return Ok(());
+    }
+    let ids: HashSet<&str> = inst.agent_ids.iter().map(String::as_str).collect();
+    let known = agents.iter().filter(|a| ids.contains(*a)).count();
+    if 2 * known < agents.len() {
+        return Err(err(
+            "placements".into(),
+            format!(
+                "only {known} of the plan's {} agents are in the scenario ({} agents){hint}",
+                agents.len(),
+                inst.agent_ids.len()
+            ),
+        ));
+    }
+    let pools: HashSet<&str> = inst.pool_ids.iter().map(String::as_str).collect();
+    if !previous
+        .placements
+        .iter()
+        .filter_map(|p| p.pool.as_deref())
+        .any(|p| pools.contains(p))
+    {
+        return Err(err(
+            "placements[].pool".into(),
+            format!("none of the plan's pools is in the scenario{hint}"),
+        ));
+    }
+    Ok(())
+}
