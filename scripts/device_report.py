@@ -7,9 +7,11 @@ With --strict the exit status is 1 when a step failed or found no adapter (the s
 in CI uses it).
 
 The QAOA bandwidth fraction uses qam's performance model (docs/benchmarks.md,
-"Performance model"): one layer moves about ceil(n / t) x 2 x 8 x 2^n bytes of state
-(t = 12 tile bits: each mixer pass reads and writes every complex64 amplitude once; the
-phase step is fused into the first pass) plus 4 x 2^n bytes of the cost diagonal.
+"Performance model"): one layer moves (1 + ceil((m - 12) / 9) + (n - m)) x 16 x 2^n bytes
+of state (each tiled mixer pass reads and writes every complex64 amplitude once, the
+first mixing 12 qubits and fusing the phase step, later ones 9; each qubit above the chunk
+size 2^m is one more pass over chunk pairs) plus 4 x 2^n bytes of the cost diagonal; m is
+the largest chunk that fits the adapter's storage binding (m = n when the state fits).
 Peak bandwidths are the vendors' datasheet figures, matched on the adapter's name.
 """
 import json
@@ -27,10 +29,20 @@ PEAKS = [  # (substring of the adapter name, bytes/s, label)
     ("RTX 4090", 1.008e12, "RTX 4090 1.0 TB/s"),
 ]
 TILE_BITS = 12
+LATER_PASS_BITS = 9
 
 
-def layer_bytes(n: int) -> float:
-    return math.ceil(n / TILE_BITS) * 2 * 8 * 2.0**n + 4 * 2.0**n
+def chunk_bits(n: int, binding: int) -> int:
+    m = n
+    while m > 0 and 8 * 2**m > binding:
+        m -= 1
+    return m
+
+
+def layer_bytes(n: int, binding: int = 2**62) -> float:
+    m = chunk_bits(n, binding)
+    passes = 1 + max(0, math.ceil((m - TILE_BITS) / LATER_PASS_BITS)) + (n - m)
+    return passes * 16 * 2.0**n + 4 * 2.0**n
 
 
 def peak_for(name: str):
@@ -53,6 +65,8 @@ def main(raw_path, json_path, md_path):
     gpu_name = next((a["name"] for a in adapters if a.get("device_type") != "Cpu"), None)
     gpu_name = gpu_name or (adapters[0]["name"] if adapters else "none")
     peak, peak_label = peak_for(gpu_name)
+    gpu = next((a for a in adapters if a["name"] == gpu_name), {})
+    binding = min(gpu.get("max_storage_buffer_binding_size", 2**62), gpu.get("max_buffer_size", 2**62))
 
     sa_rows = []
     for d in by("gpu_sa"):
@@ -91,7 +105,12 @@ def main(raw_path, json_path, md_path):
     qaoa_rows = []
     for d in by("qaoa"):
         n = d["n"]
-        row = {"n": n, "state_bytes": 8 * 2**n, "bytes_per_layer_model": layer_bytes(n)}
+        row = {
+            "n": n,
+            "state_bytes": 8 * 2**n,
+            "chunk_bits": chunk_bits(n, binding),
+            "bytes_per_layer_model": layer_bytes(n, binding),
+        }
         if "error" in d:
             row["error"] = d["error"]
         else:
@@ -102,8 +121,8 @@ def main(raw_path, json_path, md_path):
                     "eval_p1_s": e1,
                     "eval_p3_s": e3,
                     "layer_s": layer,
-                    "achieved_bytes_per_s": layer_bytes(n) / layer,
-                    "bandwidth_fraction": (layer_bytes(n) / layer / peak) if peak else None,
+                    "achieved_bytes_per_s": row["bytes_per_layer_model"] / layer,
+                    "bandwidth_fraction": (row["bytes_per_layer_model"] / layer / peak) if peak else None,
                     "backend": d["p1"].get("backend"),
                 }
             )
