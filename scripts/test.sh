@@ -32,3 +32,5 @@ echo "== cargo clippy --all-targets --release -D warnings"
 cargo clippy --all-targets --release -- -D warnings
 echo "== cargo test --release"
 cargo test --release "$@"
+echo "== scripts/device-check.sh --smoke (the GPU measurement script, tiny sizes, this adapter)"
+./scripts/device-check.sh --smoke --out target/device-check-smoke

@@ -28,13 +28,14 @@ fn cost_diagonal(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
     if (k >= num_states()) {
         return;
     }
+    let g = global_index(k);
     var e = 0.0;
     for (var i = 0u; i < P.n; i++) {
-        e += linear[i] * sigma(k, i);
+        e += linear[i] * sigma(g, i);
     }
     for (var t = 0u; t < P.count; t++) {
         let term = terms[t];
-        e += term.w * sigma(k, term.i) * sigma(k, term.j);
+        e += term.w * sigma(g, term.i) * sigma(g, term.j);
     }
     cost[k] = e;
 }

@@ -1,4 +1,5 @@
-// Mixer pass: RX(2 beta) = [[c, -i s], [-i s, c]] on qubits qb .. qb + k - 1, in workgroup
+// Mixer pass: RX(2 beta) = [[c, -i s], [-i s, c]] on qubits qb .. qb + k - 1 (< m, within
+// one chunk of the state), in workgroup
 // memory. A workgroup owns one tile of 2^(k + cb) amplitudes: 2^k rows (the pass's
 // qubits) of 2^cb consecutive states (cb = 0 for the low pass; > 0 keeps global memory
 // accesses of the high passes in runs of 2^cb). The tile is loaded once, the k butterfly
@@ -51,7 +52,7 @@ fn mixer(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     let t = wid.x + wid.y * nwg.x;
     let bits = P.k + P.cb;
     let size = 1u << bits;
-    if (t >= (1u << (P.n - bits))) {
+    if (t >= (1u << (P.m - bits))) {
         return;
     }
     for (var j = lid; j < size; j += WG) {

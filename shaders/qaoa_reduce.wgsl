@@ -1,6 +1,7 @@
-// Reductions in two stages: each of up to 1024 workgroups strides over the states and
-// writes one partial (vec4) to `partials`; then one workgroup sums the partials into
-// result[0]. Only result[0] (16 bytes) is read back per evaluation.
+// Reductions in two stages: each of up to 1024 workgroups strides over the states of a
+// chunk and writes one partial (vec4) to `partials` (chunk c's at c * num_workgroups);
+// then one workgroup sums the P.count partials of every chunk into result[0]. Only
+// result[0] (16 bytes) is read back per evaluation.
 //   expectation: (sum p (v - vmin), sum p, sum p [v <= gthr], 0), p = |psi_k|^2
 //   minmax:      (min v, max v, 0, 0)
 @group(0) @binding(0) var<uniform> P: Params;
@@ -46,7 +47,7 @@ fn expectation(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
     workgroupBarrier();
     tree_sum(lid);
     if (lid == 0u) {
-        partials[wid.x] = red[0];
+        partials[P.chunk * nwg.x + wid.x] = red[0];
     }
 }
 
@@ -64,7 +65,7 @@ fn minmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     workgroupBarrier();
     tree_minmax(lid);
     if (lid == 0u) {
-        partials[wid.x] = red[0];
+        partials[P.chunk * nwg.x + wid.x] = red[0];
     }
 }
 

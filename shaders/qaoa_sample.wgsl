@@ -1,7 +1,8 @@
 // Sampling by cumulative sums, in two levels: block_sums writes the probability of each
-// block of P.offset consecutive states; the CPU turns them into a running total, draws one
-// uniform number per shot and finds its block; pick then scans that block's running sum
-// to the state where it passes the shot's target.
+// block of P.offset consecutive states (global block numbers: chunk c's blocks follow
+// chunk c - 1's); the CPU turns them into a running total, draws one uniform number per
+// shot and finds its block; pick, dispatched once per chunk, then scans the running sum
+// of the blocks of its chunk to the state where it passes the shot's target.
 struct Shot {
     block: u32,
     goal: f32,
@@ -37,7 +38,7 @@ fn block_sums(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
         workgroupBarrier();
     }
     if (lid == 0u) {
-        sums[b] = red[0];
+        sums[P.chunk * (num_states() / bs) + b] = red[0];
     }
 }
 
@@ -50,7 +51,11 @@ fn pick(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     let shot = shots[s];
     let bs = P.offset;
-    let first = shot.block * bs;
+    let per_chunk = num_states() / bs;
+    if (shot.block / per_chunk != P.chunk) {
+        return;
+    }
+    let first = (shot.block % per_chunk) * bs;
     var acc = 0.0;
     var last = first;
     for (var j = 0u; j < bs; j++) {
@@ -61,9 +66,9 @@ fn pick(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         }
         acc += p;
         if (acc > shot.goal) {
-            picks[s] = first + j;
+            picks[s] = global_index(first + j);
             return;
         }
     }
-    picks[s] = last;
+    picks[s] = global_index(last);
 }

@@ -29,8 +29,8 @@ pub fn run(args: DevicesArgs) -> Result<ExitCode> {
             OutputKind::Json => sink.line(&serde_json::to_string(&a)?)?,
             OutputKind::Text => {
                 sink.line(&format!(
-                    "{} [{} {}] driver: {}",
-                    a.name, a.backend, a.device_type, a.driver
+                    "{}: {} [{} {}] driver: {}",
+                    a.index, a.name, a.backend, a.device_type, a.driver
                 ))?;
                 sink.line(&format!(
                     "    max storage binding {} MiB, max buffer {} MiB, workgroups/dim {}, invocations/wg {}, shared {} KiB, storage buffers/stage {}, f64 {}, subgroups {}",

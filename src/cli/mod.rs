@@ -9,6 +9,7 @@ mod distributed;
 pub mod exit;
 mod gen_scenario;
 mod generate;
+mod gpu_select;
 mod info;
 mod orchestrate;
 mod output;
@@ -28,6 +29,11 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// GPU adapter for every GPU solver: an index from `qam devices` or a name substring
+    /// (default: `QAM_ADAPTER`; under mpirun, adapter `local rank mod count`; else wgpu's
+    /// high-performance choice).
+    #[arg(long, global = true)]
+    device: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -59,6 +65,7 @@ enum Command {
 /// Parses the command line and runs it.
 pub fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
+    gpu_select::configure(cli.device.as_deref())?;
     match cli.command {
         Command::Solve(a) => solve::run(a),
         Command::Info(a) => info::run(a),

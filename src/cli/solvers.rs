@@ -7,8 +7,8 @@ use qam::gpu::anneal::Backend;
 use qam::gpu::{GpuContext, gpu_required};
 use qam::model::Model;
 use qam::solvers::{
-    ExactSolver, GpuPaParams, GpuPaSolver, GpuPtParams, GpuPtSolver, GpuSaParams, GpuSaSolver, GreedySolver, PaParams,
-    PaSolver, PtParams, PtSolver, SaParams, SaSolver, ScheduleKind, SolveContext, Solver,
+    ExactSolver, GpuPaParams, GpuPaSolver, GpuPtParams, GpuPtSolver, GpuSaParams, GpuSaSolver, GreedySolver,
+    MultiGpuSaSolver, PaParams, PaSolver, PtParams, PtSolver, SaParams, SaSolver, ScheduleKind, SolveContext, Solver,
 };
 
 /// Problems up to this size go to `exact` under `--solver auto`.
@@ -91,6 +91,10 @@ pub struct SolverParams {
     /// GPU solvers: kernels to sweep with.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
+    /// `gpu-sa`: `all` splits the reads over every GPU adapter (one share each, run at
+    /// once); default: the one device chosen by `--device` / `QAM_ADAPTER`.
+    #[arg(long, value_parser = ["all"])]
+    pub devices: Option<String>,
     /// Stop once this value is reached, in the file's metric (cut for G-set, objective for
     /// bqp, energy otherwise); solvers that can check it stop early, and `bench` reports
     /// the time to reach it.
@@ -227,18 +231,26 @@ impl SolverParams {
 /// Whether `--solver auto` should use the GPU for `n` variables and `reads` reads:
 /// `Ok(Ok(why))` to use it, `Ok(Err(why))` to stay on the CPU, or an error when
 /// QAM_REQUIRE_GPU is set and there is no adapter. A CPU adapter (llvmpipe) counts only
-/// when QAM_ADAPTER names it.
+/// when `--device` or QAM_ADAPTER names it.
 fn auto_gpu(n: usize, reads: usize) -> Result<std::result::Result<String, String>> {
+    // Decide on size first: a problem too small to ever use a GPU never opens a device
+    // (opening one costs ~65 ms), unless QAM_REQUIRE_GPU asks for the check.
+    let work = n.saturating_mul(reads);
+    if work < AUTO_GPU_MIN_WORK && !gpu_required() {
+        return Ok(Err(format!(
+            "{n} variables x {reads} reads is below {AUTO_GPU_MIN_WORK} flip attempts per sweep, too little work for a GPU"
+        )));
+    }
     let ctx = match GpuContext::shared() {
         Ok(c) => c,
         Err(e) if gpu_required() => bail!("--solver auto: QAM_REQUIRE_GPU is set but {e}"),
         Err(_) => return Ok(Err("no GPU adapter".into())),
     };
     let summary = ctx.summary();
-    let named = std::env::var("QAM_ADAPTER").is_ok_and(|v| !v.is_empty());
+    let named = super::gpu_select::explicit();
     if summary.device_type == "Cpu" && !named {
         return Ok(Err(format!(
-            "the only adapter, {}, is a CPU implementation (set QAM_ADAPTER to use it anyway)",
+            "the only adapter, {}, is a CPU implementation (name it with --device or QAM_ADAPTER to use it anyway)",
             summary.name
         )));
     }
@@ -281,6 +293,13 @@ pub fn build(choice: SolverChoice, params: &SolverParams, model: &Model) -> Resu
             seed: params.seed,
             initial_states: None,
         }),
+        SolverChoice::GpuSa if params.devices.is_some() => Box::new(MultiGpuSaSolver::new(
+            GpuSaParams {
+                sa: params.sa(),
+                backend: params.backend(),
+            },
+            GpuContext::open_all()?,
+        )),
         SolverChoice::GpuSa => Box::new(GpuSaSolver::new(GpuSaParams {
             sa: params.sa(),
             backend: params.backend(),

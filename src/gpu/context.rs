@@ -7,11 +7,72 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use wgpu::util::DeviceExt;
 
+static SHARED_OPTIONS: OnceLock<GpuOptions> = OnceLock::new();
+static SHARED: OnceLock<Result<Arc<GpuContext>, GpuError>> = OnceLock::new();
+
+/// Which adapter to open: its index in [`enumerate_adapters`] (stable for one machine
+/// and driver set) or a case-insensitive substring of its name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AdapterSelector {
+    /// Position in [`enumerate_adapters`] (`index` in `qam devices`).
+    Index(usize),
+    /// First adapter whose name contains this (case-insensitive).
+    Name(String),
+    /// The adapter of an MPI rank with this index on its node: adapter
+    /// `rank mod count` among [`rank_adapters`], so the ranks of a node spread over its
+    /// GPUs.
+    LocalRank(usize),
+}
+
+/// The adapters node-local ranks are spread over: the GPUs of the backend that shows the
+/// most non-CPU adapters (one physical GPU seen through Vulkan and GL counts once); on a
+/// machine with CPU adapters only, every adapter (lavapipe lists a Vulkan and a GL one).
+pub fn rank_adapters(all: &[AdapterSummary]) -> Vec<&AdapterSummary> {
+    let gpus: Vec<&AdapterSummary> = all.iter().filter(|a| a.device_type != "Cpu").collect();
+    if gpus.is_empty() {
+        return all.iter().collect();
+    }
+    let mut best: Vec<&AdapterSummary> = Vec::new();
+    for a in &gpus {
+        let same: Vec<&AdapterSummary> = gpus.iter().copied().filter(|b| b.backend == a.backend).collect();
+        if same.len() > best.len() {
+            best = same;
+        }
+    }
+    best
+}
+
+impl AdapterSelector {
+    /// Reads `"1"` as an index and anything else as a name substring; `None` for an empty
+    /// string.
+    pub fn parse(s: &str) -> Option<AdapterSelector> {
+        let s = s.trim();
+        if s.is_empty() {
+            return None;
+        }
+        Some(match s.parse::<usize>() {
+            Ok(i) => AdapterSelector::Index(i),
+            Err(_) => AdapterSelector::Name(s.to_string()),
+        })
+    }
+}
+
+impl std::fmt::Display for AdapterSelector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AdapterSelector::Index(i) => write!(f, "index {i}"),
+            AdapterSelector::Name(n) => write!(f, "`{n}`"),
+            AdapterSelector::LocalRank(r) => write!(f, "for local rank {r}"),
+        }
+    }
+}
+
 /// How to pick and open the device.
 #[derive(Clone, Debug, Default)]
 pub struct GpuOptions {
-    /// Adapter name substring (case-insensitive); default from `QAM_ADAPTER`.
-    pub adapter_name: Option<String>,
+    /// The adapter to open; `None` takes wgpu's high-performance choice. (The CLI fills
+    /// this from `--device` or `QAM_ADAPTER`; the library reads no environment.)
+    pub adapter: Option<AdapterSelector>,
     /// Lower `max_storage_buffer_binding_size` to this many bytes (to test how code
     /// splits or refuses large problems); `None` keeps the adapter's value.
     pub max_storage_binding: Option<u64>,
@@ -20,6 +81,8 @@ pub struct GpuOptions {
 /// What `qam devices` shows about an adapter.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct AdapterSummary {
+    /// Position in [`enumerate_adapters`]: what [`AdapterSelector::Index`] selects.
+    pub index: usize,
     /// Adapter name.
     pub name: String,
     /// Backend (Vulkan, Metal, Dx12, Gl).
@@ -50,11 +113,12 @@ fn instance() -> wgpu::Instance {
     wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle().with_env())
 }
 
-fn summary(adapter: &wgpu::Adapter) -> AdapterSummary {
+fn summary(index: usize, adapter: &wgpu::Adapter) -> AdapterSummary {
     let info = adapter.get_info();
     let l = adapter.limits();
     let f = adapter.features();
     AdapterSummary {
+        index,
         name: info.name,
         backend: format!("{:?}", info.backend),
         device_type: format!("{:?}", info.device_type),
@@ -70,14 +134,68 @@ fn summary(adapter: &wgpu::Adapter) -> AdapterSummary {
     }
 }
 
-/// Every adapter wgpu can see (all backends), for `qam devices`.
+/// Every adapter wgpu can see (all backends), in a fixed order, for `qam devices`.
 pub fn enumerate_adapters() -> Vec<AdapterSummary> {
     let adapters = pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()));
-    adapters.iter().map(summary).collect()
+    adapters.iter().enumerate().map(|(i, a)| summary(i, a)).collect()
+}
+
+/// The adapter a selector names, or `None` for wgpu's high-performance default.
+fn select(instance: &wgpu::Instance, wanted: Option<&AdapterSelector>) -> Result<(usize, wgpu::Adapter), GpuError> {
+    let all = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+    let listing = || {
+        let names: Vec<String> = all
+            .iter()
+            .enumerate()
+            .map(|(i, a)| format!("{i}: {} [{:?}]", a.get_info().name, a.get_info().backend))
+            .collect();
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join("; ")
+        }
+    };
+    let found = match wanted {
+        Some(AdapterSelector::Index(i)) => all.get(*i).map(|a| (*i, a.clone())),
+        Some(AdapterSelector::LocalRank(r)) => {
+            let summaries: Vec<AdapterSummary> = all.iter().enumerate().map(|(i, a)| summary(i, a)).collect();
+            let pool = rank_adapters(&summaries);
+            (!pool.is_empty()).then(|| {
+                let i = pool[r % pool.len()].index;
+                (i, all[i].clone())
+            })
+        }
+        Some(AdapterSelector::Name(name)) => {
+            let needle = name.to_lowercase();
+            all.iter()
+                .enumerate()
+                .find(|(_, a)| a.get_info().name.to_lowercase().contains(&needle))
+                .map(|(i, a)| (i, a.clone()))
+        }
+        None => {
+            let a = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            }))
+            .map_err(|e| GpuError::NoAdapter(format!(" ({e})")))?;
+            let info = a.get_info();
+            let index = all.iter().position(|b| b.get_info() == info).unwrap_or(0);
+            Some((index, a))
+        }
+    };
+    match (found, wanted) {
+        (Some(f), _) => Ok(f),
+        (None, Some(w)) => Err(GpuError::NoSuchAdapter {
+            wanted: w.to_string(),
+            adapters: listing(),
+        }),
+        (None, None) => Err(GpuError::NoAdapter(String::new())),
+    }
 }
 
 /// An open device with its queue, limits and pipeline cache. Cheap to share (`Arc`).
 pub struct GpuContext {
+    index: usize,
     adapter: wgpu::Adapter,
     device: wgpu::Device,
     queue: wgpu::Queue,
@@ -98,25 +216,7 @@ impl GpuContext {
     /// which cap buffers at 256 MiB) and the optional features qam can use.
     pub fn new(opts: &GpuOptions) -> Result<Self, GpuError> {
         let instance = instance();
-        let wanted = opts
-            .adapter_name
-            .clone()
-            .or_else(|| std::env::var("QAM_ADAPTER").ok().filter(|s| !s.is_empty()));
-        let adapter = match &wanted {
-            Some(name) => {
-                let needle = name.to_lowercase();
-                let all = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
-                let names: Vec<String> = all.iter().map(|a| a.get_info().name).collect();
-                all.into_iter()
-                    .find(|a| a.get_info().name.to_lowercase().contains(&needle))
-                    .ok_or_else(|| GpuError::NoAdapter(format!(" matching `{name}` (adapters: {names:?})")))?
-            }
-            None => pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
-                power_preference: wgpu::PowerPreference::HighPerformance,
-                ..Default::default()
-            }))
-            .map_err(|e| GpuError::NoAdapter(format!(" ({e})")))?,
-        };
+        let (index, adapter) = select(&instance, opts.adapter.as_ref())?;
         let name = adapter.get_info().name;
         let wanted_features = wgpu::Features::SUBGROUP | wgpu::Features::SHADER_INT64 | wgpu::Features::TIMESTAMP_QUERY;
         let required_limits = adapter.limits();
@@ -142,6 +242,7 @@ impl GpuContext {
             limits.max_storage_buffer_binding_size = limits.max_storage_buffer_binding_size.min(cap);
         }
         Ok(GpuContext {
+            index,
             adapter,
             device,
             queue,
@@ -151,12 +252,49 @@ impl GpuContext {
         })
     }
 
-    /// The process-wide default context (opened once, with default options).
+    /// Sets the options [`shared`](Self::shared) opens its device with. Only the first
+    /// call counts, and only before `shared` was first called (the CLI calls it once at
+    /// start-up with `--device` / `QAM_ADAPTER` / the MPI rank's adapter); returns whether
+    /// it took effect.
+    pub fn set_shared_options(opts: GpuOptions) -> bool {
+        SHARED_OPTIONS.set(opts).is_ok() && SHARED.get().is_none()
+    }
+
+    /// The process-wide default context (opened once, with the options given to
+    /// [`set_shared_options`](Self::set_shared_options), else the defaults).
     pub fn shared() -> Result<Arc<GpuContext>, GpuError> {
-        static SHARED: OnceLock<Result<Arc<GpuContext>, GpuError>> = OnceLock::new();
         SHARED
-            .get_or_init(|| GpuContext::new(&GpuOptions::default()).map(Arc::new))
+            .get_or_init(|| GpuContext::new(SHARED_OPTIONS.get_or_init(GpuOptions::default)).map(Arc::new))
             .clone()
+    }
+
+    /// Opens one context on every adapter in [`enumerate_adapters`] order that is not a
+    /// duplicate view of an earlier one (same name and device id on another backend), for
+    /// work split over several devices. Fails if none opens.
+    pub fn open_all() -> Result<Vec<Arc<GpuContext>>, GpuError> {
+        let all = enumerate_adapters();
+        let mut out: Vec<Arc<GpuContext>> = Vec::new();
+        let mut first_err = None;
+        for a in &all {
+            match GpuContext::new(&GpuOptions {
+                adapter: Some(AdapterSelector::Index(a.index)),
+                ..Default::default()
+            }) {
+                Ok(c) => out.push(Arc::new(c)),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        if out.is_empty() {
+            return Err(first_err.unwrap_or(GpuError::NoAdapter(String::new())));
+        }
+        Ok(out)
+    }
+
+    /// Index of this context's adapter in [`enumerate_adapters`].
+    pub fn index(&self) -> usize {
+        self.index
     }
 
     /// The wgpu device.
@@ -176,7 +314,7 @@ impl GpuContext {
 
     /// Adapter description for reports.
     pub fn summary(&self) -> AdapterSummary {
-        let mut s = summary(&self.adapter);
+        let mut s = summary(self.index, &self.adapter);
         s.max_storage_buffer_binding_size = self.limits.max_storage_buffer_binding_size;
         s
     }

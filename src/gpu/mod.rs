@@ -1,9 +1,13 @@
 //! GPU runtime on wgpu: adapter selection, device with the adapter's own limits, a
 //! pipeline cache, typed buffer upload and readback.
 //!
-//! Environment:
-//! - `QAM_ADAPTER=substring` picks the first adapter whose name contains it
-//!   (case-insensitive), e.g. `QAM_ADAPTER=llvmpipe` or `QAM_ADAPTER=H100`.
+//! Adapter choice ([`GpuOptions::adapter`]): an index from [`enumerate_adapters`]
+//! (`qam devices` prints it) or a case-insensitive name substring. The CLI fills it from
+//! `--device` or `QAM_ADAPTER`, and under MPI from the rank's local rank (rank r on a node
+//! uses GPU adapter `r mod count`); the library itself reads no environment for it.
+//!
+//! Environment read by the CLI and tests:
+//! - `QAM_ADAPTER=1` or `QAM_ADAPTER=H100`: the adapter, as `--device`.
 //! - `QAM_REQUIRE_GPU=1` makes "no adapter" an error wherever qam would otherwise fall
 //!   back to the CPU (`--solver auto`) or skip (tests). The test command sets it.
 //! - `WGPU_BACKEND=vulkan|gl|metal|dx12` restricts the backends wgpu tries.
@@ -14,7 +18,7 @@
 pub mod anneal;
 mod context;
 
-pub use context::{AdapterSummary, GpuContext, GpuOptions, enumerate_adapters};
+pub use context::{AdapterSelector, AdapterSummary, GpuContext, GpuOptions, enumerate_adapters, rank_adapters};
 
 /// Errors of the GPU runtime.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -24,6 +28,14 @@ pub enum GpuError {
         "no GPU adapter found{0}: install a Vulkan driver (e.g. `apt-get install mesa-vulkan-drivers libvulkan1` for the software one) or check QAM_ADAPTER"
     )]
     NoAdapter(String),
+    /// An adapter was asked for (`--device`, `QAM_ADAPTER`) that does not exist.
+    #[error("no GPU adapter {wanted}; adapters here: {adapters} (see `qam devices`)")]
+    NoSuchAdapter {
+        /// The selector as given (`index 3`, or a name).
+        wanted: String,
+        /// Every adapter as `index: name [backend]`.
+        adapters: String,
+    },
     /// The adapter refused to create a device.
     #[error("could not create a device on {adapter}: {reason}")]
     Device {

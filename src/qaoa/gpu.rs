@@ -16,9 +16,13 @@
 //! wrongly). Ground states on a grid are exact; otherwise `v` within `1e-5` (relative to
 //! the energy range) of the minimum counts.
 //!
-//! Limits: the state must fit one storage binding (`8 · 2^n` bytes against
-//! `max_storage_buffer_binding_size`: 128 MiB, i.e. n ≤ 24, on lavapipe and wgpu's
-//! defaults) and one buffer; larger states are refused with the limit named.
+//! Limits: a state larger than one storage binding or buffer (`8 · 2^n` bytes against
+//! `max_storage_buffer_binding_size` and `max_buffer_size`: 128 MiB, i.e. n ≤ 24, on
+//! lavapipe) is split into `2^(n − m)` chunks of `2^m` states, each its own buffer (and
+//! the cost diagonal likewise). Qubits below `m` are mixed inside each chunk by the tiled
+//! passes; each qubit `q ≥ m` pairs chunk `c` with chunk `c | 2^(q − m)` elementwise
+//! (`qaoa_pair.wgsl`), one more pass over the state per such qubit. Indices are 32-bit:
+//! n ≤ 32 (64 GiB of complex64).
 
 use super::cost::{CostModel, MAX_LEVELS};
 use super::real::round_pair_f32;
@@ -30,7 +34,7 @@ use std::num::NonZeroU64;
 use std::sync::Arc;
 
 /// Largest number of qubits the GPU simulator addresses (32-bit state indices).
-pub const MAX_GPU_QUBITS: usize = 30;
+pub const MAX_GPU_QUBITS: usize = 32;
 
 const WG: u32 = 256;
 /// Largest mixer tile (`TILE` in qaoa_mixer.wgsl is set to `2^tile_bits`, the largest
@@ -51,6 +55,28 @@ const PHASE_WGSL: &str = include_str!("../../shaders/qaoa_phase.wgsl");
 const MIXER_WGSL: &str = include_str!("../../shaders/qaoa_mixer.wgsl");
 const REDUCE_WGSL: &str = include_str!("../../shaders/qaoa_reduce.wgsl");
 const SAMPLE_WGSL: &str = include_str!("../../shaders/qaoa_sample.wgsl");
+const PAIR_WGSL: &str = include_str!("../../shaders/qaoa_pair.wgsl");
+
+/// Every WGSL source of the QAOA kernels as `(file name, full source)`, as the simulator
+/// compiles them (for validation without a device).
+pub fn shader_sources() -> Vec<(&'static str, String)> {
+    let src = |s: &str| format!("{COMMON}\n{s}");
+    vec![
+        ("qaoa_cost.wgsl", src(COST_WGSL)),
+        ("qaoa_phase.wgsl", src(PHASE_WGSL)),
+        ("qaoa_mixer.wgsl", mixer_source(MAX_TILE_BITS)),
+        ("qaoa_reduce.wgsl", src(REDUCE_WGSL)),
+        ("qaoa_sample.wgsl", src(SAMPLE_WGSL)),
+        ("qaoa_pair.wgsl", src(PAIR_WGSL)),
+    ]
+}
+
+fn mixer_source(tile_bits: usize) -> String {
+    format!("{COMMON}\n{MIXER_WGSL}").replace(
+        "const TILE: u32 = 1024u;",
+        &format!("const TILE: u32 = {}u;", 1u32 << tile_bits),
+    )
+}
 
 /// Parameters of one dispatch (`Params` in qaoa_common.wgsl).
 #[repr(C)]
@@ -71,7 +97,11 @@ struct Params {
     vmin: f32,
     gthr: f32,
     fuse: u32,
+    chunk: u32,
+    m: u32,
     _p1: u32,
+    _p2: u32,
+    _p3: u32,
 }
 
 /// A pair term of the cost (`Term` in qaoa_cost.wgsl).
@@ -102,16 +132,14 @@ struct Pipelines {
     finish_minmax: wgpu::ComputePipeline,
     block_sums: wgpu::ComputePipeline,
     pick: wgpu::ComputePipeline,
+    pair: wgpu::ComputePipeline,
 }
 
 impl Pipelines {
     fn new(ctx: &GpuContext, tile_bits: usize) -> Pipelines {
         let src = |s: &str| format!("{COMMON}\n{s}");
         let (cost, phase, reduce, sample) = (src(COST_WGSL), src(PHASE_WGSL), src(REDUCE_WGSL), src(SAMPLE_WGSL));
-        let mixer = src(MIXER_WGSL).replace(
-            "const TILE: u32 = 1024u;",
-            &format!("const TILE: u32 = {}u;", 1u32 << tile_bits),
-        );
+        let mixer = mixer_source(tile_bits);
         Pipelines {
             cost: ctx.pipeline("qaoa_cost", &cost, "cost_diagonal"),
             phase: ctx.pipeline("qaoa_phase", &phase, "phase"),
@@ -122,8 +150,19 @@ impl Pipelines {
             finish_minmax: ctx.pipeline("qaoa_reduce", &reduce, "finish_minmax"),
             block_sums: ctx.pipeline("qaoa_sample", &sample, "block_sums"),
             pick: ctx.pipeline("qaoa_sample", &sample, "pick"),
+            pair: ctx.pipeline("qaoa_pair", &src(PAIR_WGSL), "pair"),
         }
     }
+}
+
+/// One dispatch of an evaluation: its parameter slot and the chunks it binds.
+enum Step {
+    /// Phase step of one chunk (when not fused into the first mixer pass).
+    Phase { slot: usize, chunk: usize },
+    /// A tiled mixer pass over one chunk (`tiles` workgroups).
+    Mixer { slot: usize, chunk: usize, tiles: u64 },
+    /// RX on a chunk-selecting qubit: chunks `lo` and `hi` elementwise.
+    Pair { slot: usize, lo: usize, hi: usize },
 }
 
 /// State-vector QAOA simulator on a GPU (wgpu), complex64. See the module docs.
@@ -140,8 +179,12 @@ pub struct GpuSimulator {
     gthr: f32,
     min: f64,
     max: f64,
-    state: wgpu::Buffer,
-    cost: wgpu::Buffer,
+    /// log2 of the states per chunk (`m = n`: one chunk).
+    m: usize,
+    /// The state's chunks, `2^m` amplitudes each, in order.
+    state: Vec<wgpu::Buffer>,
+    /// The cost diagonal's chunks, `2^m` f32 each.
+    cost: Vec<wgpu::Buffer>,
     partials: wgpu::Buffer,
     result: wgpu::Buffer,
     table: wgpu::Buffer,
@@ -159,6 +202,7 @@ impl std::fmt::Debug for GpuSimulator {
         f.debug_struct("GpuSimulator")
             .field("adapter", &self.ctx.name())
             .field("n", &self.n)
+            .field("chunk_bits", &self.m)
             .field("levels", &self.levels)
             .field("passes", &self.passes)
             .finish()
@@ -183,6 +227,24 @@ fn grid(ctx: &GpuContext, groups: u64) -> Result<(u32, u32), QaoaError> {
         .into());
     }
     Ok((x as u32, y as u32))
+}
+
+/// log2 of the states per chunk: the whole state (`n`) when `8 · 2^n` bytes fit one
+/// binding and one buffer, else the largest `m` that does.
+fn chunk_bits(ctx: &GpuContext, n: usize) -> Result<usize, QaoaError> {
+    let limit = ctx
+        .limits()
+        .max_storage_buffer_binding_size
+        .min(ctx.limits().max_buffer_size);
+    let m = (0..=n).rev().find(|&m| 8u64 << m <= limit).unwrap_or(0);
+    if m < COL_BITS + 1 {
+        // Not even a few hundred bytes per binding: refuse with the limit named.
+        ctx.check_binding(
+            &format!("QAOA state chunk of 2^{} states", COL_BITS + 1),
+            8 << (COL_BITS + 1),
+        )?;
+    }
+    Ok(m)
 }
 
 /// Largest tile (log2 amplitudes) whose `vec2<f32>` array fits `bytes` of workgroup memory.
@@ -221,9 +283,9 @@ impl GpuSimulator {
         if n > MAX_GPU_QUBITS {
             return Err(QaoaError::TooManyQubits { n, max: MAX_GPU_QUBITS });
         }
-        let states = 1u64 << n;
-        ctx.check_binding(&format!("QAOA state of {n} qubits (2^{n} complex f32)"), 8 * states)?;
-        ctx.check_binding(&format!("QAOA cost diagonal of {n} qubits (2^{n} f32)"), 4 * states)?;
+        let m = chunk_bits(&ctx, n)?;
+        let chunks = 1usize << (n - m);
+        let per_chunk = 1u64 << m;
         // Scaled terms: integers on a grid whose sums stay exact in f32.
         let int_grid = cost.grid.as_ref().filter(|g| g.abs_sum < (1 << 24));
         let (step, linear, terms): (f64, Vec<f32>, Vec<Term>) = match int_grid {
@@ -257,9 +319,13 @@ impl GpuSimulator {
         let max_tile = tile_bits_for(ctx.limits().max_compute_workgroup_storage_size);
         let tile_bits = tile_bits.map_or(max_tile, |t| t.clamp(COL_BITS + 1, max_tile));
         let pipes = Pipelines::new(&ctx, tile_bits);
-        let state = ctx.storage_zeroed("qaoa state", 8 * states);
-        let cost_buf = ctx.storage_zeroed("qaoa cost", 4 * states);
-        let partials = ctx.storage_zeroed("qaoa partials", 16 * REDUCE_GROUPS as u64);
+        let state = (0..chunks)
+            .map(|c| ctx.storage_zeroed(&format!("qaoa state {c}"), 8 * per_chunk))
+            .collect();
+        let cost_buf: Vec<wgpu::Buffer> = (0..chunks)
+            .map(|c| ctx.storage_zeroed(&format!("qaoa cost {c}"), 4 * per_chunk))
+            .collect();
+        let partials = ctx.storage_zeroed("qaoa partials", 16 * REDUCE_GROUPS as u64 * chunks as u64);
         let result = ctx.storage_zeroed("qaoa result", 16);
         let lin_buf = ctx.storage("qaoa linear", &linear);
         let num_terms = terms.len();
@@ -276,6 +342,7 @@ impl GpuSimulator {
             gthr: 0.0,
             min: 0.0,
             max: 0.0,
+            m,
             state,
             cost: cost_buf,
             partials,
@@ -283,43 +350,60 @@ impl GpuSimulator {
             table: ctx.storage_zeroed("qaoa table", 8),
             params,
             slots: 4,
-            passes: mixer_passes(n, tile_bits),
+            passes: mixer_passes(m, tile_bits),
             fuse_phase: true,
             evaluated: false,
             ctx,
         };
-        // Diagonal, then (min, max).
+        // Diagonal, then (min, max): per chunk, then over every chunk's partials.
         let base = Params {
             n: n as u32,
+            m: m as u32,
             ..Default::default()
         };
-        let slots = [
-            Params {
+        let mut slots = Vec::with_capacity(2 * chunks + 1);
+        for c in 0..chunks as u32 {
+            slots.push(Params {
                 mode: cost.binary as u32,
                 count: num_terms as u32,
+                chunk: c,
                 ..base
-            },
-            base,
-            Params {
-                count: REDUCE_GROUPS,
-                ..base
-            },
-        ];
+            });
+            slots.push(Params { chunk: c, ..base });
+        }
+        slots.push(Params {
+            count: REDUCE_GROUPS * chunks as u32,
+            ..base
+        });
         sim.write_params(&slots);
         let ctx = sim.ctx.clone();
-        let elem = grid(&ctx, states.div_ceil(WG as u64))?;
+        let elem = grid(&ctx, per_chunk.div_ceil(WG as u64))?;
         let mut enc = ctx.device().create_command_encoder(&Default::default());
         {
             let mut pass = enc.begin_compute_pass(&Default::default());
-            let bg = sim.bind(&sim.pipes.cost, 0, &[(1, &lin_buf), (2, &term_buf), (3, &sim.cost)]);
-            pass.set_pipeline(&sim.pipes.cost);
-            pass.set_bind_group(0, &bg, &[]);
-            pass.dispatch_workgroups(elem.0, elem.1, 1);
-            let bg = sim.bind(&sim.pipes.minmax, 1, &[(1, &sim.cost), (3, &sim.partials)]);
-            pass.set_pipeline(&sim.pipes.minmax);
-            pass.set_bind_group(0, &bg, &[]);
-            pass.dispatch_workgroups(REDUCE_GROUPS, 1, 1);
-            let bg = sim.bind(&sim.pipes.finish_minmax, 2, &[(3, &sim.partials), (4, &sim.result)]);
+            for c in 0..chunks {
+                let bg = sim.bind(
+                    &sim.pipes.cost,
+                    2 * c as u64,
+                    &[(1, &lin_buf), (2, &term_buf), (3, &sim.cost[c])],
+                );
+                pass.set_pipeline(&sim.pipes.cost);
+                pass.set_bind_group(0, &bg, &[]);
+                pass.dispatch_workgroups(elem.0, elem.1, 1);
+                let bg = sim.bind(
+                    &sim.pipes.minmax,
+                    2 * c as u64 + 1,
+                    &[(1, &sim.cost[c]), (3, &sim.partials)],
+                );
+                pass.set_pipeline(&sim.pipes.minmax);
+                pass.set_bind_group(0, &bg, &[]);
+                pass.dispatch_workgroups(REDUCE_GROUPS, 1, 1);
+            }
+            let bg = sim.bind(
+                &sim.pipes.finish_minmax,
+                2 * chunks as u64,
+                &[(3, &sim.partials), (4, &sim.result)],
+            );
             pass.set_pipeline(&sim.pipes.finish_minmax);
             pass.set_bind_group(0, &bg, &[]);
             pass.dispatch_workgroups(1, 1, 1);
@@ -344,9 +428,20 @@ impl GpuSimulator {
         &self.ctx
     }
 
-    /// Mixer passes per layer `(first qubit, qubits, column bits)`.
+    /// Mixer passes per layer `(first qubit, qubits, column bits)` within a chunk (the
+    /// qubits from [`chunk_bits`](Self::chunk_bits) up are mixed by chunk pairs).
     pub fn mixer_passes(&self) -> &[(u32, u32, u32)] {
         &self.passes
+    }
+
+    /// log2 of the states per chunk of the state vector (`n` when it is one buffer).
+    pub fn chunk_bits(&self) -> usize {
+        self.m
+    }
+
+    /// Number of buffers the state is split over.
+    pub fn num_chunks(&self) -> usize {
+        self.state.len()
     }
 
     /// Whether the phase step runs inside the first mixer pass (default) or as its own
@@ -363,14 +458,21 @@ impl GpuSimulator {
     /// The scaled cost diagonal `v_k` as the GPU computed it (`c_k = offset + step · v_k`),
     /// read back; with `(offset, step)`. For checks.
     pub fn read_cost(&self) -> Result<(Vec<f32>, f64, f64), QaoaError> {
-        let v = self.ctx.read(&self.cost, 0, 1usize << self.n)?;
+        let mut v = Vec::with_capacity(1usize << self.n);
+        for c in &self.cost {
+            v.extend(self.ctx.read::<f32>(c, 0, 1usize << self.m)?);
+        }
         Ok((v, self.offset, self.step))
     }
 
     /// The state after the last evaluation, read back (`2^n` complex f32, up to a global
     /// phase). For checks.
     pub fn read_state(&self) -> Result<Vec<[f32; 2]>, QaoaError> {
-        Ok(self.ctx.read(&self.state, 0, 1usize << self.n)?)
+        let mut v = Vec::with_capacity(1usize << self.n);
+        for c in &self.state {
+            v.extend(self.ctx.read::<[f32; 2]>(c, 0, 1usize << self.m)?);
+        }
+        Ok(v)
     }
 
     fn param_buffer(ctx: &GpuContext, slots: u64) -> wgpu::Buffer {
@@ -442,14 +544,21 @@ impl GpuSimulator {
                 .queue()
                 .write_buffer(&self.table, 0, bytemuck::cast_slice(&table));
         }
+        let chunks = self.state.len();
+        let per_chunk = 1u64 << self.m;
         let base = Params {
             n: n as u32,
+            m: self.m as u32,
             vmin: self.vmin,
             gthr: self.gthr,
             amp: (states as f64).sqrt().recip() as f32,
             ..Default::default()
         };
-        let mut slots = Vec::with_capacity(p * (1 + self.passes.len()) + 2);
+        // One parameter slot and one dispatch per step: per layer, per chunk the phase
+        // (unless fused) and the tiled mixer passes, then one pair pass per chunk pair for
+        // every qubit >= m; then the reduction per chunk and its finish.
+        let mut slots: Vec<Params> = Vec::new();
+        let mut steps: Vec<Step> = Vec::new();
         let fuse = self.fuse_phase;
         for l in 0..p {
             let phase = Params {
@@ -459,73 +568,114 @@ impl GpuSimulator {
                 g: (angles.gamma[l] * self.step) as f32,
                 ..base
             };
-            if !fuse {
-                slots.push(phase);
-            }
             let (s, c) = angles.beta[l].sin_cos();
             let (c, s) = round_pair_f32(c, s);
-            for (i, &(qb, k, cb)) in self.passes.iter().enumerate() {
-                let on_load = if fuse && i == 0 { phase } else { base };
-                slots.push(Params {
-                    qb,
-                    k,
-                    cb,
-                    c,
-                    s,
-                    fuse: u32::from(fuse && i == 0),
-                    ..on_load
-                });
+            for chunk in 0..chunks {
+                let on_chunk = |p: Params| Params {
+                    chunk: chunk as u32,
+                    ..p
+                };
+                if !fuse {
+                    steps.push(Step::Phase {
+                        slot: slots.len(),
+                        chunk,
+                    });
+                    slots.push(on_chunk(phase));
+                }
+                for (i, &(qb, k, cb)) in self.passes.iter().enumerate() {
+                    let on_load = if fuse && i == 0 { phase } else { base };
+                    steps.push(Step::Mixer {
+                        slot: slots.len(),
+                        chunk,
+                        tiles: per_chunk >> (k + cb),
+                    });
+                    slots.push(on_chunk(Params {
+                        qb,
+                        k,
+                        cb,
+                        c,
+                        s,
+                        fuse: u32::from(fuse && i == 0),
+                        ..on_load
+                    }));
+                }
+            }
+            for q in self.m..n {
+                let bit = 1usize << (q - self.m);
+                for lo in (0..chunks).filter(|c| c & bit == 0) {
+                    steps.push(Step::Pair {
+                        slot: slots.len(),
+                        lo,
+                        hi: lo | bit,
+                    });
+                    slots.push(Params { c, s, ..base });
+                }
             }
         }
         let reduce_slot = slots.len() as u64;
-        slots.push(base);
+        for chunk in 0..chunks {
+            slots.push(Params {
+                chunk: chunk as u32,
+                ..base
+            });
+        }
         slots.push(Params {
-            count: REDUCE_GROUPS,
+            count: REDUCE_GROUPS * chunks as u32,
             ..base
         });
         self.write_params(&slots);
-        let elem = grid(&self.ctx, states.div_ceil(WG as u64))?;
+        let elem = grid(&self.ctx, per_chunk.div_ceil(WG as u64))?;
         let mut enc = self.ctx.device().create_command_encoder(&Default::default());
         {
             let mut pass = enc.begin_compute_pass(&Default::default());
-            let mut slot = 0u64;
-            for _ in 0..p {
-                if !fuse {
-                    let bg = self.bind(
-                        &self.pipes.phase,
-                        slot,
-                        &[(1, &self.table), (2, &self.cost), (3, &self.state)],
-                    );
-                    pass.set_pipeline(&self.pipes.phase);
-                    pass.set_bind_group(0, &bg, &[]);
-                    pass.dispatch_workgroups(elem.0, elem.1, 1);
-                    slot += 1;
-                }
-                for &(_, k, cb) in &self.passes {
-                    let tiles = states >> (k + cb);
-                    let (x, y) = grid(&self.ctx, tiles)?;
-                    let bg = self.bind(
-                        &self.pipes.mixer,
-                        slot,
-                        &[(1, &self.state), (2, &self.table), (3, &self.cost)],
-                    );
-                    pass.set_pipeline(&self.pipes.mixer);
-                    pass.set_bind_group(0, &bg, &[]);
-                    pass.dispatch_workgroups(x, y, 1);
-                    slot += 1;
+            for step in &steps {
+                match *step {
+                    Step::Phase { slot, chunk } => {
+                        let bg = self.bind(
+                            &self.pipes.phase,
+                            slot as u64,
+                            &[(1, &self.table), (2, &self.cost[chunk]), (3, &self.state[chunk])],
+                        );
+                        pass.set_pipeline(&self.pipes.phase);
+                        pass.set_bind_group(0, &bg, &[]);
+                        pass.dispatch_workgroups(elem.0, elem.1, 1);
+                    }
+                    Step::Mixer { slot, chunk, tiles } => {
+                        let (x, y) = grid(&self.ctx, tiles)?;
+                        let bg = self.bind(
+                            &self.pipes.mixer,
+                            slot as u64,
+                            &[(1, &self.state[chunk]), (2, &self.table), (3, &self.cost[chunk])],
+                        );
+                        pass.set_pipeline(&self.pipes.mixer);
+                        pass.set_bind_group(0, &bg, &[]);
+                        pass.dispatch_workgroups(x, y, 1);
+                    }
+                    Step::Pair { slot, lo, hi } => {
+                        let bg = self.bind(
+                            &self.pipes.pair,
+                            slot as u64,
+                            &[(1, &self.state[lo]), (2, &self.state[hi])],
+                        );
+                        pass.set_pipeline(&self.pipes.pair);
+                        pass.set_bind_group(0, &bg, &[]);
+                        pass.dispatch_workgroups(elem.0, elem.1, 1);
+                    }
                 }
             }
-            let bg = self.bind(
-                &self.pipes.expectation,
-                reduce_slot,
-                &[(1, &self.cost), (2, &self.state), (3, &self.partials)],
-            );
-            pass.set_pipeline(&self.pipes.expectation);
-            pass.set_bind_group(0, &bg, &[]);
-            pass.dispatch_workgroups(REDUCE_GROUPS, 1, 1);
+            for chunk in 0..chunks {
+                let bg = self.bind(
+                    &self.pipes.expectation,
+                    reduce_slot + chunk as u64,
+                    &[(1, &self.cost[chunk]), (2, &self.state[chunk]), (3, &self.partials)],
+                );
+                pass.set_pipeline(&self.pipes.expectation);
+                pass.set_bind_group(0, &bg, &[]);
+                pass.dispatch_workgroups(REDUCE_GROUPS, 1, 1);
+            }
             let bg = self.bind(
                 &self.pipes.finish_sum,
-                reduce_slot + 1,
+                reduce_slot + chunks as u64,
                 &[(3, &self.partials), (4, &self.result)],
             );
             pass.set_pipeline(&self.pipes.finish_sum);
@@ -551,24 +701,30 @@ impl GpuSimulator {
             return Ok(Vec::new());
         }
         let states = 1u64 << self.n;
-        let bs = states.min(1 << SAMPLE_BLOCK_BITS);
+        let per_chunk = 1u64 << self.m;
+        let chunks = self.state.len();
+        let bs = per_chunk.min(1 << SAMPLE_BLOCK_BITS);
         let blocks = states / bs;
         let sums_buf = self.ctx.storage_zeroed("qaoa block sums", 4 * blocks);
         let base = Params {
             n: self.n as u32,
+            m: self.m as u32,
             offset: bs as u32,
             count: shots as u32,
             ..Default::default()
         };
-        self.write_params(&[base]);
-        let (x, y) = grid(&self.ctx, blocks)?;
+        let slots: Vec<Params> = (0..chunks as u32).map(|chunk| Params { chunk, ..base }).collect();
+        self.write_params(&slots);
+        let (x, y) = grid(&self.ctx, per_chunk / bs)?;
         let mut enc = self.ctx.device().create_command_encoder(&Default::default());
         {
             let mut pass = enc.begin_compute_pass(&Default::default());
-            let bg = self.bind(&self.pipes.block_sums, 0, &[(1, &self.state), (2, &sums_buf)]);
-            pass.set_pipeline(&self.pipes.block_sums);
-            pass.set_bind_group(0, &bg, &[]);
-            pass.dispatch_workgroups(x, y, 1);
+            for (c, state) in self.state.iter().enumerate() {
+                let bg = self.bind(&self.pipes.block_sums, c as u64, &[(1, state), (2, &sums_buf)]);
+                pass.set_pipeline(&self.pipes.block_sums);
+                pass.set_bind_group(0, &bg, &[]);
+                pass.dispatch_workgroups(x, y, 1);
+            }
         }
         self.ctx.queue().submit([enc.finish()]);
         let sums: Vec<f32> = self.ctx.read(&sums_buf, 0, blocks as usize)?;
@@ -596,10 +752,12 @@ impl GpuSimulator {
         let mut enc = self.ctx.device().create_command_encoder(&Default::default());
         {
             let mut pass = enc.begin_compute_pass(&Default::default());
-            let bg = self.bind(&self.pipes.pick, 0, &[(1, &self.state), (3, &shot_buf), (4, &picks)]);
-            pass.set_pipeline(&self.pipes.pick);
-            pass.set_bind_group(0, &bg, &[]);
-            pass.dispatch_workgroups(x, y, 1);
+            for (c, state) in self.state.iter().enumerate() {
+                let bg = self.bind(&self.pipes.pick, c as u64, &[(1, state), (3, &shot_buf), (4, &picks)]);
+                pass.set_pipeline(&self.pipes.pick);
+                pass.set_bind_group(0, &bg, &[]);
+                pass.dispatch_workgroups(x, y, 1);
+            }
         }
         self.ctx.queue().submit([enc.finish()]);
         let out: Vec<u32> = self.ctx.read(&picks, 0, shots)?;

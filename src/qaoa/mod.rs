@@ -46,7 +46,7 @@ mod solver;
 
 pub use cost::{CostDiagonal, CostModel, Grid, Levels, MAX_LEVELS, MAX_QUBITS, available_memory};
 pub use cpu::{Blocking, CpuSimulator, Plan};
-pub use gpu::{GpuSimulator, MAX_GPU_QUBITS};
+pub use gpu::{GpuSimulator, MAX_GPU_QUBITS, shader_sources as gpu_shader_sources};
 pub use kernels::Isa;
 pub use optimize::{
     OptimizeOptions, OptimizeResult, Optimizer, Step, fixed_angle_start, fixed_angles_3_regular, gamma_scale, interp,

@@ -18,7 +18,7 @@ pub enum Backend {
     /// GPU simulator (complex64).
     Gpu,
     /// For complex64: the GPU when a hardware adapter (not a software one such as
-    /// lavapipe) exists and the state fits it, else the CPU (with `QAM_REQUIRE_GPU` set, no
+    /// lavapipe) exists and the state has at most `MAX_GPU_QUBITS` qubits, else the CPU (with `QAM_REQUIRE_GPU` set, no
     /// adapter at all is an error). For complex128: the CPU.
     Auto,
 }
@@ -89,9 +89,8 @@ pub fn build_simulator(
         Backend::Auto => match GpuContext::shared() {
             Ok(ctx) => {
                 let hardware = ctx.summary().device_type != "Cpu";
-                let fits = cost.n <= super::MAX_GPU_QUBITS
-                    && ctx.check_binding("state", 8u64 << cost.n).is_ok()
-                    && ctx.check_binding("cost", 4u64 << cost.n).is_ok();
+                // States beyond one binding are split over several (see `GpuSimulator`).
+                let fits = cost.n <= super::MAX_GPU_QUBITS;
                 hardware && fits
             }
             Err(e) if gpu_required() => return Err(e.into()),

@@ -80,6 +80,7 @@ pub(crate) fn sweeps_per_submit(n: usize, replicas: usize, work: u64) -> u32 {
 /// Facts about the engine for `SolveInfo::extra`.
 pub(crate) fn engine_info(info: &mut SolveInfo, engine: &Engine) {
     info.extra.insert("device".into(), json!(engine.device_name()));
+    info.extra.insert("device_index".into(), json!(engine.device_index()));
     info.extra.insert("backend".into(), json!(engine.backend().name()));
     info.extra.insert("num_colors".into(), json!(engine.num_colors()));
     info.extra.insert("replica_groups".into(), json!(engine.group_sizes()));

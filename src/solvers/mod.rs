@@ -7,6 +7,7 @@
 
 pub mod anneal;
 pub mod exact;
+pub mod gpu_multi;
 pub mod gpu_pa;
 pub mod gpu_pt;
 pub mod gpu_sa;
@@ -19,6 +20,7 @@ pub mod sa;
 pub mod schedule;
 
 pub use exact::ExactSolver;
+pub use gpu_multi::MultiGpuSaSolver;
 pub use gpu_pa::{GpuPaParams, GpuPaSolver};
 pub use gpu_pt::{GpuPtParams, GpuPtSolver};
 pub use gpu_sa::{GpuSaParams, GpuSaSolver};

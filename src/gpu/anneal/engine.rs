@@ -652,6 +652,11 @@ impl Engine {
         self.ctx.name()
     }
 
+    /// Index of the device's adapter in [`crate::gpu::enumerate_adapters`].
+    pub fn device_index(&self) -> usize {
+        self.ctx.index()
+    }
+
     fn pipeline(&self, kernel: Kernel) -> wgpu::ComputePipeline {
         let (file, src, entry) = match kernel {
             Kernel::InitSparse => ("anneal_init", INIT, "init_sparse"),
