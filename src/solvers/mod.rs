@@ -14,6 +14,7 @@ pub mod greedy;
 pub mod lanes;
 pub mod pa;
 pub mod pt;
+pub mod registry;
 pub mod replica;
 pub mod sa;
 pub mod schedule;
