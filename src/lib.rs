@@ -29,4 +29,5 @@ pub mod model;
 pub mod orchestrate;
 pub mod qaoa;
 pub mod rng;
+pub mod serve;
 pub mod solvers;

@@ -68,6 +68,9 @@ pub trait Progress: Sync {
     fn advance(&self, delta: u64);
     /// A short status line (e.g. the current best energy).
     fn message(&self, _msg: &str) {}
+    /// The best energy found so far (the model's energy, lower is better); solvers that
+    /// track it report it when it improves.
+    fn best_energy(&self, _energy: f64) {}
 }
 
 /// Run-time controls shared by all solvers: progress, interruption and limits.
@@ -112,6 +115,13 @@ impl<'a> SolveContext<'a> {
     pub fn message(&self, msg: &str) {
         if let Some(p) = self.progress {
             p.message(msg);
+        }
+    }
+
+    /// Reports the best energy found so far.
+    pub fn best_energy(&self, energy: f64) {
+        if let Some(p) = self.progress {
+            p.best_energy(energy);
         }
     }
 
