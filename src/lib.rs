@@ -30,4 +30,5 @@ pub mod model;
 pub mod orchestrate;
 pub mod qaoa;
 pub mod rng;
+pub mod serve;
 pub mod solvers;

@@ -4,10 +4,7 @@
 use super::output::{OutputKind, Sink};
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use qam::decompose::{
-    HierarchicalParams, HierarchicalQubo, HierarchyParams, PartitionMethod, Strategy, SubSolverKind, SubSolverParams,
-    SubStart,
-};
+use qam::decompose::{HierarchicalQubo, HierarchyParams, PartitionMethod, SubSolverKind};
 use qam::io::{Format, ReadOptions, read_file};
 use serde_json::json;
 use std::path::PathBuf;
@@ -116,45 +113,6 @@ pub enum SubStartArg {
     Random,
     /// The current state of the subproblem.
     Current,
-}
-
-impl HierarchicalArgs {
-    /// The solver parameters these flags describe (`seed`, `beta_range` and the QAOA layers
-    /// and shots of the `qaoa` sub-solver come from the shared solver flags).
-    pub fn params(
-        &self,
-        seed: u64,
-        beta_range: Option<(f64, f64)>,
-        qaoa_layers: usize,
-        qaoa_shots: usize,
-        timed: bool,
-    ) -> Result<HierarchicalParams> {
-        Ok(HierarchicalParams {
-            sub_solver: self.sub_solver.into(),
-            sub: SubSolverParams {
-                num_reads: self.sub_reads,
-                num_sweeps: self.sub_sweeps,
-                beta_range,
-                start: match self.sub_start {
-                    SubStartArg::Random => SubStart::Random,
-                    SubStartArg::Current => SubStart::Current,
-                },
-                qaoa_layers,
-                qaoa_shots,
-            },
-            cluster_size: self.cluster_size,
-            strategy: match self.strategy {
-                StrategyArg::Merge => Strategy::Merge,
-                StrategyArg::Refine => Strategy::Refine,
-            },
-            method: self.partitioner.into(),
-            seed,
-            max_rounds: self.rounds,
-            exact_below: self.exact_below,
-            patience: self.patience.unwrap_or(if timed { u64::MAX } else { 10 }),
-            ..Default::default()
-        })
-    }
 }
 
 /// Arguments of `qam decompose`.

@@ -16,6 +16,7 @@ mod output;
 mod progress;
 mod qaoa;
 mod scale_test;
+mod serve;
 mod solve;
 mod solvers;
 
@@ -60,6 +61,8 @@ enum Command {
     Decompose(decompose::DecomposeArgs),
     /// Optimise or evaluate QAOA angles on a state-vector simulator (CPU or GPU).
     Qaoa(qaoa::QaoaArgs),
+    /// Run the solver service: HTTP/JSON API, durable job journal, metrics, dashboard.
+    Serve(serve::ServeArgs),
 }
 
 /// Parses the command line and runs it.
@@ -78,6 +81,7 @@ pub fn run() -> Result<ExitCode> {
         Command::ScaleTest(a) => scale_test::run(a),
         Command::Decompose(a) => decompose::run(a),
         Command::Qaoa(a) => qaoa::run(a),
+        Command::Serve(a) => serve::run(a),
     }
 }
 

@@ -114,24 +114,6 @@ pub struct QaoaFlags {
     pub qaoa_precision: PrecisionChoice,
 }
 
-impl QaoaFlags {
-    /// The solver parameters these flags describe.
-    pub fn params(&self, seed: u64) -> QaoaParams {
-        QaoaParams {
-            p: self.p,
-            optimizer: self.optimizer.get(),
-            shots: self.shots,
-            backend: self.qaoa_backend.get(),
-            precision: self.qaoa_precision.get(),
-            seed,
-            restarts: self.restarts,
-            max_evals: self.max_evals,
-            angles: None,
-            polish: true,
-        }
-    }
-}
-
 /// Arguments of `qam qaoa`.
 #[derive(Args)]
 pub struct QaoaArgs {

@@ -3,10 +3,11 @@
 use super::output::{OutputKind, Sink};
 use super::progress::Bar;
 use super::solvers::{SolverChoice, SolverParams, build};
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
 use clap::Args;
 use qam::io::{Format, Problem, ReadOptions, read_bytes};
 use qam::model::{SampleSet, spins_as, to_spins};
+use qam::solvers::registry::result_json;
 use qam::solvers::{Solver, greedy};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -131,47 +132,15 @@ pub fn solve_bytes_with(args: &SolveArgs, file: &Path, bytes: &[u8], make: &Make
     if args.polish {
         set = polish(&problem, set);
     }
-    let best = set.first().ok_or_else(|| anyhow!("solver returned no sample"))?;
-    let mut v = json!({
-        "file": file.display().to_string(),
-        "solver": solver.name(),
-        "num_variables": problem.model.num_variables(),
-        "num_interactions": problem.model.num_interactions(),
-        "energy": best.energy,
-        "vartype": set.vartype.as_str(),
-        "state": best.state,
-        "seed": set.info.seed,
-        "elapsed_s": t0.elapsed().as_secs_f64(),
-        "num_reads": set.num_reads(),
-        "mean_energy": set.mean_energy(),
-        "params": set.info.params,
-    });
-    if let Some(k) = args.instance {
-        v["instance"] = json!(k);
-    }
-    if let Some(labels) = &problem.labels {
-        // dimod inputs: `labels[i]` names `state[i]`; `sample` maps label -> value.
-        v["labels"] = json!(labels);
-        let sample: serde_json::Map<String, Value> = labels
-            .iter()
-            .zip(&best.state)
-            .map(|(l, &x)| (l.as_str().map_or_else(|| l.to_string(), str::to_string), json!(x)))
-            .collect();
-        v["sample"] = Value::Object(sample);
-    }
-    if let Some(cut) = problem.cut(&best.state) {
-        v["cut"] = json!(cut);
-    }
-    if let Some(obj) = problem.objective(best.energy) {
-        v["objective"] = json!(obj);
-    }
-    if let Some(why) = why {
-        v["auto"] = json!(why);
-    }
-    for (k, x) in &set.info.extra {
-        v[k] = x.clone();
-    }
-    Ok(v)
+    Ok(result_json(
+        &file.display().to_string(),
+        &problem,
+        solver.name(),
+        &set,
+        t0.elapsed().as_secs_f64(),
+        args.instance,
+        why.as_deref(),
+    )?)
 }
 
 /// Steepest descent from every returned state.

@@ -1,22 +1,13 @@
 //! Solver choice and parameters shared by `solve` and `bench`.
 
+use super::decompose::{PartitionerArg, StrategyArg, SubSolverArg, SubStartArg};
+use super::qaoa::{BackendChoice as QaoaBackendChoice, OptimizerChoice, PrecisionChoice};
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
-use qam::decompose::HierarchicalSolver;
-use qam::gpu::anneal::Backend;
-use qam::gpu::{GpuContext, gpu_required};
+use qam::gpu::gpu_required;
 use qam::model::Model;
-use qam::solvers::{
-    ExactSolver, GpuPaParams, GpuPaSolver, GpuPtParams, GpuPtSolver, GpuSaParams, GpuSaSolver, GreedySolver,
-    MultiGpuSaSolver, PaParams, PaSolver, PtParams, PtSolver, SaParams, SaSolver, ScheduleKind, SolveContext, Solver,
-};
-
-/// Problems up to this size go to `exact` under `--solver auto`.
-const AUTO_EXACT_MAX: usize = 20;
-
-/// `--solver auto` prefers `gpu-sa` from this many flip attempts per sweep
-/// (variables x reads) on a real GPU.
-const AUTO_GPU_MIN_WORK: usize = 100_000;
+use qam::solvers::registry::{self, GpuPolicy, SolverKind};
+use qam::solvers::{ScheduleKind, SolveContext, Solver};
 
 /// Which solver to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -51,7 +42,7 @@ pub enum SolverChoice {
 impl SolverChoice {
     /// True for the solvers that run on the GPU (CPU thread counts do not apply).
     pub fn is_gpu(self) -> bool {
-        matches!(self, SolverChoice::GpuSa | SolverChoice::GpuPt | SolverChoice::GpuPa)
+        self.kind().is_gpu()
     }
 }
 
@@ -140,183 +131,179 @@ fn parse_pair(s: &str) -> std::result::Result<(f64, f64), String> {
     Ok((p(a)?, p(b)?))
 }
 
-impl SolverParams {
-    /// Parameters of `--solver hierarchical` (its own flags plus the shared seed, β range,
-    /// and `--p` / `--shots` for the `qaoa` sub-solver).
-    pub fn hierarchical_params(&self) -> Result<qam::decompose::HierarchicalParams> {
-        self.hierarchical.params(
-            self.seed,
-            self.beta_range,
-            self.qaoa.p,
-            self.qaoa.shots,
-            self.time_limit.is_some(),
-        )
-    }
-
-    /// The run-time controls (time limit, target energy) these flags give for `problem`.
-    pub fn context(&self, problem: &qam::io::Problem) -> Result<SolveContext<'static>> {
-        let time_limit = match self.time_limit {
-            None => None,
-            Some(t) => Some(qam::limits::time_limit(t).map_err(|e| anyhow::anyhow!("--time-limit: {e}"))?),
-        };
-        if let Some(t) = self.target
-            && !t.is_finite()
-        {
-            bail!("--target must be a finite number, not {t}");
-        }
-        Ok(SolveContext {
-            time_limit,
-            target_energy: self.target.map(|v| problem.energy_of_metric(v)),
-            ..Default::default()
-        })
-    }
-
-    /// The SA parameters these flags describe.
-    pub fn sa(&self) -> SaParams {
-        SaParams {
-            num_reads: self.reads,
-            num_sweeps: self.sweeps,
-            num_sweeps_per_beta: self.sweeps_per_beta.unwrap_or(1),
-            beta_range: self.beta_range,
-            beta_schedule_type: self.schedule_kind(),
-            seed: self.seed,
-            ..Default::default()
-        }
-    }
-
-    fn schedule_kind(&self) -> ScheduleKind {
-        match self.schedule {
-            Schedule::Geometric => ScheduleKind::Geometric,
-            Schedule::Linear => ScheduleKind::Linear,
-        }
-    }
-
-    /// The tempering parameters these flags describe.
-    pub fn pt(&self) -> PtParams {
-        PtParams {
-            num_chains: self.chains,
-            num_replicas: self.replicas,
-            num_sweeps: self.sweeps,
-            sweeps_per_swap: self.sweeps_per_swap,
-            beta_range: self.beta_range,
-            betas: None,
-            adapt_ladder: true,
-            seed: self.seed,
-        }
-    }
-
-    /// The population-annealing parameters these flags describe.
-    pub fn pa(&self) -> PaParams {
-        PaParams {
-            population: self.population,
-            num_sweeps: self.sweeps,
-            sweeps_per_beta: self.sweeps_per_beta.unwrap_or(PaParams::default().sweeps_per_beta),
-            beta_range: self.beta_range,
-            beta_schedule_type: self.schedule_kind(),
-            seed: self.seed,
-        }
-    }
-
-    /// The GPU kernel choice.
-    pub fn backend(&self) -> Backend {
-        match self.backend {
-            BackendChoice::Auto => Backend::Auto,
-            BackendChoice::Workgroup => Backend::Workgroup,
-            BackendChoice::Dense => Backend::Dense,
-            BackendChoice::Color => Backend::Color,
+impl SolverChoice {
+    /// The library's solver kind.
+    pub fn kind(self) -> SolverKind {
+        match self {
+            SolverChoice::Auto => SolverKind::Auto,
+            SolverChoice::Exact => SolverKind::Exact,
+            SolverChoice::Sa => SolverKind::Sa,
+            SolverChoice::Greedy => SolverKind::Greedy,
+            SolverChoice::GpuSa => SolverKind::GpuSa,
+            SolverChoice::Pt => SolverKind::Pt,
+            SolverChoice::Pa => SolverKind::Pa,
+            SolverChoice::GpuPt => SolverKind::GpuPt,
+            SolverChoice::GpuPa => SolverKind::GpuPa,
+            SolverChoice::Hierarchical => SolverKind::Hierarchical,
+            SolverChoice::Qaoa => SolverKind::Qaoa,
         }
     }
 }
 
-/// Whether `--solver auto` should use the GPU for `n` variables and `reads` reads:
-/// `Ok(Ok(why))` to use it, `Ok(Err(why))` to stay on the CPU, or an error when
-/// QAM_REQUIRE_GPU is set and there is no adapter. A CPU adapter (llvmpipe) counts only
-/// when `--device` or QAM_ADAPTER names it.
-fn auto_gpu(n: usize, reads: usize) -> Result<std::result::Result<String, String>> {
-    // Decide on size first: a problem too small to ever use a GPU never opens a device
-    // (opening one costs ~65 ms), unless QAM_REQUIRE_GPU asks for the check.
-    let work = n.saturating_mul(reads);
-    if work < AUTO_GPU_MIN_WORK && !gpu_required() {
-        return Ok(Err(format!(
-            "{n} variables x {reads} reads is below {AUTO_GPU_MIN_WORK} flip attempts per sweep, too little work for a GPU"
-        )));
+impl SolverParams {
+    /// The library's parameter set these flags describe (same names).
+    pub fn lib(&self) -> registry::SolverParams {
+        let h = &self.hierarchical;
+        let q = &self.qaoa;
+        registry::SolverParams {
+            reads: self.reads,
+            sweeps: self.sweeps,
+            sweeps_per_beta: self.sweeps_per_beta,
+            beta_range: self.beta_range,
+            schedule: match self.schedule {
+                Schedule::Geometric => ScheduleKind::Geometric,
+                Schedule::Linear => ScheduleKind::Linear,
+            },
+            seed: self.seed,
+            replicas: self.replicas,
+            chains: self.chains,
+            sweeps_per_swap: self.sweeps_per_swap,
+            population: self.population,
+            backend: match self.backend {
+                BackendChoice::Auto => registry::GpuBackend::Auto,
+                BackendChoice::Workgroup => registry::GpuBackend::Workgroup,
+                BackendChoice::Dense => registry::GpuBackend::Dense,
+                BackendChoice::Color => registry::GpuBackend::Color,
+            },
+            devices: match self.devices {
+                Some(_) => registry::Devices::All,
+                None => registry::Devices::One,
+            },
+            target: self.target,
+            time_limit: self.time_limit,
+            sub_solver: h.sub_solver.into(),
+            cluster_size: h.cluster_size,
+            strategy: h.strategy.into(),
+            partitioner: h.partitioner.into(),
+            exact_below: h.exact_below,
+            sub_reads: h.sub_reads,
+            sub_sweeps: h.sub_sweeps,
+            rounds: h.rounds,
+            patience: h.patience,
+            sub_start: h.sub_start.into(),
+            p: q.p,
+            optimizer: q.optimizer.into(),
+            shots: q.shots,
+            restarts: q.restarts,
+            max_evals: q.max_evals,
+            qaoa_backend: q.qaoa_backend.into(),
+            qaoa_precision: q.qaoa_precision.into(),
+        }
     }
-    let ctx = match GpuContext::shared() {
-        Ok(c) => c,
-        Err(e) if gpu_required() => bail!("--solver auto: QAM_REQUIRE_GPU is set but {e}"),
-        Err(_) => return Ok(Err("no GPU adapter".into())),
-    };
-    let summary = ctx.summary();
-    let named = super::gpu_select::explicit();
-    if summary.device_type == "Cpu" && !named {
-        return Ok(Err(format!(
-            "the only adapter, {}, is a CPU implementation (name it with --device or QAM_ADAPTER to use it anyway)",
-            summary.name
-        )));
+
+    /// Parameters of `--solver hierarchical` (its own flags plus the shared seed, β range,
+    /// and `--p` / `--shots` for the `qaoa` sub-solver).
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    pub fn hierarchical_params(&self) -> Result<qam::decompose::HierarchicalParams> {
+        Ok(self.lib().hierarchical())
     }
-    let work = n.saturating_mul(reads);
-    if work < AUTO_GPU_MIN_WORK {
-        return Ok(Err(format!(
-            "{n} variables x {reads} reads is below {AUTO_GPU_MIN_WORK} flip attempts per sweep, too little work for {}",
-            summary.name
-        )));
+
+    /// The run-time controls (time limit, target energy) these flags give for `problem`.
+    pub fn context(&self, problem: &qam::io::Problem) -> Result<SolveContext<'static>> {
+        if let Some(t) = self.time_limit
+            && !(t.is_finite() && t > 0.0)
+        {
+            bail!("--time-limit must be a positive number of seconds, not {t}");
+        }
+        Ok(self.lib().context(problem)?)
     }
-    Ok(Ok(format!(
-        "auto: gpu-sa on {} ({n} variables x {reads} reads)",
-        summary.name
-    )))
+}
+
+/// How `--solver auto` treats adapters: QAM_REQUIRE_GPU makes a missing adapter an error;
+/// a CPU adapter (llvmpipe) counts only when `--device` or QAM_ADAPTER names it.
+pub fn gpu_policy() -> GpuPolicy {
+    GpuPolicy {
+        require_gpu: gpu_required(),
+        allow_cpu_adapter: super::gpu_select::explicit(),
+    }
 }
 
 /// Builds the solver for `choice` on `model`; `auto` resolves by problem size.
 /// Returns the solver and, for `auto`, why it was chosen.
 pub fn build(choice: SolverChoice, params: &SolverParams, model: &Model) -> Result<(Box<dyn Solver>, Option<String>)> {
-    let n = model.num_variables();
-    let (choice, why) = match choice {
-        SolverChoice::Auto if n <= AUTO_EXACT_MAX => (
-            SolverChoice::Exact,
-            Some(format!("auto: exact ({n} <= {AUTO_EXACT_MAX} variables)")),
-        ),
-        SolverChoice::Auto => match auto_gpu(n, params.reads)? {
-            Ok(why) => (SolverChoice::GpuSa, Some(why)),
-            Err(why) => (
-                SolverChoice::Sa,
-                Some(format!("auto: sa on the CPU ({n} variables; {why})")),
-            ),
-        },
-        c => (c, None),
-    };
-    let solver: Box<dyn Solver> = match choice {
-        SolverChoice::Exact => Box::new(ExactSolver::default()),
-        SolverChoice::Sa => Box::new(SaSolver::new(params.sa())),
-        SolverChoice::Greedy => Box::new(GreedySolver {
-            num_reads: params.reads,
-            seed: params.seed,
-            initial_states: None,
-        }),
-        SolverChoice::GpuSa if params.devices.is_some() => Box::new(MultiGpuSaSolver::new(
-            GpuSaParams {
-                sa: params.sa(),
-                backend: params.backend(),
-            },
-            GpuContext::open_all()?,
-        )),
-        SolverChoice::GpuSa => Box::new(GpuSaSolver::new(GpuSaParams {
-            sa: params.sa(),
-            backend: params.backend(),
-        })),
-        SolverChoice::Pt => Box::new(PtSolver::new(params.pt())),
-        SolverChoice::Pa => Box::new(PaSolver::new(params.pa())),
-        SolverChoice::GpuPt => Box::new(GpuPtSolver::new(GpuPtParams {
-            pt: params.pt(),
-            backend: params.backend(),
-        })),
-        SolverChoice::GpuPa => Box::new(GpuPaSolver::new(GpuPaParams {
-            pa: params.pa(),
-            backend: params.backend(),
-        })),
-        SolverChoice::Hierarchical => Box::new(HierarchicalSolver::new(params.hierarchical_params()?)),
-        SolverChoice::Qaoa => Box::new(qam::qaoa::QaoaSolver::new(params.qaoa.params(params.seed))),
-        SolverChoice::Auto => bail!("auto was resolved above"),
-    };
-    Ok((solver, why))
+    if let Some(t) = params.time_limit
+        && !(t.is_finite() && t > 0.0)
+    {
+        bail!("--time-limit must be a positive number of seconds, not {t}");
+    }
+    let built = params.lib().build(choice.kind(), model, &gpu_policy())?;
+    Ok((built.solver, built.auto))
+}
+
+impl From<SubSolverArg> for registry::SubSolver {
+    fn from(a: SubSolverArg) -> Self {
+        match a {
+            SubSolverArg::GpuSa => registry::SubSolver::GpuSa,
+            SubSolverArg::Sa => registry::SubSolver::Sa,
+            SubSolverArg::Exact => registry::SubSolver::Exact,
+            SubSolverArg::Greedy => registry::SubSolver::Greedy,
+            SubSolverArg::Qaoa => registry::SubSolver::Qaoa,
+        }
+    }
+}
+
+impl From<StrategyArg> for registry::StrategyName {
+    fn from(a: StrategyArg) -> Self {
+        match a {
+            StrategyArg::Merge => registry::StrategyName::Merge,
+            StrategyArg::Refine => registry::StrategyName::Refine,
+        }
+    }
+}
+
+impl From<PartitionerArg> for registry::Partitioner {
+    fn from(a: PartitionerArg) -> Self {
+        match a {
+            PartitionerArg::Multilevel => registry::Partitioner::Multilevel,
+            PartitionerArg::LabelProp => registry::Partitioner::LabelProp,
+        }
+    }
+}
+
+impl From<SubStartArg> for registry::SubStartName {
+    fn from(a: SubStartArg) -> Self {
+        match a {
+            SubStartArg::Random => registry::SubStartName::Random,
+            SubStartArg::Current => registry::SubStartName::Current,
+        }
+    }
+}
+
+impl From<OptimizerChoice> for registry::QaoaOptimizer {
+    fn from(a: OptimizerChoice) -> Self {
+        match a {
+            OptimizerChoice::NelderMead => registry::QaoaOptimizer::NelderMead,
+            OptimizerChoice::Cobyla => registry::QaoaOptimizer::Cobyla,
+            OptimizerChoice::None => registry::QaoaOptimizer::None,
+        }
+    }
+}
+
+impl From<QaoaBackendChoice> for registry::QaoaBackend {
+    fn from(a: QaoaBackendChoice) -> Self {
+        match a {
+            QaoaBackendChoice::Cpu => registry::QaoaBackend::Cpu,
+            QaoaBackendChoice::Gpu => registry::QaoaBackend::Gpu,
+            QaoaBackendChoice::Auto => registry::QaoaBackend::Auto,
+        }
+    }
+}
+
+impl From<PrecisionChoice> for registry::QaoaPrecision {
+    fn from(a: PrecisionChoice) -> Self {
+        match a {
+            PrecisionChoice::F32 => registry::QaoaPrecision::F32,
+            PrecisionChoice::F64 => registry::QaoaPrecision::F64,
+        }
+    }
 }

@@ -15,6 +15,7 @@ pub mod greedy;
 pub mod lanes;
 pub mod pa;
 pub mod pt;
+pub mod registry;
 pub mod replica;
 pub mod sa;
 pub mod schedule;
@@ -69,6 +70,9 @@ pub trait Progress: Sync {
     fn advance(&self, delta: u64);
     /// A short status line (e.g. the current best energy).
     fn message(&self, _msg: &str) {}
+    /// The best energy found so far (the model's energy, lower is better); solvers that
+    /// track it report it when it improves.
+    fn best_energy(&self, _energy: f64) {}
 }
 
 /// Run-time controls shared by all solvers: progress, interruption and limits.
@@ -122,6 +126,13 @@ impl<'a> SolveContext<'a> {
         SolveContext {
             target_energy: self.target_energy.map(|t| t - offset),
             ..*self
+        }
+    }
+
+    /// Reports the best energy found so far.
+    pub fn best_energy(&self, energy: f64) {
+        if let Some(p) = self.progress {
+            p.best_energy(energy);
         }
     }
 

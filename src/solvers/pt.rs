@@ -280,6 +280,7 @@ impl Solver for PtSolver {
         if best.iter().any(|b| reached(b.1, ctx.target_energy)) {
             time_to_target = Some(t0.elapsed().as_secs_f64());
         }
+        let mut reported_best = f64::INFINITY;
         while rounds_done < rounds && time_to_target.is_none() && !ctx.should_stop(t0) {
             walkers
                 .par_iter_mut()
@@ -326,6 +327,11 @@ impl Solver for PtSolver {
             }
             rounds_done += 1;
             ctx.advance(1);
+            let round_best = best.iter().map(|b| b.1).fold(f64::INFINITY, f64::min);
+            if round_best < reported_best {
+                reported_best = round_best;
+                ctx.best_energy(round_best);
+            }
             if rounds_done <= adapt && rounds_done.is_multiple_of(ADAPT_EVERY) {
                 let acc: Vec<f64> = window
                     .0

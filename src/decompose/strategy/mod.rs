@@ -120,6 +120,7 @@ impl Engine<'_> {
             "{what} round {round}: energy {energy} ({accepted} subproblems accepted, {elapsed_s:.1} s)"
         ));
         self.ctx.advance(1);
+        self.ctx.best_energy(energy);
         self.log.push(RoundLog {
             round,
             energy,

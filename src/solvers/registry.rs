@@ -1,0 +1,740 @@
+//! Solver registry: every solver of `qam solve --solver` by name, with one serde
+//! (de)serializable parameter set whose keys are the CLI's flag names (`reads`,
+//! `sweeps-per-beta`, `sub-solver`, ...; snake_case spellings are accepted too).
+//!
+//! The CLI maps its flags onto [`SolverParams`]; `qam serve` deserializes the same
+//! structure from a job's JSON. [`SolverParams::build`] makes the solver; for
+//! [`SolverKind::Auto`] it returns which solver was chosen and why instead of printing it.
+
+use super::{
+    ExactSolver, GpuPaParams, GpuPaSolver, GpuPtParams, GpuPtSolver, GpuSaParams, GpuSaSolver, GreedySolver,
+    MultiGpuSaSolver, PaParams, PaSolver, PtParams, PtSolver, SaParams, SaSolver, ScheduleKind, SolveContext,
+    SolveError, Solver, invalid,
+};
+use crate::decompose::{
+    HierarchicalParams, HierarchicalSolver, PartitionMethod, Strategy, SubSolverKind, SubSolverParams, SubStart,
+};
+use crate::gpu::GpuContext;
+use crate::gpu::anneal::Backend;
+use crate::io::Problem;
+use crate::model::{Model, SampleSet};
+use crate::qaoa::{Optimizer, QaoaParams, QaoaSolver};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// Problems up to this many variables go to `exact` under [`SolverKind::Auto`].
+pub const AUTO_EXACT_MAX: usize = 20;
+
+/// [`SolverKind::Auto`] prefers `gpu-sa` from this many flip attempts per sweep
+/// (variables x reads) on a real GPU.
+pub const AUTO_GPU_MIN_WORK: usize = 100_000;
+
+/// Which solver to run (names as on the command line, kebab-case).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SolverKind {
+    /// `exact` for n <= 20; `gpu-sa` on a real GPU for large work; otherwise `sa`.
+    Auto,
+    /// Exhaustive search (n <= 30).
+    Exact,
+    /// Simulated annealing on all CPU cores.
+    #[serde(alias = "cpu-sa")]
+    Sa,
+    /// Steepest descent from random states.
+    Greedy,
+    /// Simulated annealing on the GPU (same parameters as `sa`).
+    GpuSa,
+    /// Parallel tempering (replica exchange) on the CPU.
+    Pt,
+    /// Population annealing on the CPU.
+    Pa,
+    /// Parallel tempering on the GPU.
+    GpuPt,
+    /// Population annealing on the GPU.
+    GpuPa,
+    /// Hierarchical decomposition: clusters solved by `sub-solver`, merged or refined.
+    Hierarchical,
+    /// QAOA on a state-vector simulator (n up to about 30).
+    Qaoa,
+}
+
+impl SolverKind {
+    /// Every kind, in CLI order.
+    pub const ALL: [SolverKind; 11] = [
+        SolverKind::Auto,
+        SolverKind::Exact,
+        SolverKind::Sa,
+        SolverKind::Greedy,
+        SolverKind::GpuSa,
+        SolverKind::Pt,
+        SolverKind::Pa,
+        SolverKind::GpuPt,
+        SolverKind::GpuPa,
+        SolverKind::Hierarchical,
+        SolverKind::Qaoa,
+    ];
+
+    /// The CLI name (`gpu-sa`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            SolverKind::Auto => "auto",
+            SolverKind::Exact => "exact",
+            SolverKind::Sa => "sa",
+            SolverKind::Greedy => "greedy",
+            SolverKind::GpuSa => "gpu-sa",
+            SolverKind::Pt => "pt",
+            SolverKind::Pa => "pa",
+            SolverKind::GpuPt => "gpu-pt",
+            SolverKind::GpuPa => "gpu-pa",
+            SolverKind::Hierarchical => "hierarchical",
+            SolverKind::Qaoa => "qaoa",
+        }
+    }
+
+    /// The kind named `name` (CLI names; `cpu-sa` is `sa`).
+    pub fn from_name(name: &str) -> Option<SolverKind> {
+        if name == "cpu-sa" {
+            return Some(SolverKind::Sa);
+        }
+        SolverKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// True for the solvers that run on the GPU (CPU thread counts do not apply).
+    pub fn is_gpu(self) -> bool {
+        matches!(self, SolverKind::GpuSa | SolverKind::GpuPt | SolverKind::GpuPa)
+    }
+
+    /// The CPU solver with the same parameters as a GPU solver (`gpu-sa` -> `sa`, ...).
+    pub fn cpu_twin(self) -> Option<SolverKind> {
+        match self {
+            SolverKind::GpuSa => Some(SolverKind::Sa),
+            SolverKind::GpuPt => Some(SolverKind::Pt),
+            SolverKind::GpuPa => Some(SolverKind::Pa),
+            _ => None,
+        }
+    }
+}
+
+/// GPU kernels (`backend`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GpuBackend {
+    /// Chosen from the problem (dense, workgroup or color).
+    #[default]
+    Auto,
+    /// One workgroup per replica, state in workgroup memory.
+    Workgroup,
+    /// One workgroup per replica, dense couplings.
+    Dense,
+    /// State in global memory, one dispatch per colour class.
+    Color,
+}
+
+/// Sub-solver of `hierarchical` (`sub-solver`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SubSolver {
+    /// GPU simulated annealing over a batch of clusters.
+    GpuSa,
+    /// CPU simulated annealing.
+    #[default]
+    Sa,
+    /// Exhaustive search.
+    Exact,
+    /// Steepest descent from random starts.
+    Greedy,
+    /// QAOA simulation.
+    Qaoa,
+}
+
+/// How `hierarchical` combines cluster solutions (`strategy`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategyName {
+    /// V-cycles.
+    #[default]
+    Merge,
+    /// Large-neighbourhood search.
+    Refine,
+}
+
+/// Partitioning algorithm of `hierarchical` (`partitioner`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Partitioner {
+    /// Multilevel heavy-edge coarsening (METIS-like).
+    #[default]
+    Multilevel,
+    /// Size-constrained label propagation.
+    LabelProp,
+}
+
+/// Where `hierarchical` sub-anneals start (`sub-start`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SubStartName {
+    /// Random states.
+    Random,
+    /// The current state.
+    #[default]
+    Current,
+}
+
+/// QAOA angle optimiser (`optimizer`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QaoaOptimizer {
+    /// Nelder–Mead simplex.
+    #[default]
+    NelderMead,
+    /// COBYLA.
+    Cobyla,
+    /// Evaluate the starting angles only.
+    None,
+}
+
+/// Where the QAOA state vector lives (`qaoa-backend`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QaoaBackend {
+    /// CPU simulator.
+    Cpu,
+    /// GPU simulator (complex64).
+    Gpu,
+    /// The GPU if a hardware adapter fits the state, else the CPU.
+    #[default]
+    Auto,
+}
+
+/// QAOA amplitude precision (`qaoa-precision`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QaoaPrecision {
+    /// complex64.
+    F32,
+    /// complex128.
+    #[default]
+    F64,
+}
+
+/// Which GPU devices `gpu-sa` uses (`--devices`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Devices {
+    /// The process's shared device ([`GpuContext::shared`]).
+    #[default]
+    One,
+    /// Every adapter, one share of the reads each ([`MultiGpuSaSolver`]).
+    All,
+}
+
+/// Parameters of every solver, keyed by the CLI's flag names (kebab-case; snake_case is
+/// accepted). Unknown keys are an error that names them. Defaults are the CLI's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SolverParams {
+    /// Independent reads (anneals / random starts).
+    pub reads: usize,
+    /// Sweeps per read.
+    pub sweeps: usize,
+    /// Sweeps at each β (default 1; `pa`: 10).
+    #[serde(alias = "sweeps_per_beta")]
+    pub sweeps_per_beta: Option<usize>,
+    /// β range `[hot, cold]` (default: derived from the problem).
+    #[serde(alias = "beta_range")]
+    pub beta_range: Option<(f64, f64)>,
+    /// Shape of the β schedule (`geometric` or `linear`).
+    pub schedule: ScheduleKind,
+    /// Seed; the same seed gives the same answer on any number of threads.
+    pub seed: u64,
+    /// `pt`, `gpu-pt`: temperatures per chain.
+    pub replicas: usize,
+    /// `pt`, `gpu-pt`: independent tempering chains.
+    pub chains: usize,
+    /// `pt`, `gpu-pt`: sweeps between replica-exchange rounds.
+    #[serde(alias = "sweeps_per_swap")]
+    pub sweeps_per_swap: usize,
+    /// `pa`, `gpu-pa`: population size.
+    pub population: usize,
+    /// GPU solvers: kernels to sweep with.
+    pub backend: GpuBackend,
+    /// `gpu-sa`: one device (the shared one) or the reads split over every adapter.
+    pub devices: Devices,
+    /// Stop once this value is reached, in the problem's metric (cut for G-set,
+    /// objective for bqp, energy otherwise).
+    pub target: Option<f64>,
+    /// Wall-time limit in seconds (reading excluded).
+    #[serde(alias = "time_limit")]
+    pub time_limit: Option<f64>,
+    /// `hierarchical`: sub-solver of the clusters.
+    #[serde(alias = "sub_solver")]
+    pub sub_solver: SubSolver,
+    /// `hierarchical`: largest cluster (default by sub-solver).
+    #[serde(alias = "cluster_size")]
+    pub cluster_size: Option<usize>,
+    /// `hierarchical`: how cluster solutions are combined.
+    pub strategy: StrategyName,
+    /// `hierarchical`: partitioning algorithm.
+    pub partitioner: Partitioner,
+    /// `hierarchical`: subproblems up to this size go to exhaustive search (0: never).
+    #[serde(alias = "exact_below")]
+    pub exact_below: usize,
+    /// `hierarchical`: reads per subproblem.
+    #[serde(alias = "sub_reads")]
+    pub sub_reads: usize,
+    /// `hierarchical`: sweeps per subproblem anneal.
+    #[serde(alias = "sub_sweeps")]
+    pub sub_sweeps: usize,
+    /// `hierarchical`: most rounds.
+    pub rounds: u64,
+    /// `hierarchical`: rounds without gain before stopping (default 10, unlimited with a
+    /// time limit).
+    pub patience: Option<u64>,
+    /// `hierarchical`: start sub-anneals from the current or random states.
+    #[serde(alias = "sub_start")]
+    pub sub_start: SubStartName,
+    /// `qaoa`: layers.
+    pub p: usize,
+    /// `qaoa`: angle optimiser.
+    pub optimizer: QaoaOptimizer,
+    /// `qaoa`: bitstrings sampled from the optimised state.
+    pub shots: usize,
+    /// `qaoa`: extra optimiser runs from perturbed angles.
+    pub restarts: usize,
+    /// `qaoa`: evaluations per optimiser run (0: 100 + 120 p).
+    #[serde(alias = "max_evals")]
+    pub max_evals: usize,
+    /// `qaoa`: where the state vector lives.
+    #[serde(alias = "qaoa_backend")]
+    pub qaoa_backend: QaoaBackend,
+    /// `qaoa`: amplitude precision.
+    #[serde(alias = "qaoa_precision")]
+    pub qaoa_precision: QaoaPrecision,
+}
+
+impl Default for SolverParams {
+    fn default() -> Self {
+        SolverParams {
+            reads: 10,
+            sweeps: 1000,
+            sweeps_per_beta: None,
+            beta_range: None,
+            schedule: ScheduleKind::Geometric,
+            seed: 0,
+            replicas: 64,
+            chains: 1,
+            sweeps_per_swap: 1,
+            population: 256,
+            backend: GpuBackend::Auto,
+            devices: Devices::One,
+            target: None,
+            time_limit: None,
+            sub_solver: SubSolver::Sa,
+            cluster_size: None,
+            strategy: StrategyName::Merge,
+            partitioner: Partitioner::Multilevel,
+            exact_below: 12,
+            sub_reads: 1,
+            sub_sweeps: 1000,
+            rounds: 1000,
+            patience: None,
+            sub_start: SubStartName::Current,
+            p: 1,
+            optimizer: QaoaOptimizer::NelderMead,
+            shots: 1000,
+            restarts: 2,
+            max_evals: 0,
+            qaoa_backend: QaoaBackend::Auto,
+            qaoa_precision: QaoaPrecision::F64,
+        }
+    }
+}
+
+/// How [`SolverKind::Auto`] treats GPU adapters (the caller decides, e.g. from
+/// `QAM_REQUIRE_GPU` / `QAM_ADAPTER`; the library reads no environment).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GpuPolicy {
+    /// Fail instead of falling back to the CPU when there is no adapter.
+    pub require_gpu: bool,
+    /// Count a CPU implementation (lavapipe / llvmpipe) as a GPU.
+    pub allow_cpu_adapter: bool,
+}
+
+/// A solver made by [`SolverParams::build`].
+pub struct Built {
+    /// The solver.
+    pub solver: Box<dyn Solver>,
+    /// The kind it is (never `Auto`).
+    pub kind: SolverKind,
+    /// For `auto`: what was chosen and why (e.g. `auto: exact (12 <= 20 variables)`).
+    pub auto: Option<String>,
+}
+
+/// Which solver [`SolverKind::Auto`] picks for `n` variables and `reads` reads, and why.
+pub fn auto_choice(n: usize, reads: usize, gpu: &GpuPolicy) -> Result<(SolverKind, String), SolveError> {
+    if n <= AUTO_EXACT_MAX {
+        return Ok((
+            SolverKind::Exact,
+            format!("auto: exact ({n} <= {AUTO_EXACT_MAX} variables)"),
+        ));
+    }
+    let cpu = |why: String| (SolverKind::Sa, format!("auto: sa on the CPU ({n} variables; {why})"));
+    // Decide on size first: a problem too small to ever use a GPU never opens a device
+    // (opening one costs ~65 ms), unless the policy demands a GPU.
+    let work = n.saturating_mul(reads);
+    if work < AUTO_GPU_MIN_WORK && !gpu.require_gpu {
+        return Ok(cpu(format!(
+            "{n} variables x {reads} reads is below {AUTO_GPU_MIN_WORK} flip attempts per sweep, too little work for a GPU"
+        )));
+    }
+    let ctx = match GpuContext::shared() {
+        Ok(c) => c,
+        Err(e) if gpu.require_gpu => {
+            return Err(SolveError::Backend(format!(
+                "--solver auto: QAM_REQUIRE_GPU is set but {e}"
+            )));
+        }
+        Err(_) => return Ok(cpu("no GPU adapter".into())),
+    };
+    let summary = ctx.summary();
+    if summary.device_type == "Cpu" && !gpu.allow_cpu_adapter {
+        return Ok(cpu(format!(
+            "the only adapter, {}, is a CPU implementation (name it with --device or QAM_ADAPTER to use it anyway)",
+            summary.name
+        )));
+    }
+    let work = n.saturating_mul(reads);
+    if work < AUTO_GPU_MIN_WORK {
+        return Ok(cpu(format!(
+            "{n} variables x {reads} reads is below {AUTO_GPU_MIN_WORK} flip attempts per sweep, too little work for {}",
+            summary.name
+        )));
+    }
+    Ok((
+        SolverKind::GpuSa,
+        format!("auto: gpu-sa on {} ({n} variables x {reads} reads)", summary.name),
+    ))
+}
+
+impl SolverParams {
+    /// Checks what the solvers themselves cannot (the time limit and target); errors name
+    /// the parameter.
+    pub fn validate(&self) -> Result<(), SolveError> {
+        if let Some(t) = self.time_limit
+            && !(t.is_finite() && t > 0.0)
+        {
+            return Err(invalid(
+                "time-limit",
+                format!("must be a positive number of seconds, not {t}"),
+            ));
+        }
+        if let Some(t) = self.target
+            && !t.is_finite()
+        {
+            return Err(invalid("target", format!("must be a finite number, not {t}")));
+        }
+        if let Some((a, b)) = self.beta_range
+            && !(a.is_finite() && b.is_finite())
+        {
+            return Err(invalid("beta-range", format!("must be finite, not ({a}, {b})")));
+        }
+        Ok(())
+    }
+
+    /// The run-time controls (time limit, target energy) for `problem`; the target is
+    /// converted from the problem's metric to an energy.
+    pub fn context(&self, problem: &Problem) -> Result<SolveContext<'static>, SolveError> {
+        self.validate()?;
+        Ok(SolveContext {
+            time_limit: self.time_limit.map(crate::limits::time_limit).transpose()?,
+            target_energy: self.target.map(|v| problem.energy_of_metric(v)),
+            ..Default::default()
+        })
+    }
+
+    /// The SA parameters.
+    pub fn sa(&self) -> SaParams {
+        SaParams {
+            num_reads: self.reads,
+            num_sweeps: self.sweeps,
+            num_sweeps_per_beta: self.sweeps_per_beta.unwrap_or(1),
+            beta_range: self.beta_range,
+            beta_schedule_type: self.schedule,
+            seed: self.seed,
+            ..Default::default()
+        }
+    }
+
+    /// The tempering parameters.
+    pub fn pt(&self) -> PtParams {
+        PtParams {
+            num_chains: self.chains,
+            num_replicas: self.replicas,
+            num_sweeps: self.sweeps,
+            sweeps_per_swap: self.sweeps_per_swap,
+            beta_range: self.beta_range,
+            betas: None,
+            adapt_ladder: true,
+            seed: self.seed,
+        }
+    }
+
+    /// The population-annealing parameters.
+    pub fn pa(&self) -> PaParams {
+        PaParams {
+            population: self.population,
+            num_sweeps: self.sweeps,
+            sweeps_per_beta: self.sweeps_per_beta.unwrap_or(PaParams::default().sweeps_per_beta),
+            beta_range: self.beta_range,
+            beta_schedule_type: self.schedule,
+            seed: self.seed,
+        }
+    }
+
+    /// The GPU kernel choice.
+    pub fn gpu_backend(&self) -> Backend {
+        match self.backend {
+            GpuBackend::Auto => Backend::Auto,
+            GpuBackend::Workgroup => Backend::Workgroup,
+            GpuBackend::Dense => Backend::Dense,
+            GpuBackend::Color => Backend::Color,
+        }
+    }
+
+    /// The parameters of `hierarchical` (`patience` defaults to unlimited when a time
+    /// limit is given, so that the time is used).
+    pub fn hierarchical(&self) -> HierarchicalParams {
+        HierarchicalParams {
+            sub_solver: match self.sub_solver {
+                SubSolver::GpuSa => SubSolverKind::GpuSa,
+                SubSolver::Sa => SubSolverKind::Sa,
+                SubSolver::Exact => SubSolverKind::Exact,
+                SubSolver::Greedy => SubSolverKind::Greedy,
+                SubSolver::Qaoa => SubSolverKind::Qaoa,
+            },
+            sub: SubSolverParams {
+                num_reads: self.sub_reads,
+                num_sweeps: self.sub_sweeps,
+                beta_range: self.beta_range,
+                start: match self.sub_start {
+                    SubStartName::Random => SubStart::Random,
+                    SubStartName::Current => SubStart::Current,
+                },
+                qaoa_layers: self.p,
+                qaoa_shots: self.shots,
+            },
+            cluster_size: self.cluster_size,
+            strategy: match self.strategy {
+                StrategyName::Merge => Strategy::Merge,
+                StrategyName::Refine => Strategy::Refine,
+            },
+            method: match self.partitioner {
+                Partitioner::Multilevel => PartitionMethod::Multilevel,
+                Partitioner::LabelProp => PartitionMethod::LabelPropagation,
+            },
+            seed: self.seed,
+            max_rounds: self.rounds,
+            exact_below: self.exact_below,
+            patience: self
+                .patience
+                .unwrap_or(if self.time_limit.is_some() { u64::MAX } else { 10 }),
+            ..Default::default()
+        }
+    }
+
+    /// The QAOA parameters.
+    pub fn qaoa(&self) -> QaoaParams {
+        QaoaParams {
+            p: self.p,
+            optimizer: match self.optimizer {
+                QaoaOptimizer::NelderMead => Optimizer::NelderMead,
+                QaoaOptimizer::Cobyla => Optimizer::Cobyla,
+                QaoaOptimizer::None => Optimizer::None,
+            },
+            shots: self.shots,
+            backend: match self.qaoa_backend {
+                QaoaBackend::Cpu => crate::qaoa::Backend::Cpu,
+                QaoaBackend::Gpu => crate::qaoa::Backend::Gpu,
+                QaoaBackend::Auto => crate::qaoa::Backend::Auto,
+            },
+            precision: match self.qaoa_precision {
+                QaoaPrecision::F32 => crate::qaoa::Precision::F32,
+                QaoaPrecision::F64 => crate::qaoa::Precision::F64,
+            },
+            seed: self.seed,
+            restarts: self.restarts,
+            max_evals: self.max_evals,
+            angles: None,
+            polish: true,
+        }
+    }
+
+    /// Builds the solver `kind` for `model`; `auto` resolves by problem size (and GPU
+    /// adapter, under `gpu`) and says why in [`Built::auto`].
+    pub fn build(&self, kind: SolverKind, model: &Model, gpu: &GpuPolicy) -> Result<Built, SolveError> {
+        self.validate()?;
+        let (kind, auto) = match kind {
+            SolverKind::Auto => {
+                let (k, why) = auto_choice(model.num_variables(), self.reads, gpu)?;
+                (k, Some(why))
+            }
+            k => (k, None),
+        };
+        let solver: Box<dyn Solver> = match kind {
+            SolverKind::Exact => Box::new(ExactSolver::default()),
+            SolverKind::Sa => Box::new(SaSolver::new(self.sa())),
+            SolverKind::Greedy => Box::new(GreedySolver {
+                num_reads: self.reads,
+                seed: self.seed,
+                initial_states: None,
+            }),
+            SolverKind::GpuSa if self.devices == Devices::All => Box::new(MultiGpuSaSolver::new(
+                GpuSaParams {
+                    sa: self.sa(),
+                    backend: self.gpu_backend(),
+                },
+                GpuContext::open_all().map_err(|e| SolveError::Backend(e.to_string()))?,
+            )),
+            SolverKind::GpuSa => Box::new(GpuSaSolver::new(GpuSaParams {
+                sa: self.sa(),
+                backend: self.gpu_backend(),
+            })),
+            SolverKind::Pt => Box::new(PtSolver::new(self.pt())),
+            SolverKind::Pa => Box::new(PaSolver::new(self.pa())),
+            SolverKind::GpuPt => Box::new(GpuPtSolver::new(GpuPtParams {
+                pt: self.pt(),
+                backend: self.gpu_backend(),
+            })),
+            SolverKind::GpuPa => Box::new(GpuPaSolver::new(GpuPaParams {
+                pa: self.pa(),
+                backend: self.gpu_backend(),
+            })),
+            SolverKind::Hierarchical => Box::new(HierarchicalSolver::new(self.hierarchical())),
+            SolverKind::Qaoa => Box::new(QaoaSolver::new(self.qaoa())),
+            SolverKind::Auto => unreachable!("auto is resolved above"),
+        };
+        Ok(Built { solver, kind, auto })
+    }
+}
+
+/// The result record of one solved problem, exactly as `qam solve --output json` prints
+/// it (one line per file) and `qam serve` returns it: `file`, `solver`, sizes, best
+/// `energy` and `state`, `seed`, `elapsed_s`, read statistics, `params`, and where they
+/// apply `instance`, `cut`, `objective`, `auto` and the solver's extra fields.
+/// `set` must hold at least one sample.
+pub fn result_json(
+    file: &str,
+    problem: &Problem,
+    solver: &str,
+    set: &SampleSet,
+    elapsed_s: f64,
+    instance: Option<usize>,
+    auto: Option<&str>,
+) -> Result<Value, SolveError> {
+    let best = set
+        .first()
+        .ok_or_else(|| SolveError::Backend("solver returned no sample".into()))?;
+    let mut v = json!({
+        "file": file,
+        "solver": solver,
+        "num_variables": problem.model.num_variables(),
+        "num_interactions": problem.model.num_interactions(),
+        "energy": best.energy,
+        "vartype": set.vartype.as_str(),
+        "state": best.state,
+        "seed": set.info.seed,
+        "elapsed_s": elapsed_s,
+        "num_reads": set.num_reads(),
+        "mean_energy": set.mean_energy(),
+        "params": set.info.params,
+    });
+    if let Some(k) = instance {
+        v["instance"] = json!(k);
+    }
+    if let Some(labels) = &problem.labels {
+        // dimod inputs: `labels[i]` names `state[i]`; `sample` maps label -> value.
+        v["labels"] = json!(labels);
+        let sample: serde_json::Map<String, Value> = labels
+            .iter()
+            .zip(&best.state)
+            .map(|(l, &x)| (l.as_str().map_or_else(|| l.to_string(), str::to_string), json!(x)))
+            .collect();
+        v["sample"] = Value::Object(sample);
+    }
+    if let Some(cut) = problem.cut(&best.state) {
+        v["cut"] = json!(cut);
+    }
+    if let Some(obj) = problem.objective(best.energy) {
+        v["objective"] = json!(obj);
+    }
+    if let Some(why) = auto {
+        v["auto"] = json!(why);
+    }
+    for (k, x) in &set.info.extra {
+        v[k] = x.clone();
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Qubo;
+
+    #[test]
+    fn names_round_trip_through_serde() {
+        for k in SolverKind::ALL {
+            let s = serde_json::to_string(&k).unwrap();
+            assert_eq!(s, format!("\"{}\"", k.name()));
+            assert_eq!(serde_json::from_str::<SolverKind>(&s).unwrap(), k);
+            assert_eq!(SolverKind::from_name(k.name()), Some(k));
+        }
+        assert_eq!(SolverKind::from_name("cpu-sa"), Some(SolverKind::Sa));
+        assert_eq!(SolverKind::GpuPt.cpu_twin(), Some(SolverKind::Pt));
+        assert_eq!(SolverKind::Exact.cpu_twin(), None);
+    }
+
+    #[test]
+    fn params_use_cli_names_and_defaults() {
+        let p: SolverParams = serde_json::from_str(
+            r#"{"reads": 3, "sweeps-per-beta": 2, "sub_solver": "exact", "beta-range": [0.1, 3]}"#,
+        )
+        .unwrap();
+        assert_eq!(p.reads, 3);
+        assert_eq!(p.sweeps, 1000);
+        assert_eq!(p.sweeps_per_beta, Some(2));
+        assert_eq!(p.sub_solver, SubSolver::Exact);
+        assert_eq!(p.beta_range, Some((0.1, 3.0)));
+        let back: SolverParams = serde_json::from_value(serde_json::to_value(&p).unwrap()).unwrap();
+        assert_eq!(back, p);
+        let err = serde_json::from_str::<SolverParams>(r#"{"sweepz": 3}"#).unwrap_err();
+        assert!(err.to_string().contains("sweepz"), "{err}");
+    }
+
+    #[test]
+    fn validate_names_the_parameter() {
+        let p = SolverParams {
+            time_limit: Some(-1.0),
+            ..Default::default()
+        };
+        let e = p.validate().unwrap_err().to_string();
+        assert!(e.contains("time-limit"), "{e}");
+    }
+
+    #[test]
+    fn auto_returns_exact_for_small_models_and_it_is_optimal() {
+        let q = Qubo::from_entries(4, &[(0, 1, 2.0), (0, 0, -1.0), (1, 1, -1.0), (2, 3, -1.0)], 0.0).unwrap();
+        let m = Model::Qubo(q);
+        let b = SolverParams::default()
+            .build(SolverKind::Auto, &m, &GpuPolicy::default())
+            .unwrap();
+        assert_eq!(b.kind, SolverKind::Exact);
+        assert!(b.auto.unwrap().contains("exact"));
+        let best = b.solver.solve(&m).unwrap().first().unwrap().energy;
+        // Brute force over 16 states.
+        let brute = (0..16u32)
+            .map(|k| m.energy(&(0..4).map(|i| ((k >> i) & 1) as i8).collect::<Vec<_>>()))
+            .fold(f64::INFINITY, f64::min);
+        assert_eq!(best, brute);
+    }
+}
