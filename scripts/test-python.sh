@@ -29,4 +29,4 @@ if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
 fi
 echo "== pytest python/tests"
 # Run from the repository root so the installed package (not python/qam) is imported.
-"$VENV/bin/python" -m pytest -q -s python/tests "$@"
+"$VENV/bin/python" -m pytest -q -s -p no:cacheprovider python/tests "$@"
