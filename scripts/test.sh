@@ -34,3 +34,5 @@ echo "== cargo test --release"
 cargo test --release "$@"
 echo "== scripts/device-check.sh --smoke (the GPU measurement script, tiny sizes, this adapter)"
 ./scripts/device-check.sh --smoke --out target/device-check-smoke
+echo "== Python package (scripts/test-python.sh)"
+./scripts/test-python.sh

@@ -152,6 +152,19 @@ fn auto_without_adapter_falls_back_or_fails_when_required() {
     let file = graph(&dir);
     let f = file.to_str().unwrap();
     let none = ("QAM_ADAPTER", "no-such-adapter-xyz");
+    // Enough work for a GPU (60 x 2000 >= 100,000 flips per sweep): the missing adapter
+    // is the reason to stay on the CPU.
+    let out = qam(
+        &["solve", f, "--reads", "2000", "--sweeps", "2"],
+        &[none, ("QAM_REQUIRE_GPU", "0")],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("auto: sa on the CPU") && err.contains("no GPU adapter"),
+        "{err}"
+    );
+    // Too little work: decided without looking for an adapter at all.
     let out = qam(
         &["solve", f, "--reads", "2", "--sweeps", "10"],
         &[none, ("QAM_REQUIRE_GPU", "0")],
@@ -159,7 +172,7 @@ fn auto_without_adapter_falls_back_or_fails_when_required() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("auto: sa on the CPU") && err.contains("no GPU adapter"),
+        err.contains("auto: sa on the CPU") && err.contains("too little work"),
         "{err}"
     );
 

@@ -11,10 +11,11 @@ use super::progress::Bar;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use qam::io::{Format, ProblemKind, ReadOptions, read_file};
+use qam::qaoa::qasm::{Circuit, QasmVersion};
 use qam::qaoa::{Angles, Backend, Optimizer, Precision, QaoaParams, build_simulator, index_to_spins, run_qaoa};
 use qam::solvers::SolveContext;
 use serde_json::{Value, json};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -168,6 +169,30 @@ pub struct QaoaArgs {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+    /// Write the circuit of the final angles as OpenQASM 2.0 (qubit i = variable i).
+    #[arg(long, value_name = "OUT.qasm")]
+    qasm: Option<PathBuf>,
+    /// Write the circuit of the final angles as OpenQASM 3.0.
+    #[arg(long, value_name = "OUT.qasm")]
+    qasm3: Option<PathBuf>,
+}
+
+/// Writes `text` to `path` atomically: a temporary file in the same directory, then a
+/// rename, so readers never see a partial file.
+fn write_atomic(path: &Path, text: &str) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .with_context(|| format!("{}: not a file path", path.display()))?;
+    let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
+    let res = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, path));
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res.with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Runs `qam qaoa`.
@@ -227,7 +252,7 @@ pub fn run(args: QaoaArgs) -> Result<ExitCode> {
     };
     params.validate(model.num_variables())?;
     let t_setup = Instant::now();
-    let (mut sim, _) = build_simulator(model, params.backend, params.precision)
+    let (mut sim, cost) = build_simulator(model, params.backend, params.precision)
         .with_context(|| format!("{}: cannot simulate", args.file.display()))?;
     let setup_s = t_setup.elapsed().as_secs_f64();
     let bar = Bar::new(&format!("qaoa p={p} {}", args.file.display()), args.quiet);
@@ -305,6 +330,18 @@ pub fn run(args: QaoaArgs) -> Result<ExitCode> {
             v["best_sampled_cut"] = json!(problem.cut(st).unwrap_or((w - best_e) / 2.0));
         }
     }
+    if args.qasm.is_some() || args.qasm3.is_some() {
+        let circuit = Circuit::new(&cost, &run.angles)?;
+        for (path, version, key) in [
+            (&args.qasm, QasmVersion::V2, "qasm"),
+            (&args.qasm3, QasmVersion::V3, "qasm3"),
+        ] {
+            if let Some(path) = path {
+                write_atomic(path, &circuit.to_qasm(version))?;
+                v[key] = json!(path.display().to_string());
+            }
+        }
+    }
     v["elapsed_s"] = json!(t0.elapsed().as_secs_f64());
     let mut sink = Sink::open(None)?;
     sink.line(&render(&v, args.output))?;
@@ -356,6 +393,11 @@ fn render(v: &Value, kind: OutputKind) -> String {
             v["best_sampled_energy"],
             f("sampled_ground_fraction")
         );
+    }
+    for key in ["qasm", "qasm3"] {
+        if let Some(path) = v.get(key).and_then(Value::as_str) {
+            s += &format!("\n  circuit ({key}): {path}");
+        }
     }
     s += &format!("\n  evaluations={} time={:.3}s", v["evaluations"], f("elapsed_s"));
     s

@@ -32,6 +32,7 @@
 //! - [`optimize`]: Nelder–Mead or COBYLA over `(γ, β)` with restarts, fixed-angle and
 //!   INTERP initialisation.
 //! - [`QaoaSolver`]: the [`Solver`](crate::solvers::Solver) behind `--solver qaoa`.
+//! - [`qasm`]: the circuit as OpenQASM 2.0 / 3.0 text (qubit `i` = variable `i`).
 //! - [`closed_form`]: `⟨C⟩` at `p = 1` on unweighted graphs (Wang et al. 2018).
 
 mod buffer;
@@ -41,6 +42,7 @@ mod cpu;
 mod gpu;
 mod kernels;
 pub mod optimize;
+pub mod qasm;
 mod real;
 mod solver;
 
