@@ -308,3 +308,24 @@ def test_orchestrate_returns_the_plan():
     bad = dict(scenario, pools=[])
     with pytest.raises(ValueError):
         qam.orchestrate(bad)
+
+
+def test_hierarchical_decomposes_a_larger_model():
+    bqm = dimod.generators.ran_r(1, 300, seed=4)
+    ss = qam.HierarchicalSampler().sample(bqm, cluster_size=20, sub_solver="exact", num_reads=2, seed=9,
+                                          max_rounds=5)
+    assert len(ss.record) == 2 and ss.info["seed"] == 9
+    dimod.testing.assert_sampleset_energies(ss, bqm, precision=9)
+    # Better than a random state by a wide margin (a random state has mean energy 0).
+    assert ss.first.energy < -0.5 * bqm.num_interactions ** 0.5 * 10
+
+
+def test_qaoa_refuses_too_many_qubits():
+    bqm = dimod.generators.ran_r(1, 50, seed=1)
+    with pytest.raises(ValueError, match="qubits"):
+        qam.QAOASampler().sample(bqm, num_reads=1, seed=1)
+
+
+def test_gpu_backend_names_are_checked():
+    with pytest.raises(ValueError, match="backend"):
+        qam.GpuSimulatedAnnealingSampler().sample(frustrated_bqm(["a", "b"]), backend="tpu", seed=1)
