@@ -46,6 +46,9 @@ pub enum SolverChoice {
     /// QAOA on a state-vector simulator: optimised angles, sampled bitstrings polished by
     /// steepest descent (n up to about 30).
     Qaoa,
+    /// Constrained annealer for constrained models (.lp, qam-cqm JSON); `auto` picks it
+    /// for them. `--reads` chains, `--sweeps` per cycle, cycles until `--time-limit`.
+    CqmSa,
 }
 
 impl SolverChoice {
@@ -293,6 +296,9 @@ pub fn build(choice: SolverChoice, params: &SolverParams, model: &Model) -> Resu
         })),
         SolverChoice::Hierarchical => Box::new(HierarchicalSolver::new(params.hierarchical_params()?)),
         SolverChoice::Qaoa => Box::new(qam::qaoa::QaoaSolver::new(params.qaoa.params(params.seed))),
+        SolverChoice::CqmSa => {
+            bail!("cqm-sa solves constrained models (.lp, qam-cqm JSON); use sa for QUBO/Ising files")
+        }
         SolverChoice::Auto => bail!("auto was resolved above"),
     };
     Ok((solver, why))
