@@ -12,6 +12,8 @@
 //!   steps that push another group out of the overloaded constraint to one of its best
 //!   sampled alternatives (which includes the place the first group left, so swaps of two
 //!   groups are covered) or flip a variable that relieves it.
+//! * **Swaps**: two groups exchange places (each takes the variable of the other's first
+//!   constraint, e.g. two agents trade pools), as one move.
 //! * **Restarts**: the run is a sequence of annealing cycles (geometric temperature from hot
 //!   to cold over `sweeps` sweeps); later cycles reheat less and start from the best feasible
 //!   state found so far (even chains: all chains' best, odd chains: their own).
@@ -165,6 +167,12 @@ struct Compiled {
     lambda0: Vec<f64>,
     /// Typical objective change of a move (temperature scale).
     scale: f64,
+    /// First constraint of each variable (`NONE` if none): the "place" a swap exchanges.
+    primary: Vec<u32>,
+    /// `(group, primary constraint) -> variable` for swaps.
+    by_place: std::collections::HashMap<(u32, u32), u32>,
+    /// Groups with at least two variables.
+    movable_groups: Vec<u32>,
 }
 
 impl Compiled {
@@ -251,7 +259,30 @@ impl Compiled {
                 if mean > 0.0 { scale / mean } else { scale }
             })
             .collect();
+        let primary: Vec<u32> = (0..n)
+            .map(|v| {
+                if occ_start[v] < occ_start[v + 1] {
+                    occ[occ_start[v]].0
+                } else {
+                    NONE
+                }
+            })
+            .collect();
+        let mut by_place = std::collections::HashMap::new();
+        for (g, vs) in groups.iter().enumerate() {
+            for &v in vs {
+                if primary[v as usize] != NONE {
+                    by_place.entry((g as u32, primary[v as usize])).or_insert(v);
+                }
+            }
+        }
+        let movable_groups = (0..groups.len() as u32)
+            .filter(|&g| groups[g as usize].len() >= 2)
+            .collect();
         Compiled {
+            primary,
+            by_place,
+            movable_groups,
             n,
             lin,
             adj,
@@ -578,8 +609,30 @@ impl Chain {
 
     /// One move attempt at temperature `t` (Metropolis on the compound move).
     fn step(&mut self, p: &Compiled, t: f64) {
-        let (is_group, u) = p.units[self.rng.below(p.units.len() as u64) as usize];
         self.undo.clear();
+        // swap: two groups exchange places (each takes the other's constraint)
+        if p.movable_groups.len() >= 2 && self.rng.below(4) == 0 {
+            let ng = p.movable_groups.len() as u64;
+            let g1 = p.movable_groups[self.rng.below(ng) as usize];
+            let g2 = p.movable_groups[self.rng.below(ng) as usize];
+            let (a1, a2) = (self.choice[g1 as usize], self.choice[g2 as usize]);
+            let (p1, p2) = (p.primary[a1 as usize], p.primary[a2 as usize]);
+            if g1 != g2
+                && p1 != p2
+                && p1 != NONE
+                && p2 != NONE
+                && let (Some(&b1), Some(&b2)) = (p.by_place.get(&(g1, p2)), p.by_place.get(&(g2, p1)))
+            {
+                let d = self.shift(p, g1 as usize, b1) + self.shift(p, g2 as usize, b2);
+                if d <= 0.0 || self.rng.next_f64() < (-d / t).exp() {
+                    self.undo.clear();
+                } else {
+                    self.rollback(p);
+                }
+                return;
+            }
+        }
+        let (is_group, u) = p.units[self.rng.below(p.units.len() as u64) as usize];
         let mut d;
         let on: u32;
         let mut group = NONE;
@@ -777,12 +830,19 @@ impl CqmSaSolver {
                 ch
             })
             .collect();
-        let t_hot = if initial.is_some() { 0.3 * p.scale } else { p.scale };
-        let t_cold = 1e-3 * p.scale;
+        // temperatures relative to the typical move size: first cycle from 0.3, restarts
+        // (and runs from a given state) from 0.1, all down to 0.001
+        let (k_hot, k_re, k_cold) = (0.3, 0.1, 1e-3);
+        let t_hot = if initial.is_some() {
+            k_re * p.scale
+        } else {
+            k_hot * p.scale
+        };
+        let t_cold = k_cold * p.scale;
         let mut epoch = 0usize;
         let stop_reason;
         loop {
-            let hot = if epoch == 0 { t_hot } else { 0.3 * p.scale };
+            let hot = if epoch == 0 { t_hot } else { k_re * p.scale };
             if p.units.is_empty() {
                 for ch in &mut chains {
                     ch.record();
