@@ -3,9 +3,9 @@
 //! * One-hot groups are never broken: a group moves by **reassigning** its chosen variable
 //!   (shift), other variables by single flips.
 //! * Every other constraint's left-hand side is tracked incrementally; its violation is
-//!   priced by a **multiplier that adapts** during the run (raised by 10% after every sweep
-//!   in which the constraint is violated, lowered by 2% while it holds, within
-//!   `[1e-3, 1e4]` times its start value), so the search may cross infeasible regions but is
+//!   priced by a **multiplier that adapts** during the run (raised by 2% after every sweep
+//!   in which the constraint is violated, lowered by 0.5% while it holds, within
+//!   `[0.1, 1e4]` times its start value), so the search may cross infeasible regions but is
 //!   pulled back to feasible ones.
 //! * **Ejection chains** for tight knapsacks: a move that overloads a constraint may be
 //!   followed (as one compound move, accepted or undone as a whole) by up to two repair
@@ -143,8 +143,10 @@ pub struct CqmSaSolver {
 }
 
 const NONE: u32 = u32::MAX;
-const LAMBDA_UP: f64 = 1.1;
-const LAMBDA_DOWN: f64 = 0.98;
+const LAMBDA_UP: f64 = 1.02;
+const LAMBDA_DOWN: f64 = 0.995;
+/// Multipliers stay within `[LAMBDA_FLOOR, 1e4]` times their start value.
+const LAMBDA_FLOOR: f64 = 0.1;
 
 /// The model compiled for the search (minimisation sense, one-hot constraints removed).
 struct Compiled {
@@ -654,7 +656,7 @@ impl Chain {
             on = u;
         }
         // ejection chain: up to two repairs of a constraint the move overloaded
-        if self.nviol > 0 && self.rng.bit() {
+        if self.nviol > 0 {
             let mut at = on as usize;
             for _ in 0..2 {
                 let Some(c) = self.violated_of(p, at) else { break };
@@ -728,7 +730,7 @@ impl Chain {
                 self.lambda[c] = if viol {
                     (self.lambda[c] * LAMBDA_UP).min(l0 * 1e4)
                 } else {
-                    (self.lambda[c] * LAMBDA_DOWN).max(l0 * 1e-3)
+                    (self.lambda[c] * LAMBDA_DOWN).max(l0 * LAMBDA_FLOOR)
                 };
             }
             if self.best.is_none() {
