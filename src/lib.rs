@@ -13,13 +13,14 @@
 //! assert_eq!(best.first().unwrap().energy, -1.0);
 //! ```
 //!
-//! Modules: [`model`] (QUBO, Ising, sample sets), [`io`] (file formats), [`solvers`]
+//! Modules: [`cqm`] (constrained binary models, LP files, the constrained annealer), [`model`] (QUBO, Ising, sample sets), [`io`] (file formats), [`solvers`]
 //! (exact, simulated annealing, greedy, tempering), [`gpu`] (wgpu runtime and GPU annealing),
 //! [`decompose`] (hierarchical decomposition of large models), [`distributed`] (jobs over
 //! MPI ranks), [`orchestrate`] (agent fleets planned as hierarchical QUBOs), [`generate`]
 //! (random and planted instances), [`rng`].
 #![warn(missing_docs)]
 
+pub mod cqm;
 pub mod decompose;
 pub mod distributed;
 pub mod generate;

@@ -4,7 +4,7 @@
 //! |---|---|
 //! | 0 | success |
 //! | 1 | a solver or device failed, an output could not be written, or another run-time error |
-//! | 2 | invalid input: command line (clap's usage errors are 2 too), unreadable or malformed file, invalid scenario or parameter, a problem too large for the solver or the machine |
+//! | 2 | invalid input: command line (clap's usage errors are 2 too), unreadable or malformed file, invalid scenario or parameter, a problem too large for the solver or the machine; `qam solve` on a constrained model: no feasible state found (the least-violated state is still printed, violated constraints named) |
 //! | 3 | `qam orchestrate`: a plan was written but still has violations |
 //!
 //! A closed stdout pipe ends the process like any Unix filter (SIGPIPE), not with a panic.

@@ -24,6 +24,9 @@ pub enum Kind {
     /// Tile-planted frustrated spin glass on a periodic 2D lattice (n = rows x cols, both
     /// even); ground energy known exactly (FILE.planted.json). Hard for local search.
     TilePlanted,
+    /// Generalized assignment (constrained model, .lp or .json): --agents N --pools M
+    /// --gap-type c|d|e (Chu & Beasley recipes, capacities 80% of the mean use).
+    Gap,
 }
 
 /// `--weights` values.
@@ -41,9 +44,15 @@ pub struct GenArgs {
     /// Instance family.
     #[arg(long, value_enum)]
     kind: Kind,
-    /// Number of variables.
-    #[arg(long)]
+    /// Number of variables (`gap`: agents, also `--agents`).
+    #[arg(long, alias = "agents")]
     n: usize,
+    /// `gap`: number of pools.
+    #[arg(long)]
+    pools: Option<usize>,
+    /// `gap`: generator type c, d or e.
+    #[arg(long, default_value = "c")]
+    gap_type: String,
     /// Mean degree (erdos-renyi).
     #[arg(long, conflicts_with = "density")]
     degree: Option<f64>,
@@ -97,6 +106,9 @@ pub fn run(a: GenArgs) -> Result<ExitCode> {
     if matches!(a.kind, Kind::PlantedFerro | Kind::TilePlanted) {
         check_overwrite(&generate::sidecar_path(&a.out), a.force)?;
     }
+    if a.kind == Kind::Gap {
+        return super::cqm::gen_gap(a.n, a.pools, &a.gap_type, a.seed, &a.out);
+    }
     let mut planted = None;
     let problem = match a.kind {
         Kind::ErdosRenyi => {
@@ -121,6 +133,7 @@ pub fn run(a: GenArgs) -> Result<ExitCode> {
             planted = Some(generate::planted_ferro(a.n, d as usize, a.seed)?);
             None
         }
+        Kind::Gap => bail!("gap was handled above"),
         Kind::TilePlanted => {
             let Some((rows, cols)) = generate::lattice_shape(a.n) else {
                 bail!(

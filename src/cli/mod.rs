@@ -3,6 +3,7 @@
 mod bench;
 mod best_known;
 mod convert;
+mod cqm;
 mod decompose;
 mod devices;
 mod distributed;

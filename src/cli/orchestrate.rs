@@ -58,6 +58,11 @@ pub struct PlanOptions {
     /// when a group move pays).
     #[arg(long)]
     pub move_cost: Option<f64>,
+    /// Wall-time budget in seconds: the constrained assignment stage (cqm-sa) keeps
+    /// improving the plan until it is spent. Default: a fixed amount of work (same answer
+    /// on any machine), typically well under a second for 1,000 agents.
+    #[arg(long)]
+    pub time_limit: Option<f64>,
 }
 
 impl PlanOptions {
@@ -94,6 +99,7 @@ impl PlanOptions {
                 ..Default::default()
             },
             move_cost: self.move_cost,
+            time_limit: self.time_limit,
             ..Default::default()
         };
         Ok(Orchestrator::with_backend(config, backend))

@@ -17,7 +17,8 @@ use std::time::Instant;
 /// Arguments of `qam solve`.
 #[derive(Args)]
 pub struct SolveArgs {
-    /// Problem files (qbsolv .qubo, G-set, OR-Library bqp, MatrixMarket, JSON).
+    /// Problem files (qbsolv .qubo, G-set, OR-Library bqp, MatrixMarket, JSON; constrained
+    /// models: CPLEX .lp, qam-cqm JSON).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Solver.
@@ -28,9 +29,10 @@ pub struct SolveArgs {
     /// Instance of a multi-instance bqp file (1-based).
     #[arg(long)]
     instance: Option<usize>,
-    /// Force the input format instead of detecting it.
-    #[arg(long, value_parser = super::parse_format)]
-    format: Option<Format>,
+    /// Force the input format instead of detecting it (qubo, gset, bqp, mtx, json; `lp` or
+    /// `cqm-json` for constrained models, which `cqm-sa` solves).
+    #[arg(long, value_parser = parse_input_format)]
+    format: Option<InputFormat>,
     /// Polish the returned states with steepest descent.
     #[arg(long)]
     polish: bool,
@@ -47,6 +49,23 @@ pub struct SolveArgs {
     /// `--features mpi`). Results are printed by rank 0 in input order.
     #[arg(long)]
     pub distributed: bool,
+}
+
+/// `--format` of `qam solve`: a QUBO/Ising format or a constrained-model format.
+#[derive(Clone, Copy, Debug)]
+pub enum InputFormat {
+    /// QUBO / Ising file formats.
+    Model(Format),
+    /// Constrained models.
+    Constrained(super::cqm::CqmFormat),
+}
+
+fn parse_input_format(s: &str) -> std::result::Result<InputFormat, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "lp" => Ok(InputFormat::Constrained(super::cqm::CqmFormat::Lp)),
+        "cqm-json" => Ok(InputFormat::Constrained(super::cqm::CqmFormat::Json)),
+        _ => super::parse_format(s).map(InputFormat::Model),
+    }
 }
 
 /// Runs `qam solve`. Files that fail are reported (stderr, and a JSON line with `error`)
@@ -72,9 +91,13 @@ pub fn report(args: &SolveArgs, results: impl Iterator<Item = Result<Value>>) ->
     let mut sink = Sink::open(args.out.as_ref())?;
     let mut failures = 0;
     let mut code = super::exit::INVALID_INPUT;
+    let mut infeasible = 0;
     for (file, result) in args.files.iter().zip(results) {
         match result {
-            Ok(v) => sink.line(&render(&v, args.output))?,
+            Ok(v) => {
+                infeasible += usize::from(v.get("feasible") == Some(&Value::Bool(false)));
+                sink.line(&render(&v, args.output))?
+            }
             Err(e) => {
                 failures += 1;
                 // Exit 2 when every failure was an input error, 1 when any solver failed.
@@ -91,10 +114,14 @@ pub fn report(args: &SolveArgs, results: impl Iterator<Item = Result<Value>>) ->
     if failures < args.files.len() {
         sink.finish()?;
     }
-    Ok(if failures == 0 {
-        ExitCode::SUCCESS
-    } else {
+    Ok(if failures > 0 {
         ExitCode::from(code)
+    } else if infeasible > 0 {
+        // Constrained models: no feasible state found (the least-violated one was printed
+        // with its violated constraints named).
+        ExitCode::from(super::exit::INVALID_INPUT)
+    } else {
+        ExitCode::SUCCESS
     })
 }
 
@@ -112,9 +139,19 @@ pub fn solve_bytes(args: &SolveArgs, file: &Path, bytes: &[u8]) -> Result<Value>
 /// [`solve_bytes`] with the solver made by `make` (e.g. one whose subproblems go to MPI
 /// ranks).
 pub fn solve_bytes_with(args: &SolveArgs, file: &Path, bytes: &[u8], make: &MakeSolver) -> Result<Value> {
+    let forced = match args.format {
+        Some(InputFormat::Constrained(k)) => Some(k),
+        _ => None,
+    };
+    if let Some(kind) = super::cqm::constrained_kind(file, bytes, forced) {
+        return super::cqm::solve(args, file, bytes, kind);
+    }
     let t0 = Instant::now();
     let opts = ReadOptions {
-        format: args.format,
+        format: match args.format {
+            Some(InputFormat::Model(f)) => Some(f),
+            _ => None,
+        },
         instance: args.instance,
     };
     let problem = read_bytes(bytes, &file.display().to_string(), opts)?;
@@ -178,6 +215,13 @@ fn render(v: &Value, kind: OutputKind) -> String {
             }
             if let Some(o) = v.get("objective") {
                 s += &format!(" objective={o}");
+            }
+            if let Some(f) = v.get("feasible") {
+                s += &format!(" feasible={f}");
+                if let Some(vs) = v["violations"].as_array().filter(|vs| !vs.is_empty()) {
+                    let names: Vec<&str> = vs.iter().filter_map(|x| x["constraint"].as_str()).collect();
+                    s += &format!(" violated={}", names.join(","));
+                }
             }
             s += &format!(" time={:.3}s", v["elapsed_s"].as_f64().unwrap_or(0.0));
             s

@@ -37,6 +37,9 @@ pub enum SolverChoice {
     /// QAOA on a state-vector simulator: optimised angles, sampled bitstrings polished by
     /// steepest descent (n up to about 30).
     Qaoa,
+    /// Constrained annealer for constrained models (.lp, qam-cqm JSON); `auto` picks it
+    /// for them. `--reads` chains, `--sweeps` per cycle, cycles until `--time-limit`.
+    CqmSa,
 }
 
 impl SolverChoice {
@@ -146,6 +149,7 @@ impl SolverChoice {
             SolverChoice::GpuPa => SolverKind::GpuPa,
             SolverChoice::Hierarchical => SolverKind::Hierarchical,
             SolverChoice::Qaoa => SolverKind::Qaoa,
+            SolverChoice::CqmSa => SolverKind::CqmSa,
         }
     }
 }

@@ -12,7 +12,11 @@
 //! 3. Every subproblem goes through one [`SubproblemBackend`] (CPU solvers now; the GPU
 //!    batch and hierarchical backends plug in there), is decoded and greedily repaired
 //!    ([`decode`]), and the best of the decoded samples and the current plan is kept.
-//! 4. [`refine`]: single-agent moves across cluster borders with exact objective deltas.
+//! 4. [`refine`]: single-agent moves across cluster borders with exact objective deltas;
+//!    then [`constrained`]: the whole assignment on the constrained annealer (`cqm-sa`,
+//!    capacities as native constraints) from the current plan, kept when it is feasible and
+//!    better (or the plan was infeasible); on scenarios small enough for the exhaustive
+//!    search the exact optimum is returned.
 //! 5. [`schedule`]: tasks go to time slots by scheduling QUBOs over windows of tasks
 //!    (conflict, precedence and per-slot capacity penalties), then to agents.
 //! 6. [`metrics`]: every plan is evaluated from scratch (violations, utilisation, traffic
@@ -26,6 +30,7 @@ pub mod assign;
 pub mod backend;
 pub mod baseline;
 pub mod cluster;
+pub mod constrained;
 pub mod decode;
 pub mod generate;
 pub mod gpu_backend;

@@ -75,6 +75,14 @@ pub struct OrchestratorConfig {
     pub exact_max_leaves: f64,
     /// Compute the greedy baseline (default true).
     pub baseline: bool,
+    /// Run the constrained assignment stage ([`super::constrained`], `cqm-sa` from the
+    /// current plan) when `agents * pools` is at most this (default 200,000; 0 turns it
+    /// off).
+    pub constrained_max_vars: usize,
+    /// Wall-time budget in seconds for the whole plan: the constrained stage keeps
+    /// improving until it is spent. `None` (default): a fixed amount of work (2 chains,
+    /// 2 cycles of 200 sweeps), the same answer on any machine.
+    pub time_limit: Option<f64>,
 }
 
 impl Default for OrchestratorConfig {
@@ -94,6 +102,8 @@ impl Default for OrchestratorConfig {
             direct_max_agents: 12,
             exact_max_leaves: 1e6,
             baseline: true,
+            constrained_max_vars: 200_000,
+            time_limit: None,
         }
     }
 }
@@ -120,6 +130,9 @@ impl OrchestratorConfig {
         }
         if self.schedule_chunk == 0 || self.schedule_window == 0 {
             return bad("schedule_window", "chunk and window must be at least 1");
+        }
+        if self.time_limit.is_some_and(|t| !t.is_finite() || t <= 0.0) {
+            return bad("time_limit", "must be a positive number of seconds");
         }
         if self.move_cost.is_some_and(|m| !m.is_finite() || m < 0.0) {
             return bad("move_cost", "must be finite and non-negative");
@@ -347,6 +360,65 @@ impl Orchestrator {
             objective: Some(problem.objective(&st.global.placement)),
         });
 
+        // 4b. Constrained engine over the whole assignment (capacities as native
+        // constraints), then the exact optimum when the scenario is small enough.
+        let t0 = Instant::now();
+        if cfg.constrained_max_vars > 0 && aa > 0 && aa * pp <= cfg.constrained_max_vars {
+            let time_limit = cfg.time_limit.map(|t| {
+                let left = t - t_start.elapsed().as_secs_f64();
+                std::time::Duration::from_secs_f64(left.max(0.05))
+            });
+            let params = crate::cqm::CqmSaParams {
+                chains: 2,
+                sweeps: 200,
+                cycles: 2,
+                seed: derive_seed(cfg.seed, 20),
+                time_limit,
+                target_energy: None,
+            };
+            let current = st.global.placement.clone();
+            let found = super::constrained::solve_assignment(&problem, &current, params).map_err(|e| {
+                OrchestrateError::InvalidParameter {
+                    name: "constrained",
+                    reason: e.to_string(),
+                }
+            })?;
+            if let Some(found) = found {
+                let found: Vec<Option<usize>> = found.into_iter().map(Some).collect();
+                let old_feasible = problem.is_feasible(&current);
+                if !old_feasible || problem.objective(&found) < problem.objective(&current) - 1e-9 {
+                    for (a, &p) in found.iter().enumerate() {
+                        if st.global.placement[a] != p {
+                            st.global.apply(a, p);
+                        }
+                    }
+                }
+            }
+        }
+        let exact = if previous.is_none() {
+            exact_assignment(inst, cfg.exact_max_leaves)
+        } else {
+            None
+        };
+        if let Some((ex, _)) = &exact {
+            let ex: Vec<Option<usize>> = ex.iter().map(|&p| Some(p)).collect();
+            if problem.objective(&ex) < problem.objective(&st.global.placement) - 1e-9
+                || !problem.is_feasible(&st.global.placement)
+            {
+                for (a, &p) in ex.iter().enumerate() {
+                    if st.global.placement[a] != p {
+                        st.global.apply(a, p);
+                    }
+                }
+            }
+        }
+        stages.push(StageReport {
+            stage: "constrained".into(),
+            seconds: t0.elapsed().as_secs_f64(),
+            subproblems: 0,
+            objective: Some(problem.objective(&st.global.placement)),
+        });
+
         // 5. Schedule.
         let t0 = Instant::now();
         let sched = schedule(
@@ -393,9 +465,7 @@ impl Orchestrator {
             let (place, comm) = super::baseline::assignment_objective(inst, &gb);
             comparison.greedy_traffic_order_objective = place + comm;
         }
-        if previous.is_none()
-            && let Some((_, opt)) = exact_assignment(inst, cfg.exact_max_leaves)
-        {
+        if let Some((_, opt)) = exact {
             comparison.exact_objective = Some(opt);
             comparison.gap_to_exact = Some(metrics.objective - opt);
         }

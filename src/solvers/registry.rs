@@ -56,11 +56,15 @@ pub enum SolverKind {
     Hierarchical,
     /// QAOA on a state-vector simulator (n up to about 30).
     Qaoa,
+    /// Constrained annealer for constrained models ([`crate::cqm`]: CPLEX LP, qam-cqm
+    /// JSON); not a QUBO/Ising solver, so [`SolverParams::build`] refuses it for a
+    /// [`Model`].
+    CqmSa,
 }
 
 impl SolverKind {
     /// Every kind, in CLI order.
-    pub const ALL: [SolverKind; 11] = [
+    pub const ALL: [SolverKind; 12] = [
         SolverKind::Auto,
         SolverKind::Exact,
         SolverKind::Sa,
@@ -72,6 +76,7 @@ impl SolverKind {
         SolverKind::GpuPa,
         SolverKind::Hierarchical,
         SolverKind::Qaoa,
+        SolverKind::CqmSa,
     ];
 
     /// The CLI name (`gpu-sa`, ...).
@@ -88,6 +93,7 @@ impl SolverKind {
             SolverKind::GpuPa => "gpu-pa",
             SolverKind::Hierarchical => "hierarchical",
             SolverKind::Qaoa => "qaoa",
+            SolverKind::CqmSa => "cqm-sa",
         }
     }
 
@@ -611,6 +617,12 @@ impl SolverParams {
             })),
             SolverKind::Hierarchical => Box::new(HierarchicalSolver::new(self.hierarchical())),
             SolverKind::Qaoa => Box::new(QaoaSolver::new(self.qaoa())),
+            SolverKind::CqmSa => {
+                return Err(invalid(
+                    "solver",
+                    "cqm-sa solves constrained models (.lp, qam-cqm JSON); use sa for QUBO/Ising files",
+                ));
+            }
             SolverKind::Auto => unreachable!("auto is resolved above"),
         };
         Ok(Built { solver, kind, auto })
