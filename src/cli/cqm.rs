@@ -132,7 +132,7 @@ pub fn gen_gap(
         Some("json") => json::write_string(&m),
         _ => bail!("{}: --kind gap writes .lp or .json (qam-cqm)", out.display()),
     };
-    qam::cqm::write_atomic(out, &text)?;
+    qam::io::write_atomic(out, |w| w.write_all(text.as_bytes()))?;
     eprintln!(
         "wrote {} ({agents} agents x {pools} pools, type {}, {} variables, {} constraints)",
         out.display(),

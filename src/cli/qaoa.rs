@@ -15,7 +15,7 @@ use qam::qaoa::qasm::{Circuit, QasmVersion};
 use qam::qaoa::{Angles, Backend, Optimizer, Precision, QaoaParams, build_simulator, index_to_spins, run_qaoa};
 use qam::solvers::SolveContext;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -177,24 +177,6 @@ pub struct QaoaArgs {
     qasm3: Option<PathBuf>,
 }
 
-/// Writes `text` to `path` atomically: a temporary file in the same directory, then a
-/// rename, so readers never see a partial file.
-fn write_atomic(path: &Path, text: &str) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .with_context(|| format!("{}: not a file path", path.display()))?;
-    let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
-    let res = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, path));
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res.with_context(|| format!("cannot write {}", path.display()))
-}
-
 /// Runs `qam qaoa`.
 pub fn run(args: QaoaArgs) -> Result<ExitCode> {
     let t0 = Instant::now();
@@ -337,7 +319,7 @@ pub fn run(args: QaoaArgs) -> Result<ExitCode> {
             (&args.qasm3, QasmVersion::V3, "qasm3"),
         ] {
             if let Some(path) = path {
-                write_atomic(path, &circuit.to_qasm(version))?;
+                qam::io::write_atomic(path, |w| w.write_all(circuit.to_qasm(version).as_bytes()))?;
                 v[key] = json!(path.display().to_string());
             }
         }

@@ -536,28 +536,3 @@ impl ConstrainedModel {
         }
     }
 }
-
-/// Writes `text` to `path` atomically: a temporary file in the same directory, then a
-/// rename, so readers never see a half-written file.
-pub fn write_atomic(path: &std::path::Path, text: &str) -> Result<(), CqmError> {
-    use std::io::Write as _;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| CqmError::Write(format!("{} is not a file path", path.display())))?;
-    let tmp = dir.join(format!(".{}.tmp{}", file_name.to_string_lossy(), std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(CqmError::Write(format!("{}: {e}", path.display())));
-    }
-    Ok(())
-}
