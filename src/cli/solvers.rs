@@ -2,7 +2,7 @@
 
 use super::decompose::{PartitionerArg, StrategyArg, SubSolverArg, SubStartArg};
 use super::qaoa::{BackendChoice as QaoaBackendChoice, OptimizerChoice, PrecisionChoice};
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::{Args, ValueEnum};
 use qam::gpu::gpu_required;
 use qam::model::Model;
@@ -214,11 +214,6 @@ impl SolverParams {
 
     /// The run-time controls (time limit, target energy) these flags give for `problem`.
     pub fn context(&self, problem: &qam::io::Problem) -> Result<SolveContext<'static>> {
-        if let Some(t) = self.time_limit
-            && !(t.is_finite() && t > 0.0)
-        {
-            bail!("--time-limit must be a positive number of seconds, not {t}");
-        }
         Ok(self.lib().context(problem)?)
     }
 }
@@ -235,11 +230,6 @@ pub fn gpu_policy() -> GpuPolicy {
 /// Builds the solver for `choice` on `model`; `auto` resolves by problem size.
 /// Returns the solver and, for `auto`, why it was chosen.
 pub fn build(choice: SolverChoice, params: &SolverParams, model: &Model) -> Result<(Box<dyn Solver>, Option<String>)> {
-    if let Some(t) = params.time_limit
-        && !(t.is_finite() && t > 0.0)
-    {
-        bail!("--time-limit must be a positive number of seconds, not {t}");
-    }
     let built = params.lib().build(choice.kind(), model, &gpu_policy())?;
     Ok((built.solver, built.auto))
 }

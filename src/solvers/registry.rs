@@ -426,13 +426,8 @@ impl SolverParams {
     /// Checks what the solvers themselves cannot (the time limit and target); errors name
     /// the parameter.
     pub fn validate(&self) -> Result<(), SolveError> {
-        if let Some(t) = self.time_limit
-            && !(t.is_finite() && t > 0.0)
-        {
-            return Err(invalid(
-                "time-limit",
-                format!("must be a positive number of seconds, not {t}"),
-            ));
+        if let Some(t) = self.time_limit {
+            crate::limits::time_limit(t)?;
         }
         if let Some(t) = self.target
             && !t.is_finite()
