@@ -32,3 +32,5 @@ echo "== cargo clippy --all-targets --release -D warnings"
 cargo clippy --all-targets --release -- -D warnings
 echo "== cargo test --release"
 cargo test --release "$@"
+echo "== qam serve dashboard in headless chromium"
+./scripts/test-serve-browser.sh
