@@ -550,3 +550,59 @@ fn a_hierarchical_job_killed_mid_run_resumes_from_its_checkpoint() {
         r["energy"]
     );
 }
+
+#[test]
+fn a_plan_job_returns_the_plan_qam_orchestrate_writes() {
+    let dir = data_dir();
+    let scen = dir.path().join("s.json");
+    let plan_file = dir.path().join("plan.json");
+    let ok = Command::new(QAM)
+        .args([
+            "gen-scenario",
+            "--agents",
+            "40",
+            "--pools",
+            "4",
+            "--tasks",
+            "10",
+            "--seed",
+            "3",
+            "--out",
+        ])
+        .arg(&scen)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let scenario: Value = serde_json::from_str(&std::fs::read_to_string(&scen).unwrap()).unwrap();
+    let srv = Server::start(dir.path().join("data").as_path(), &[]);
+    let (code, v) = srv.json(
+        "POST",
+        "/v1/plans",
+        &json!({"scenario": scenario, "params": {"backend": "sa", "seed": 1}}),
+    );
+    assert_eq!(code, 202, "{v}");
+    let job = srv.wait_end(v["id"].as_str().unwrap(), 120);
+    assert_eq!(job["status"], "done", "{job}");
+    let out = Command::new(QAM)
+        .arg("orchestrate")
+        .arg(&scen)
+        .args(["--backend", "sa", "--seed", "1", "--out"])
+        .arg(&plan_file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cli: Value = serde_json::from_str(&std::fs::read_to_string(&plan_file).unwrap()).unwrap();
+    let r = &job["result"];
+    assert_eq!(r["metrics"]["objective"], cli["metrics"]["objective"]);
+    assert_eq!(r["metrics"]["violations"], cli["metrics"]["violations"]);
+    // A broken scenario is a 422 naming what is wrong; an unknown backend too.
+    let (code, v) = srv.json("POST", "/v1/plans", &json!({"scenario": {"agents": 3}}));
+    assert_eq!(code, 422, "{v}");
+    let (code, v) = srv.json(
+        "POST",
+        "/v1/plans",
+        &json!({"scenario": scenario, "params": {"backend": "quantum"}}),
+    );
+    assert_eq!(code, 422);
+    assert!(v["error"].as_str().unwrap().contains("quantum"), "{v}");
+}
