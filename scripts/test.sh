@@ -36,3 +36,5 @@ echo "== scripts/device-check.sh --smoke (the GPU measurement script, tiny sizes
 ./scripts/device-check.sh --smoke --out target/device-check-smoke
 echo "== Python package (scripts/test-python.sh)"
 ./scripts/test-python.sh
+echo "== qam serve dashboard in headless chromium"
+./scripts/test-serve-browser.sh

@@ -488,3 +488,121 @@ fn a_gpu_job_without_a_device_falls_back_to_the_cpu_twin() {
     assert_eq!(r["energy"], cli["energy"]);
     assert_eq!(r["state"], cli["state"]);
 }
+
+/// A sparse random graph (G-set format), deterministic.
+fn graph(n: usize, degree: usize, seed: u64) -> String {
+    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut edges = std::collections::BTreeSet::new();
+    for i in 0..n {
+        for _ in 0..degree / 2 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let j = (x >> 33) as usize % n;
+            if j != i {
+                edges.insert((i.min(j), i.max(j)));
+            }
+        }
+    }
+    let mut s = format!("{n} {}\n", edges.len());
+    for (a, b) in edges {
+        s += &format!("{} {} 1\n", a + 1, b + 1);
+    }
+    s
+}
+
+#[test]
+fn a_hierarchical_job_killed_mid_run_resumes_from_its_checkpoint() {
+    let dir = data_dir();
+    let srv = Server::start(dir.path(), &["--workers", "1"]);
+    let text = graph(3000, 6, 1);
+    let id = srv.submit(
+        &json!({"format": "gset", "data": text, "solver": "hierarchical", "time_limit": 4,
+                                "params": {"cluster-size": 60, "sub-sweeps": 50, "seed": 5}}),
+    );
+    // Read the journal's checkpoint column directly (WAL allows a concurrent reader).
+    let db = dir.path().join("jobs.sqlite3");
+    let mut saved = None;
+    for _ in 0..1200 {
+        let conn = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let cp: Option<String> = conn
+            .query_row("SELECT checkpoint FROM jobs WHERE id = ?1", [&id], |r| r.get(0))
+            .unwrap_or(None);
+        if let Some(cp) = cp {
+            saved = Some(serde_json::from_str::<Value>(&cp).unwrap());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let saved = saved.expect("a checkpoint within 60 s");
+    srv.kill9();
+    let srv = Server::start(dir.path(), &["--workers", "1"]);
+    let job = srv.wait_end(&id, 120);
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(job["attempts"], 2);
+    let r = &job["result"];
+    assert!(r["resumed_from_round"].as_u64().unwrap() >= saved["round"].as_u64().unwrap());
+    // The energy of the saved state, from the spins (+1 / -1 of the Ising model).
+    let p = qam::io::read_bytes(text.as_bytes(), "g.gset", Default::default()).unwrap();
+    let spins = qam::solvers::checkpoint::spins_from_text(saved["spins"].as_str().unwrap(), 3000).unwrap();
+    let e_saved = p.model.energy(&qam::model::spins_as(p.model.vartype(), &spins));
+    assert!(
+        r["energy"].as_f64().unwrap() <= e_saved + 1e-9,
+        "{} > {e_saved}",
+        r["energy"]
+    );
+}
+
+#[test]
+fn a_plan_job_returns_the_plan_qam_orchestrate_writes() {
+    let dir = data_dir();
+    let scen = dir.path().join("s.json");
+    let plan_file = dir.path().join("plan.json");
+    let ok = Command::new(QAM)
+        .args([
+            "gen-scenario",
+            "--agents",
+            "40",
+            "--pools",
+            "4",
+            "--tasks",
+            "10",
+            "--seed",
+            "3",
+            "--out",
+        ])
+        .arg(&scen)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let scenario: Value = serde_json::from_str(&std::fs::read_to_string(&scen).unwrap()).unwrap();
+    let srv = Server::start(dir.path().join("data").as_path(), &[]);
+    let (code, v) = srv.json(
+        "POST",
+        "/v1/plans",
+        &json!({"scenario": scenario, "params": {"backend": "sa", "seed": 1}}),
+    );
+    assert_eq!(code, 202, "{v}");
+    let job = srv.wait_end(v["id"].as_str().unwrap(), 120);
+    assert_eq!(job["status"], "done", "{job}");
+    let out = Command::new(QAM)
+        .arg("orchestrate")
+        .arg(&scen)
+        .args(["--backend", "sa", "--seed", "1", "--out"])
+        .arg(&plan_file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cli: Value = serde_json::from_str(&std::fs::read_to_string(&plan_file).unwrap()).unwrap();
+    let r = &job["result"];
+    assert_eq!(r["metrics"]["objective"], cli["metrics"]["objective"]);
+    assert_eq!(r["metrics"]["violations"], cli["metrics"]["violations"]);
+    // A broken scenario is a 422 naming what is wrong; an unknown backend too.
+    let (code, v) = srv.json("POST", "/v1/plans", &json!({"scenario": {"agents": 3}}));
+    assert_eq!(code, 422, "{v}");
+    let (code, v) = srv.json(
+        "POST",
+        "/v1/plans",
+        &json!({"scenario": scenario, "params": {"backend": "quantum"}}),
+    );
+    assert_eq!(code, 422);
+    assert!(v["error"].as_str().unwrap().contains("quantum"), "{v}");
+}

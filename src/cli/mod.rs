@@ -2,6 +2,7 @@
 
 mod bench;
 mod best_known;
+mod checkpoint;
 mod convert;
 mod cqm;
 mod decompose;

@@ -49,6 +49,14 @@ pub struct SolveArgs {
     /// `--features mpi`). Results are printed by rank 0 in input order.
     #[arg(long)]
     pub distributed: bool,
+    /// Save the solver's state to this file every second (hierarchical, pt), written
+    /// atomically, so that a killed run can go on with --resume.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Resume from a checkpoint file of the same solve (same file, solver and flags; the
+    /// time limit may differ).
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
 }
 
 /// `--format` of `qam solve`: a QUBO/Ising format or a constrained-model format.
@@ -164,12 +172,14 @@ pub fn solve_bytes_with(args: &SolveArgs, file: &Path, bytes: &[u8], make: &Make
     let bar = Bar::new(&format!("{} {}", solver.name(), file.display()), args.quiet);
     let mut ctx = args.params.context(&problem)?;
     ctx.progress = Some(&bar);
+    let cp = super::checkpoint::open(args, &problem, solver.name())?;
+    ctx.checkpoint = cp.as_ref().map(|c| c as &dyn qam::solvers::Checkpoint);
     let mut set = solver.solve_with(&problem.model, &ctx)?;
     bar.finish();
     if args.polish {
         set = polish(&problem, set);
     }
-    Ok(result_json(
+    let mut v = result_json(
         &file.display().to_string(),
         &problem,
         solver.name(),
@@ -177,7 +187,16 @@ pub fn solve_bytes_with(args: &SolveArgs, file: &Path, bytes: &[u8], make: &Make
         t0.elapsed().as_secs_f64(),
         args.instance,
         why.as_deref(),
-    )?)
+    )?;
+    if let Some(cp) = &cp {
+        if let Some(round) = cp.resumed_round() {
+            v["resumed_from_round"] = json!(round);
+        }
+        if let Some(e) = cp.error() {
+            eprintln!("warning: {e}");
+        }
+    }
+    Ok(v)
 }
 
 /// Steepest descent from every returned state.

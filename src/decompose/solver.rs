@@ -179,6 +179,7 @@ impl HierarchicalSolver {
                 time_limit,
                 target_energy: None,
                 start: Some(start),
+                checkpoint: None,
             },
             start,
             time_limit,

@@ -301,8 +301,9 @@ struct Watch {
     first: bool,
 }
 
-/// `progress` events while the job is queued or running (only when something changed:
-/// status, work done or best energy; the first one carries the best-energy history), then
+/// `progress` events while the job is queued or running (at most one per 100 ms, only when
+/// something changed: status, work done or best energy; the first one carries the
+/// best-energy history), then
 /// one `end` event with the final status and energy, then the stream closes.
 async fn events(State(s): Ctx, Path(id): Path<String>) -> Response {
     match s.journal().get(&id) {
@@ -322,6 +323,10 @@ async fn events(State(s): Ctx, Path(id): Path<String>) -> Response {
             return None;
         }
         loop {
+            if !w.first {
+                // At most one event per interval, however fast the work counter moves.
+                tokio::time::sleep(EVENT_INTERVAL).await;
+            }
             let row = match w.shared.journal().get(&w.id) {
                 Ok(Some(row)) => row,
                 _ => return None,
@@ -345,13 +350,12 @@ async fn events(State(s): Ctx, Path(id): Path<String>) -> Response {
                 v["progress"]["done"].as_u64().unwrap_or(0),
                 v["progress"]["best_energy"].as_f64().map(f64::to_bits),
             );
+            w.first = false;
             if w.last.as_ref() != Some(&key) {
                 w.last = Some(key);
-                w.first = false;
                 let ev = Event::default().event("progress").json_data(data);
                 return Some((ev, w));
             }
-            tokio::time::sleep(EVENT_INTERVAL).await;
         }
     });
     Sse::new(stream).keep_alive(KeepAlive::default()).into_response()

@@ -9,13 +9,16 @@ use super::journal::{Inserted, JobRow, Journal};
 use super::metrics::{Gauges, Metrics};
 use super::request::{PlanRequest, Rejection, SolveRequest};
 use super::{ServeConfig, ServeError};
-use crate::solvers::Progress;
 use crate::solvers::registry::{SolverKind, result_json};
+use crate::solvers::{Checkpoint, Progress};
 use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+/// How often a running job's checkpoint is written to the journal at most.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// Most best-energy points kept per running job (older points are thinned out).
 const HISTORY_MAX: usize = 1000;
@@ -351,7 +354,7 @@ fn flip_attempts(v: &Value) -> u64 {
 fn execute(s: &Shared, row: &JobRow, live: &Live) -> Outcome {
     match row.kind.as_str() {
         "solve" => match serde_json::from_str::<SolveRequest>(&row.request) {
-            Ok(req) => solve(s, &req, live),
+            Ok(req) => solve(s, &row.id, &req, live),
             Err(e) => Outcome::Failed(format!("stored request: {e}")),
         },
         "plan" => match serde_json::from_str::<PlanRequest>(&row.request) {
@@ -362,8 +365,46 @@ fn execute(s: &Shared, row: &JobRow, live: &Live) -> Outcome {
     }
 }
 
-fn solve(s: &Shared, req: &SolveRequest, live: &Live) -> Outcome {
+/// Checkpoints of a running job, kept in its journal row (at most one write a second).
+struct JobCheckpoint<'a> {
+    shared: &'a Shared,
+    id: &'a str,
+    resume: Option<Value>,
+    last: Mutex<Option<Instant>>,
+}
+
+impl Checkpoint for JobCheckpoint<'_> {
+    fn resume(&self) -> Option<Value> {
+        self.resume.clone()
+    }
+
+    fn due(&self) -> bool {
+        lock(&self.last).is_none_or(|t| t.elapsed() >= CHECKPOINT_EVERY)
+    }
+
+    fn save(&self, state: Value) {
+        *lock(&self.last) = Some(Instant::now());
+        if let Err(e) = self.shared.journal().save_checkpoint(self.id, &state.to_string()) {
+            eprintln!("qam serve: job {}: {e}", self.id);
+        }
+    }
+}
+
+fn solve(s: &Shared, id: &str, req: &SolveRequest, live: &Live) -> Outcome {
     let t0 = Instant::now();
+    let resume = s
+        .journal()
+        .checkpoint(id)
+        .ok()
+        .flatten()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok());
+    let resumed_round = resume.as_ref().and_then(|v| v["round"].as_u64());
+    let cp = JobCheckpoint {
+        shared: s,
+        id,
+        resume,
+        last: Mutex::new(None),
+    };
     let problem = match req.problem() {
         Ok(p) => p,
         Err(e) => return Outcome::Failed(e.message),
@@ -377,6 +418,7 @@ fn solve(s: &Shared, req: &SolveRequest, live: &Live) -> Outcome {
     ctx.time_limit = Some(ctx.time_limit.map_or(cap, |t| t.min(cap)));
     ctx.progress = Some(live);
     ctx.interrupt = Some(&live.interrupt);
+    ctx.checkpoint = Some(&cp);
     let model = &problem.model;
     let attempt = |kind: SolverKind| {
         let built = params.build(kind, model, &s.config.gpu).map_err(|e| (e, kind))?;
@@ -417,6 +459,9 @@ fn solve(s: &Shared, req: &SolveRequest, live: &Live) -> Outcome {
         Ok(v) => v,
         Err(e) => return Outcome::Failed(e.to_string()),
     };
+    if let Some(round) = resumed_round {
+        v["resumed_from_round"] = json!(round);
+    }
     if let Some(reason) = fallback {
         v["fallback"] = json!("cpu");
         v["fallback_reason"] = json!(reason);

@@ -6,6 +6,7 @@
 //! from the seed ([`crate::rng`]), so a seed gives the same answer on any thread count.
 
 pub mod anneal;
+pub mod checkpoint;
 pub mod exact;
 pub mod gpu_multi;
 pub mod gpu_pa;
@@ -20,6 +21,7 @@ pub mod replica;
 pub mod sa;
 pub mod schedule;
 
+pub use checkpoint::Checkpoint;
 pub use exact::ExactSolver;
 pub use gpu_multi::MultiGpuSaSolver;
 pub use gpu_pa::{GpuPaParams, GpuPaSolver};
@@ -88,6 +90,9 @@ pub struct SolveContext<'a> {
     pub target_energy: Option<f64>,
     /// When the clock for `time_limit` started (defaults to the solve's own start).
     pub start: Option<Instant>,
+    /// Where long solves (`hierarchical`, `pt`) save their state and find the state to
+    /// resume from.
+    pub checkpoint: Option<&'a dyn Checkpoint>,
 }
 
 impl<'a> SolveContext<'a> {

@@ -14,13 +14,14 @@
 //! exchanges of chain `c` use stream `chains * replicas + c`; replicas sweep in parallel
 //! (rayon) but never share a stream, so the answer does not depend on the thread count.
 
+use super::checkpoint::{self, spins_from_text, spins_to_text};
 use super::replica::{IntegerAcceptance, Replica, geometric_ladder};
 use super::spin_samples;
 use super::{SolveContext, SolveError, Solver, default_beta_range, invalid};
 use crate::model::{Ising, Model, SampleSet, SolveInfo, Timing};
 use crate::rng::Rng;
 use rayon::prelude::*;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::time::Instant;
 
 /// Parameters of [`PtSolver`].
@@ -281,7 +282,25 @@ impl Solver for PtSolver {
             time_to_target = Some(t0.elapsed().as_secs_f64());
         }
         let mut reported_best = f64::INFINITY;
+        if let Some(v) = checkpoint::resume_for(ctx.checkpoint, "pt", n)
+            && let Some(r) = restore(
+                &v,
+                &ising,
+                p.seed,
+                &mut betas,
+                &mut walkers,
+                &mut slot_walker,
+                &mut best,
+            )
+        {
+            rounds_done = r;
+            walker_slot = walker_slots(&slot_walker, total);
+            tables = make_tables(&betas);
+        }
         while rounds_done < rounds && time_to_target.is_none() && !ctx.should_stop(t0) {
+            if let Some(cp) = ctx.checkpoint.filter(|c| c.due()) {
+                cp.save(snapshot(n, rounds_done, &betas, &walkers, &slot_walker, &best));
+            }
             walkers
                 .par_iter_mut()
                 .zip(walker_slot.par_iter())
@@ -382,6 +401,93 @@ impl Solver for PtSolver {
         set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }
+}
+
+/// A checkpoint of a tempering run: round, ladder, every walker's spins, the walker at
+/// each temperature of each chain, and each chain's best state.
+fn snapshot(
+    n: usize,
+    round: usize,
+    betas: &[f64],
+    walkers: &[Walker],
+    slot_walker: &[Vec<usize>],
+    best: &[(Vec<i8>, f64)],
+) -> Value {
+    json!({
+        "solver": "pt",
+        "n": n,
+        "round": round,
+        "betas": betas,
+        "walkers": walkers.iter().map(|w| spins_to_text(&w.replica.spins)).collect::<Vec<_>>(),
+        "slots": slot_walker,
+        "best": best.iter().map(|b| spins_to_text(&b.0)).collect::<Vec<_>>(),
+    })
+}
+
+/// Restores a [`snapshot`] taken with the same chains and replicas; walkers get fresh
+/// random streams derived from the seed and the round. Returns the round, or `None` (and
+/// changes nothing) when the state does not fit.
+#[allow(clippy::too_many_arguments)]
+fn restore(
+    v: &Value,
+    ising: &Ising,
+    seed: u64,
+    betas: &mut Vec<f64>,
+    walkers: &mut [Walker],
+    slot_walker: &mut Vec<Vec<usize>>,
+    best: &mut [(Vec<i8>, f64)],
+) -> Option<usize> {
+    let n = ising.num_variables();
+    let round = v["round"].as_u64()? as usize;
+    let b: Vec<f64> = serde_json::from_value(v["betas"].clone()).ok()?;
+    let slots: Vec<Vec<usize>> = serde_json::from_value(v["slots"].clone()).ok()?;
+    let spins: Vec<Vec<i8>> = v["walkers"]
+        .as_array()?
+        .iter()
+        .map(|t| spins_from_text(t.as_str()?, n))
+        .collect::<Option<_>>()?;
+    let bests: Vec<Vec<i8>> = v["best"]
+        .as_array()?
+        .iter()
+        .map(|t| spins_from_text(t.as_str()?, n))
+        .collect::<Option<_>>()?;
+    let mut seen = vec![false; walkers.len()];
+    let fits = b.len() == betas.len()
+        && spins.len() == walkers.len()
+        && bests.len() == best.len()
+        && slots.len() == slot_walker.len()
+        && slots
+            .iter()
+            .flatten()
+            .all(|&k| k < seen.len() && !std::mem::replace(&mut seen[k], true))
+        && seen.iter().all(|&x| x)
+        && slots.iter().all(|c| c.len() == b.len());
+    if !fits {
+        return None;
+    }
+    let stream = crate::rng::derive_seed(seed, round as u64);
+    for (k, (w, s)) in walkers.iter_mut().zip(spins).enumerate() {
+        w.replica = Replica::new(ising, s);
+        w.rng = Rng::stream(stream, k as u64);
+    }
+    for (slot, s) in best.iter_mut().zip(bests) {
+        let e = ising.energy(&s);
+        *slot = (s, e);
+    }
+    *betas = b;
+    *slot_walker = slots;
+    Some(round)
+}
+
+/// walker_slot\[k\]: the temperature index of walker k, from the chains' slot lists.
+fn walker_slots(slot_walker: &[Vec<usize>], total: usize) -> Vec<usize> {
+    let mut ws = vec![0; total];
+    for chain in slot_walker {
+        for (t, &k) in chain.iter().enumerate() {
+            ws[k] = t;
+        }
+    }
+    ws
 }
 
 #[cfg(test)]

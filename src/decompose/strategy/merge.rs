@@ -15,17 +15,18 @@ use std::borrow::Cow;
 pub(crate) fn run(e: &mut Engine) -> Result<(Vec<i8>, f64, StopReason), DecomposeError> {
     let base = e.hier.base();
     let mut alt: Option<HierarchicalQubo> = None;
-    let mut s = solve_level(e, e.hier, 0, base, None, 0)?;
+    let (mut s, mut round, mut stale) = match e.resumed("merge") {
+        Some(r) => r,
+        None => {
+            let s = solve_level(e, e.hier, 0, base, None, 0)?;
+            let clusters = e.hier.levels()[0].stats().map_or(1, |st| st.num_clusters);
+            e.report("merge", 0, base.energy(&s), clusters);
+            (s, 1, 0)
+        }
+    };
     let mut energy = base.energy(&s);
-    e.report(
-        "merge",
-        0,
-        energy,
-        e.hier.levels()[0].stats().map_or(1, |st| st.num_clusters),
-    );
-    let mut stale = 0;
-    let mut round = 1;
     loop {
+        e.checkpoint("merge", &s, round, stale);
         if let Some(reason) = e.stop(energy, round, stale) {
             return Ok((s, energy, reason));
         }

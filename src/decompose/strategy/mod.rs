@@ -22,7 +22,7 @@ pub(crate) mod refine;
 
 use super::hierarchy::HierarchicalQubo;
 use super::router::Router;
-use crate::solvers::SolveContext;
+use crate::solvers::{SolveContext, checkpoint};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -106,6 +106,34 @@ impl Engine<'_> {
             return Some(StopReason::NoGain);
         }
         None
+    }
+
+    /// The `(spins, round, stale)` a checkpoint of this strategy holds, to resume from.
+    pub fn resumed(&self, strategy: &str) -> Option<(Vec<i8>, u64, u64)> {
+        let n = self.hier.base().num_variables();
+        let v = checkpoint::resume_for(self.ctx.checkpoint, "hierarchical", n)?;
+        if v["strategy"] != strategy || v["seed"] != self.seed {
+            return None;
+        }
+        let spins = checkpoint::spins_from_text(v["spins"].as_str()?, n)?;
+        Some((spins, v["round"].as_u64()?, v["stale"].as_u64()?))
+    }
+
+    /// Saves `(spins, round, stale)` when the checkpoint wants a save.
+    pub fn checkpoint(&self, strategy: &str, spins: &[i8], round: u64, stale: u64) {
+        if let Some(cp) = self.ctx.checkpoint
+            && cp.due()
+        {
+            cp.save(serde_json::json!({
+                "solver": "hierarchical",
+                "strategy": strategy,
+                "n": spins.len(),
+                "seed": self.seed,
+                "round": round,
+                "stale": stale,
+                "spins": checkpoint::spins_to_text(spins),
+            }));
+        }
     }
 
     /// True once the time limit has passed.

@@ -19,17 +19,20 @@ const REGION_LEVEL: usize = 255;
 pub(crate) fn run(e: &mut Engine) -> Result<(Vec<i8>, f64, StopReason), DecomposeError> {
     let base = e.hier.base();
     let n = base.num_variables();
-    let mut s = Rng::stream(e.seed, u64::MAX).spins(n);
-    greedy::descend(base, &mut s);
+    let resumed = e.resumed("refine");
+    let (mut s, mut round, mut stale) = resumed.unwrap_or_else(|| {
+        let mut s = Rng::stream(e.seed, u64::MAX).spins(n);
+        greedy::descend(base, &mut s);
+        (s, 0, 0)
+    });
     let mut energy = base.energy(&s);
     let cap = e.hier.params().max_cluster_size;
     // After a round without gain, clusters come from a fresh partition (seeded by the
     // round), so their boundaries move.
     let mut alt: Option<HierarchicalQubo> = None;
     let mut regions_map = RegionMap::new(n);
-    let mut stale = 0;
-    let mut round = 0;
     loop {
+        e.checkpoint("refine", &s, round, stale);
         if let Some(reason) = e.stop(energy, round, stale) {
             return Ok((s, energy, reason));
         }
