@@ -136,16 +136,8 @@ impl FileCheckpoint {
     }
 
     fn write(&self, state: Value) -> std::io::Result<()> {
-        let dir = self
-            .path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = self.path.file_name().unwrap_or_default().to_string_lossy();
-        let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
         let text = json!({"fingerprint": self.fingerprint, "state": state}).to_string();
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, &self.path)
+        crate::io::write_atomic(&self.path, |w| w.write_all(text.as_bytes())).map_err(std::io::Error::other)
     }
 }
 
