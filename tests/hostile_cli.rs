@@ -312,7 +312,7 @@ fn extreme_numbers_are_refused_with_the_field_named() {
             "population",
         ),
         (vec!["solve", f, "--solver", "sa", "--beta-range", "5,1"], "beta_range"),
-        (vec!["solve", f, "--solver", "sa", "--target", "NaN"], "--target"),
+        (vec!["solve", f, "--solver", "sa", "--target", "NaN"], "`target`"),
         (vec!["bench", f, "--threads", "100000"], "threads"),
         (vec!["qaoa", f, "--shots", "1000000000000"], "shots"),
         (
