@@ -94,9 +94,10 @@ pub struct HierarchicalArgs {
     /// Sweeps per subproblem anneal (hierarchical with sa).
     #[arg(long, default_value_t = 1000)]
     pub sub_sweeps: usize,
-    /// Most rounds (V-cycles or refinement rounds) (hierarchical).
-    #[arg(long, default_value_t = 1000)]
-    pub rounds: u64,
+    /// Most rounds (V-cycles or refinement rounds) (hierarchical; default 1000, or
+    /// unlimited when --time-limit is given so that the time is used).
+    #[arg(long)]
+    pub rounds: Option<u64>,
     /// Stop after this many rounds in a row without gain; each such round re-partitions
     /// with a new seed (hierarchical; default 10, or unlimited when --time-limit is given
     /// so that the time is used).
@@ -149,7 +150,7 @@ impl HierarchicalArgs {
             },
             method: self.partitioner.into(),
             seed,
-            max_rounds: self.rounds,
+            max_rounds: self.rounds.unwrap_or(if timed { u64::MAX } else { 1000 }),
             exact_below: self.exact_below,
             patience: self.patience.unwrap_or(if timed { u64::MAX } else { 10 }),
             ..Default::default()

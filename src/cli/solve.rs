@@ -133,6 +133,8 @@ pub fn solve_bytes_with(args: &SolveArgs, file: &Path, bytes: &[u8], make: &Make
         "num_reads": set.num_reads(),
         "mean_energy": set.mean_energy(),
         "params": set.info.params,
+        "stop_reason": set.info.stop_reason,
+        "time_to_target_s": set.info.time_to_target_s,
     });
     if let Some(k) = args.instance {
         v["instance"] = json!(k);

@@ -8,7 +8,7 @@ use qam::gpu::{GpuContext, gpu_required};
 use qam::model::Model;
 use qam::solvers::{
     ExactSolver, GpuPaParams, GpuPaSolver, GpuPtParams, GpuPtSolver, GpuSaParams, GpuSaSolver, GreedySolver, PaParams,
-    PaSolver, PtParams, PtSolver, SaParams, SaSolver, ScheduleKind, SolveContext, Solver,
+    PaSolver, PtParams, PtSolver, SaParams, SaSolver, ScheduleKind, SolveContext, Solver, TimeBudget,
 };
 
 /// Problems up to this size go to `exact` under `--solver auto`.
@@ -61,9 +61,11 @@ pub struct SolverParams {
     /// Independent reads (anneals / random starts).
     #[arg(long, default_value_t = 10)]
     pub reads: usize,
-    /// Sweeps per read.
-    #[arg(long, default_value_t = 1000)]
-    pub sweeps: usize,
+    /// Sweeps per read (default 1000). With --time-limit: without --sweeps the anneal
+    /// lengths are planned to fill the time (doubling restarts); with it, complete anneals
+    /// of this length repeat until the time is up.
+    #[arg(long)]
+    pub sweeps: Option<usize>,
     /// Sweeps at each β of the schedule (default 1; `pa`: 10, one resampling per β).
     #[arg(long)]
     pub sweeps_per_beta: Option<usize>,
@@ -96,7 +98,8 @@ pub struct SolverParams {
     /// the time to reach it.
     #[arg(long, allow_negative_numbers = true)]
     pub target: Option<f64>,
-    /// Wall-time limit in seconds (reading excluded); the solver returns what it has.
+    /// Wall-time limit in seconds (reading excluded): annealing solvers repeat complete
+    /// anneals until it is up and never return a half-annealed state (see --sweeps).
     #[arg(long)]
     pub time_limit: Option<f64>,
     #[command(flatten)]
@@ -159,15 +162,25 @@ impl SolverParams {
         Ok(SolveContext {
             time_limit,
             target_energy: self.target.map(|v| problem.energy_of_metric(v)),
+            budget: if self.sweeps.is_some() {
+                TimeBudget::Repeat
+            } else {
+                TimeBudget::Plan
+            },
             ..Default::default()
         })
+    }
+
+    /// Sweeps per read: `--sweeps`, default 1000.
+    pub fn sweeps(&self) -> usize {
+        self.sweeps.unwrap_or(1000)
     }
 
     /// The SA parameters these flags describe.
     pub fn sa(&self) -> SaParams {
         SaParams {
             num_reads: self.reads,
-            num_sweeps: self.sweeps,
+            num_sweeps: self.sweeps(),
             num_sweeps_per_beta: self.sweeps_per_beta.unwrap_or(1),
             beta_range: self.beta_range,
             beta_schedule_type: self.schedule_kind(),
@@ -188,7 +201,7 @@ impl SolverParams {
         PtParams {
             num_chains: self.chains,
             num_replicas: self.replicas,
-            num_sweeps: self.sweeps,
+            num_sweeps: self.sweeps(),
             sweeps_per_swap: self.sweeps_per_swap,
             beta_range: self.beta_range,
             betas: None,
@@ -201,7 +214,7 @@ impl SolverParams {
     pub fn pa(&self) -> PaParams {
         PaParams {
             population: self.population,
-            num_sweeps: self.sweeps,
+            num_sweeps: self.sweeps(),
             sweeps_per_beta: self.sweeps_per_beta.unwrap_or(PaParams::default().sweeps_per_beta),
             beta_range: self.beta_range,
             beta_schedule_type: self.schedule_kind(),

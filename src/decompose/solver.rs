@@ -174,6 +174,7 @@ impl HierarchicalSolver {
                 time_limit,
                 target_energy: None,
                 start: Some(start),
+                budget: crate::solvers::TimeBudget::Single,
             },
             start,
             time_limit,
@@ -208,7 +209,10 @@ impl HierarchicalSolver {
         info.params.insert("patience".into(), json!(p.patience));
         info.extra.insert("levels".into(), json!(levels));
         info.extra.insert("rounds".into(), json!(log.len()));
-        info.extra.insert("stop_reason".into(), json!(reason));
+        info.stop_reason = Some(reason);
+        if reason == crate::model::StopReason::Target {
+            info.time_to_target_s = Some(start.elapsed().as_secs_f64());
+        }
         info.extra.insert(
             "energy_trace".into(),
             json!(log.iter().map(|r| [r.elapsed_s, r.energy]).collect::<Vec<_>>()),

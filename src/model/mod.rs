@@ -16,7 +16,7 @@ mod sampleset;
 pub use couplings::Couplings;
 pub use ising::Ising;
 pub use qubo::Qubo;
-pub use sampleset::{Sample, SampleSet, SolveInfo, Timing};
+pub use sampleset::{Sample, SampleSet, SolveInfo, StopReason, Timing};
 
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;

@@ -6,6 +6,7 @@
 //! from the seed ([`crate::rng`]), so a seed gives the same answer on any thread count.
 
 pub mod anneal;
+pub mod anytime;
 pub mod exact;
 pub mod gpu_pa;
 pub mod gpu_pt;
@@ -18,6 +19,7 @@ pub mod replica;
 pub mod sa;
 pub mod schedule;
 
+pub use anytime::{StopReason, TimeBudget};
 pub use exact::ExactSolver;
 pub use gpu_pa::{GpuPaParams, GpuPaSolver};
 pub use gpu_pt::{GpuPtParams, GpuPtSolver};
@@ -82,6 +84,9 @@ pub struct SolveContext<'a> {
     pub target_energy: Option<f64>,
     /// When the clock for `time_limit` started (defaults to the solve's own start).
     pub start: Option<Instant>,
+    /// How a time limit is spent: planned anneal lengths (default), repeated anneals of
+    /// the given length, or one run cut short ([`anytime`]).
+    pub budget: TimeBudget,
 }
 
 impl<'a> SolveContext<'a> {
@@ -111,6 +116,21 @@ impl<'a> SolveContext<'a> {
     pub fn message(&self, msg: &str) {
         if let Some(p) = self.progress {
             p.message(msg);
+        }
+    }
+
+    /// True when a time limit should be spent by [`anytime::drive`] (repeated complete
+    /// runs) rather than by cutting one run short.
+    pub fn anytime(&self) -> bool {
+        self.time_limit.is_some() && self.budget != TimeBudget::Single
+    }
+
+    /// Why a run that was stopped by [`should_stop`](Self::should_stop) stopped.
+    pub fn cut_reason(&self) -> StopReason {
+        if self.interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
+            StopReason::Interrupted
+        } else {
+            StopReason::TimeLimit
         }
     }
 

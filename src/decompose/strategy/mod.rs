@@ -26,21 +26,9 @@ use crate::solvers::SolveContext;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
-/// Why a hierarchical solve stopped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StopReason {
-    /// Reached the target energy.
-    Target,
-    /// Ran out of time.
-    TimeLimit,
-    /// Interrupted from outside.
-    Interrupted,
-    /// `patience` rounds in a row brought no gain.
-    NoGain,
-    /// Did the maximum number of rounds.
-    MaxRounds,
-}
+/// Why a hierarchical solve stopped (the library-wide [`StopReason`]; `patience` rounds
+/// without gain report [`StopReason::Converged`]).
+pub use crate::model::StopReason;
 
 /// One round's outcome, for the solve info.
 #[derive(Clone, Debug, Serialize)]
@@ -103,7 +91,7 @@ impl Engine<'_> {
             return Some(StopReason::MaxRounds);
         }
         if stale >= self.patience {
-            return Some(StopReason::NoGain);
+            return Some(StopReason::Converged);
         }
         None
     }
