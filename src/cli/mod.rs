@@ -13,6 +13,7 @@ mod orchestrate;
 mod output;
 mod progress;
 mod qaoa;
+mod samples;
 mod scale_test;
 mod solve;
 mod solvers;

@@ -39,6 +39,10 @@ pub struct SolveArgs {
     /// Write results to this file instead of stdout.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Write every read to this file as a dimod SampleSet JSON (aggregated, unpacked;
+    /// `dimod.SampleSet.from_serializable(json.load(f))` loads it). One input file only.
+    #[arg(long)]
+    samples: Option<PathBuf>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -118,6 +122,12 @@ pub fn solve_bytes_with(args: &SolveArgs, file: &Path, bytes: &[u8], make: &Make
     bar.finish();
     if args.polish {
         set = polish(&problem, set);
+    }
+    if let Some(path) = &args.samples {
+        if args.files.len() > 1 {
+            anyhow::bail!("--samples takes one input file, not {}", args.files.len());
+        }
+        super::samples::write_samples(path, &set, file)?;
     }
     let best = set.first().ok_or_else(|| anyhow!("solver returned no sample"))?;
     let mut v = json!({

@@ -21,8 +21,9 @@ const AUTO_GPU_MIN_WORK: usize = 100_000;
 /// Which solver to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum SolverChoice {
-    /// `exact` for n <= 20; `gpu-sa` on a real GPU for large work; otherwise `sa` (the
-    /// choice is reported).
+    /// `exact` for n <= 20; with --time-limit, a portfolio (sa, pt and hierarchical probed,
+    /// the best gets the rest of the time, sharing its best state); otherwise `gpu-sa` on a
+    /// real GPU for large work, else `sa` (the choice is reported).
     Auto,
     /// Exhaustive search (n <= 30).
     Exact,
@@ -102,6 +103,15 @@ pub struct SolverParams {
     /// anneals until it is up and never return a half-annealed state (see --sweeps).
     #[arg(long)]
     pub time_limit: Option<f64>,
+    /// Start from these states: a dimod SampleSet JSON, a JSON array of rows, or text rows
+    /// of 0/1 or -1/+1 (sa, gpu-sa, greedy: reads reuse them cyclically; hierarchical: the
+    /// first state).
+    #[arg(long)]
+    pub initial_states: Option<std::path::PathBuf>,
+    /// Custom β per sweep, `B1,B2,...` or a file of β values (sa, gpu-sa; pt, gpu-pt: the
+    /// temperature ladder, increasing).
+    #[arg(long, value_parser = super::samples::parse_beta_schedule)]
+    pub beta_schedule: Option<super::samples::BetaList>,
     #[command(flatten)]
     pub hierarchical: super::decompose::HierarchicalArgs,
     #[command(flatten)]
@@ -184,6 +194,7 @@ impl SolverParams {
             num_sweeps_per_beta: self.sweeps_per_beta.unwrap_or(1),
             beta_range: self.beta_range,
             beta_schedule_type: self.schedule_kind(),
+            beta_schedule: self.beta_schedule.as_ref().map(|b| b.0.clone()),
             seed: self.seed,
             ..Default::default()
         }
@@ -204,7 +215,7 @@ impl SolverParams {
             num_sweeps: self.sweeps(),
             sweeps_per_swap: self.sweeps_per_swap,
             beta_range: self.beta_range,
-            betas: None,
+            betas: self.beta_schedule.as_ref().map(|b| b.0.clone()),
             adapt_ladder: true,
             seed: self.seed,
         }
@@ -268,7 +279,34 @@ fn auto_gpu(n: usize, reads: usize) -> Result<std::result::Result<String, String
 /// Returns the solver and, for `auto`, why it was chosen.
 pub fn build(choice: SolverChoice, params: &SolverParams, model: &Model) -> Result<(Box<dyn Solver>, Option<String>)> {
     let n = model.num_variables();
+    let init = match &params.initial_states {
+        Some(path) => Some(super::samples::read_initial_states(path, model)?),
+        None => None,
+    };
+    {
+        use SolverChoice::*;
+        let name = choice
+            .to_possible_value()
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default();
+        if init.is_some() && !matches!(choice, Sa | GpuSa | Greedy | Hierarchical) {
+            super::samples::refuse("--initial-states", &name, "sa, gpu-sa, greedy, hierarchical")?;
+        }
+        if params.beta_schedule.is_some() && !matches!(choice, Sa | GpuSa | Pt | GpuPt) {
+            super::samples::refuse("--beta-schedule", &name, "sa, gpu-sa, pt, gpu-pt")?;
+        }
+    }
     let (choice, why) = match choice {
+        SolverChoice::Auto if n > AUTO_EXACT_MAX && params.time_limit.is_some() => {
+            let portfolio = qam::solvers::PortfolioSolver::new(qam::solvers::PortfolioParams {
+                sa: params.sa(),
+                pt: params.pt(),
+                hierarchical: params.hierarchical_params()?,
+                ..Default::default()
+            });
+            let why = "auto: portfolio of sa, pt and hierarchical under the time limit (probe each, then the best gets the rest)";
+            return Ok((Box::new(portfolio), Some(why.into())));
+        }
         SolverChoice::Auto if n <= AUTO_EXACT_MAX => (
             SolverChoice::Exact,
             Some(format!("auto: exact ({n} <= {AUTO_EXACT_MAX} variables)")),
@@ -284,14 +322,20 @@ pub fn build(choice: SolverChoice, params: &SolverParams, model: &Model) -> Resu
     };
     let solver: Box<dyn Solver> = match choice {
         SolverChoice::Exact => Box::new(ExactSolver::default()),
-        SolverChoice::Sa => Box::new(SaSolver::new(params.sa())),
+        SolverChoice::Sa => Box::new(SaSolver::new(SaParams {
+            initial_states: init,
+            ..params.sa()
+        })),
         SolverChoice::Greedy => Box::new(GreedySolver {
             num_reads: params.reads,
             seed: params.seed,
-            initial_states: None,
+            initial_states: init,
         }),
         SolverChoice::GpuSa => Box::new(GpuSaSolver::new(GpuSaParams {
-            sa: params.sa(),
+            sa: SaParams {
+                initial_states: init,
+                ..params.sa()
+            },
             backend: params.backend(),
         })),
         SolverChoice::Pt => Box::new(PtSolver::new(params.pt())),
@@ -304,7 +348,10 @@ pub fn build(choice: SolverChoice, params: &SolverParams, model: &Model) -> Resu
             pa: params.pa(),
             backend: params.backend(),
         })),
-        SolverChoice::Hierarchical => Box::new(HierarchicalSolver::new(params.hierarchical_params()?)),
+        SolverChoice::Hierarchical => Box::new(HierarchicalSolver::new(qam::decompose::HierarchicalParams {
+            initial_state: init.and_then(|v| v.into_iter().next()),
+            ..params.hierarchical_params()?
+        })),
         SolverChoice::Qaoa => Box::new(qam::qaoa::QaoaSolver::new(params.qaoa.params(params.seed))),
         SolverChoice::Auto => bail!("auto was resolved above"),
     };

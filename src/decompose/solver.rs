@@ -60,6 +60,9 @@ pub struct HierarchicalParams {
     pub patience: u64,
     /// Subproblems up to this size go to exhaustive search; default 12 (0: never).
     pub exact_below: usize,
+    /// Start from this state (in the model's vartype) instead of solving from scratch: the
+    /// rounds then only improve on it (a portfolio hands over its best state this way).
+    pub initial_state: Option<Vec<i8>>,
 }
 
 impl Default for HierarchicalParams {
@@ -76,6 +79,7 @@ impl Default for HierarchicalParams {
             max_rounds: 1000,
             patience: 10,
             exact_below: DEFAULT_EXACT_BELOW,
+            initial_state: None,
         }
     }
 }
@@ -139,6 +143,16 @@ impl HierarchicalSolver {
                 reason: format!("{t} is not finite"),
             });
         }
+        let initial = match &p.initial_state {
+            Some(st) => {
+                model.check_state(st).map_err(|e| DecomposeError::InvalidParameter {
+                    name: "initial_state",
+                    reason: e.to_string(),
+                })?;
+                Some(crate::model::to_spins(model.vartype(), st))
+            }
+            None => None,
+        };
         let ising = model.to_ising();
         let hier = HierarchicalQubo::build(
             ising,
@@ -182,6 +196,7 @@ impl HierarchicalSolver {
             max_rounds: p.max_rounds.max(1),
             patience: p.patience.max(1),
             log: Vec::new(),
+            initial,
         };
         let (spins, _, reason) = match p.strategy {
             Strategy::Merge => strategy::merge::run(&mut engine)?,

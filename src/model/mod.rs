@@ -9,6 +9,7 @@
 //! - States are `i8` slices holding 0/1 (binary) or -1/+1 (spin).
 
 mod couplings;
+pub mod dimod_json;
 mod ising;
 mod qubo;
 mod sampleset;

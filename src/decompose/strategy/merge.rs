@@ -15,7 +15,10 @@ use std::borrow::Cow;
 pub(crate) fn run(e: &mut Engine) -> Result<(Vec<i8>, f64, StopReason), DecomposeError> {
     let base = e.hier.base();
     let mut alt: Option<HierarchicalQubo> = None;
-    let mut s = solve_level(e, e.hier, 0, base, None, 0)?;
+    let mut s = match e.initial.take() {
+        Some(s) => s,
+        None => solve_level(e, e.hier, 0, base, None, 0)?,
+    };
     let mut energy = base.energy(&s);
     e.report(
         "merge",

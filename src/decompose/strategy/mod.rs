@@ -58,6 +58,8 @@ pub(crate) struct Engine<'a> {
     pub max_rounds: u64,
     pub patience: u64,
     pub log: Vec<RoundLog>,
+    /// Spins to start from instead of solving from scratch.
+    pub initial: Option<Vec<i8>>,
 }
 
 /// Relative tolerance below which an energy change counts as no change.

@@ -19,8 +19,14 @@ const REGION_LEVEL: usize = 255;
 pub(crate) fn run(e: &mut Engine) -> Result<(Vec<i8>, f64, StopReason), DecomposeError> {
     let base = e.hier.base();
     let n = base.num_variables();
-    let mut s = Rng::stream(e.seed, u64::MAX).spins(n);
-    greedy::descend(base, &mut s);
+    let mut s = match e.initial.take() {
+        Some(s) => s,
+        None => {
+            let mut s = Rng::stream(e.seed, u64::MAX).spins(n);
+            greedy::descend(base, &mut s);
+            s
+        }
+    };
     let mut energy = base.energy(&s);
     let cap = e.hier.params().max_cluster_size;
     // After a round without gain, clusters come from a fresh partition (seeded by the
