@@ -74,6 +74,54 @@ fn time_limits_are_kept() {
     }
 }
 
+/// The GPU solvers keep their limits too and end with complete anneals (lavapipe in CI).
+#[test]
+fn gpu_time_limits_are_kept() {
+    let Some(gpu) = common::gpu() else {
+        println!("no GPU adapter: gpu time limits not checked");
+        return;
+    };
+    use qam::solvers::{GpuPaParams, GpuPaSolver, GpuPtParams, GpuPtSolver, GpuSaParams, GpuSaSolver};
+    let p = frustrated_loops(2, 400, 0.3, 3).unwrap();
+    let (model, ground) = (p.problem.model, p.ground_energy);
+    let solvers: Vec<Box<dyn Solver>> = vec![
+        Box::new(GpuSaSolver::with_context(GpuSaParams::default(), gpu.clone())),
+        Box::new(GpuPtSolver::with_context(
+            GpuPtParams {
+                pt: PtParams {
+                    num_replicas: 16,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            gpu.clone(),
+        )),
+        Box::new(GpuPaSolver::with_context(
+            GpuPaParams {
+                pa: PaParams {
+                    population: 64,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            gpu.clone(),
+        )),
+    ];
+    let limit = 1.0;
+    for solver in solvers {
+        for budget in [TimeBudget::Plan, TimeBudget::Repeat] {
+            let t = Instant::now();
+            let set = solver.solve_with(&model, &timed(limit, budget)).unwrap();
+            let elapsed = t.elapsed().as_secs_f64();
+            let name = solver.name();
+            // Device set-up is included; allow for a slow software adapter.
+            assert!(elapsed < 2.0 * limit + 3.0, "{name} {budget:?}: {elapsed} s");
+            assert!(set.info.stop_reason.is_some(), "{name}");
+            assert!(set.first().unwrap().energy >= ground, "{name}");
+        }
+    }
+}
+
 /// Plan mode: restarts of doubling length, the last one filling the budget; every anneal
 /// is complete.
 #[test]

@@ -7,8 +7,8 @@
 //!
 //! - [`TimeBudget::Plan`] (the default): the first anneal is short ([`PROBE_SWEEPS`]) and
 //!   measures the sweep rate; the following anneals double in length while the remaining
-//!   time allows at least twice the next one, and the last one takes what remains (at the
-//!   measured rate, with a 10% margin). A short budget still ends with a complete, cold
+//!   time allows at least three times the next one after it, and the last one takes what
+//!   remains (at the measured rate, with a 10% margin): it gets most of the time. A short budget still ends with a complete, cold
 //!   anneal; a long one spends most of its time in one long anneal.
 //! - [`TimeBudget::Repeat`]: anneals of the solver's own `num_sweeps` repeat while one more
 //!   fits. When a single anneal of that length does not fit in the budget (measured on a
@@ -99,11 +99,12 @@ pub fn stop_reason(time_to_target: Option<f64>, cut: bool, ctx: &SolveContext) -
 }
 
 /// Length of the next anneal under [`TimeBudget::Plan`] after one of `last` sweeps, when
-/// `fit` sweeps fit in the remaining time: double while at least twice that still fits
-/// after it, else take everything that fits; `None` when not even [`MIN_SWEEPS`] fit.
+/// `fit` sweeps fit in the remaining time: double while at least three times that still
+/// fits after it (`fit >= 8 last`), else take everything that fits, so that the last
+/// anneal gets at least about 60% of the sweeps; `None` when not even [`MIN_SWEEPS`] fit.
 pub fn plan_next(last: usize, fit: usize, step: usize) -> Option<usize> {
     let step = step.max(1);
-    let next = if fit >= last.saturating_mul(4) {
+    let next = if fit >= last.saturating_mul(8) {
         last.saturating_mul(2)
     } else {
         fit
@@ -252,4 +253,31 @@ pub(crate) fn drive(
     info.timing.postprocessing_s = 0.0;
     let (vartype, n) = shape;
     Ok(SampleSet::new(vartype, n, kept, info))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_doubles_then_fills() {
+        assert_eq!(plan_next(32, 10_000, 1), Some(64));
+        assert_eq!(plan_next(32, 256, 1), Some(64));
+        assert_eq!(plan_next(32, 255, 1), Some(255));
+        assert_eq!(plan_next(32, 15, 1), None);
+        // Multiples of the step (sweeps per beta).
+        assert_eq!(plan_next(40, 255, 10), Some(250));
+        assert_eq!(plan_next(40, 5, 10), None);
+        // A doubling leaves at least 3x the new length, so the last anneal, which takes
+        // everything, is at least 3/5 of all the sweeps.
+        let mut len = 32;
+        let mut fit = 1_000_000usize;
+        let mut total = 0;
+        while let Some(n) = plan_next(len, fit, 1) {
+            total += n;
+            fit -= n;
+            len = n;
+        }
+        assert!(len * 5 >= total * 3, "last {len} of {total}");
+    }
 }

@@ -38,7 +38,7 @@ pub struct PortfolioParams {
     pub pt: PtParams,
     /// The decomposition branch.
     pub hierarchical: HierarchicalParams,
-    /// Share of the time limit each branch gets in the probe phase (default 0.1; the
+    /// Share of the time limit each branch gets in the probe phase (default 0.05; the
     /// winner gets the rest).
     pub probe_share: f64,
 }
@@ -49,7 +49,7 @@ impl Default for PortfolioParams {
             sa: SaParams::default(),
             pt: PtParams::default(),
             hierarchical: HierarchicalParams::default(),
-            probe_share: 0.1,
+            probe_share: 0.05,
         }
     }
 }
