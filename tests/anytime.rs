@@ -122,6 +122,48 @@ fn gpu_time_limits_are_kept() {
     }
 }
 
+/// The portfolio keeps its limit, returns the best of all its runs (never worse than any
+/// branch it ran), reports the branch that got the time, and solves tiny models exactly.
+#[test]
+fn portfolio_returns_the_best_of_its_branches() {
+    use qam::solvers::PortfolioSolver;
+    let (model, ground) = instance();
+    let limit = 1.0;
+    let t = Instant::now();
+    // Clusters of 200 so that the 1000-spin model is decomposed (the default cluster of
+    // the sa sub-solver, 1000, would hold it whole, and the branch would be skipped).
+    let params = qam::solvers::PortfolioParams {
+        hierarchical: qam::decompose::HierarchicalParams {
+            cluster_size: Some(200),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let set = PortfolioSolver::new(params)
+        .solve_with(&model, &timed(limit, TimeBudget::Plan))
+        .unwrap();
+    assert!(t.elapsed().as_secs_f64() < 2.0 * limit + 1.0);
+    let best = set.first().unwrap().energy;
+    assert!(best >= ground);
+    assert_eq!(set.info.stop_reason, Some(StopReason::TimeLimit));
+    let runs = set.info.extra["portfolio"].as_array().unwrap();
+    assert_eq!(runs.len(), 4, "three probes and the winner: {runs:?}");
+    let branches: Vec<&str> = runs.iter().map(|r| r["branch"].as_str().unwrap()).collect();
+    assert_eq!(&branches[..3], &["sa", "pt", "hierarchical"]);
+    assert_eq!(set.info.extra["winner"], branches[3]);
+    for r in runs {
+        assert!(best <= r["energy"].as_f64().unwrap(), "{r}");
+    }
+    assert_eq!(model.energy(&set.first().unwrap().state), best);
+    // Tiny models: exhaustive search.
+    let tiny = frustrated_loops(2, 16, 0.5, 1).unwrap();
+    let set = PortfolioSolver::default()
+        .solve_with(&tiny.problem.model, &timed(5.0, TimeBudget::Plan))
+        .unwrap();
+    assert_eq!(set.first().unwrap().energy, tiny.ground_energy);
+    assert_eq!(set.info.extra["winner"], "exact");
+}
+
 /// Plan mode: restarts of doubling length, the last one filling the budget; every anneal
 /// is complete.
 #[test]

@@ -55,6 +55,9 @@ pub struct SolveArgs {
 /// Runs `qam solve`. Files that fail are reported (stderr, and a JSON line with `error`)
 /// and the exit code is non-zero, but the other files are still solved.
 pub fn run(args: SolveArgs) -> Result<ExitCode> {
+    if args.samples.is_some() && args.files.len() > 1 {
+        anyhow::bail!("--samples takes one input file, not {}", args.files.len());
+    }
     if args.distributed {
         return super::distributed::run_batch(&args);
     }
@@ -124,9 +127,6 @@ pub fn solve_bytes_with(args: &SolveArgs, file: &Path, bytes: &[u8], make: &Make
         set = polish(&problem, set);
     }
     if let Some(path) = &args.samples {
-        if args.files.len() > 1 {
-            anyhow::bail!("--samples takes one input file, not {}", args.files.len());
-        }
         super::samples::write_samples(path, &set, file)?;
     }
     let best = set.first().ok_or_else(|| anyhow!("solver returned no sample"))?;

@@ -53,10 +53,13 @@ pub struct HierarchicalParams {
     pub time_limit: Option<Duration>,
     /// Stop once the energy is at or below this.
     pub target_energy: Option<f64>,
-    /// Most rounds (V-cycles or refinement rounds); default 1000.
+    /// Most rounds (V-cycles or refinement rounds); default 1000. To run until a time
+    /// limit, set `u64::MAX` (the CLI and the portfolio do so under `--time-limit`
+    /// unless `--rounds` is given).
     pub max_rounds: u64,
     /// Stop after this many rounds in a row without gain (each such round re-partitions
-    /// with a new seed, so the next one cuts elsewhere); default 10.
+    /// with a new seed, so the next one cuts elsewhere); default 10 (`u64::MAX` under a
+    /// time limit in the CLI and the portfolio).
     pub patience: u64,
     /// Subproblems up to this size go to exhaustive search; default 12 (0: never).
     pub exact_below: usize,
