@@ -7,9 +7,10 @@
 //! each other's speed:
 //!
 //! 1. **Probe** (each branch gets `probe_share * T`, one after the other, each from
-//!    scratch so that they compare fairly): `sa` (planned restarts,
-//!    [`anytime`](super::anytime)), `pt`, and, when the model is larger than one cluster,
-//!    `hierarchical`.
+//!    scratch so that they compare fairly; a probe that overruns its slice, such as a
+//!    first anneal on a huge model, lengthens the slices of the next ones to match): `sa`
+//!    (planned restarts, [`anytime`](super::anytime)), `pt` (up to [`PT_MAX`] variables),
+//!    and, when the model is larger than one cluster, `hierarchical`.
 //! 2. **Exploit**: the branch with the lowest energy gets the rest of the time. The
 //!    decomposition continues from the best state any branch found (the shared state);
 //!    the annealers start afresh, so that their longer anneals are not cut into pieces,
@@ -28,6 +29,10 @@ use std::time::{Duration, Instant};
 
 /// Models up to this many variables are solved by exhaustive search.
 pub const EXACT_MAX: usize = 20;
+
+/// Tempering joins the race up to this many variables (above it, one exchange round of
+/// all replicas takes too long for the chains to equilibrate in a practical budget).
+pub const PT_MAX: usize = 100_000;
 
 /// Parameters of [`PortfolioSolver`].
 #[derive(Clone, Debug, PartialEq)]
@@ -155,7 +160,10 @@ impl Solver for PortfolioSolver {
         let start = ctx.start.unwrap_or(t0);
         let keep = p.sa.num_reads.max(1);
         let cluster = HierarchicalSolver::new(p.hierarchical.clone()).cluster_size();
-        let mut branches = vec![Branch::Sa, Branch::Pt];
+        let mut branches = vec![Branch::Sa];
+        if n <= PT_MAX {
+            branches.push(Branch::Pt);
+        }
         if n > cluster {
             branches.push(Branch::Hierarchical);
         }
@@ -168,9 +176,13 @@ impl Solver for PortfolioSolver {
         let probe = limit.mul_f64(p.probe_share);
         let remaining = || limit.saturating_sub(start.elapsed());
         let mut plan: Vec<(Branch, Option<Duration>)> = branches.iter().map(|&b| (b, Some(probe))).collect();
+        let mut longest_probe = Duration::ZERO;
         let mut k = 0;
         while k < plan.len() {
             let (branch, slice) = plan[k];
+            // A probe that overran its slice (a first anneal on a huge model) sets the
+            // slice of the next probes, so that they compare at equal times.
+            let slice = slice.map(|p| p.max(longest_probe));
             let slice = slice.unwrap_or_else(remaining).min(remaining());
             if slice.is_zero() {
                 break;
@@ -187,6 +199,9 @@ impl Solver for PortfolioSolver {
             vartype = set.vartype;
             let e = set.first().map_or(f64::INFINITY, |s| s.energy);
             log.push(json!({"branch": branch.name(), "seconds": t.elapsed().as_secs_f64(), "energy": e}));
+            if k < branches.len() {
+                longest_probe = longest_probe.max(t.elapsed());
+            }
             results.push((branch, e));
             rows.extend(set.samples().iter().cloned());
             rows.sort_by(|a, b| a.energy.total_cmp(&b.energy));
