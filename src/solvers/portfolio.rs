@@ -14,10 +14,14 @@
 //! 2. **Exploit**: the branch with the lowest energy gets the rest of the time. The
 //!    decomposition continues from the best state any branch found (the shared state);
 //!    the annealers start afresh, so that their longer anneals are not cut into pieces,
-//!    and the best rows of every run are kept.
+//!    and the best rows of every run are kept. Above [`PT_MAX`] variables, an annealer
+//!    that wins the probes gets half of the rest and the decomposition the other half,
+//!    from the shared best state (on huge lattices it overtakes annealing later than the
+//!    probes can see).
 //!
 //! The result holds the best `num_reads` rows of every run; `info.extra["portfolio"]` lists
-//! each run (branch, seconds, best energy) and `info.extra["winner"]` the exploited branch.
+//! each run (branch, seconds, best energy) and `info.extra["winner"]` the exploited branch
+//! (`sa+hierarchical` when the time was split).
 //! Models of at most [`EXACT_MAX`] variables are solved exactly. Without a time limit the
 //! portfolio runs `sa` once.
 
@@ -182,7 +186,11 @@ impl Solver for PortfolioSolver {
             let (branch, slice) = plan[k];
             // A probe that overran its slice (a first anneal on a huge model) sets the
             // slice of the next probes, so that they compare at equal times.
-            let slice = slice.map(|p| p.max(longest_probe));
+            let slice = if k < branches.len() {
+                slice.map(|p| p.max(longest_probe))
+            } else {
+                slice
+            };
             let slice = slice.unwrap_or_else(remaining).min(remaining());
             if slice.is_zero() {
                 break;
@@ -226,14 +234,23 @@ impl Solver for PortfolioSolver {
                     .iter()
                     .min_by(|a, b| a.1.total_cmp(&b.1))
                     .map_or(Branch::Sa, |r| r.0);
-                plan.push((winner, None));
+                if winner != Branch::Hierarchical && branches.contains(&Branch::Hierarchical) && n > PT_MAX {
+                    // Huge models: decomposition overtakes annealing after the probes'
+                    // horizon, so the annealer gets half of the rest and the
+                    // decomposition continues from the shared best state.
+                    plan.push((winner, Some(remaining() / 2)));
+                    plan.push((Branch::Hierarchical, None));
+                } else {
+                    plan.push((winner, None));
+                }
             }
             k += 1;
         }
         let winner = if plan.len() > branches.len() {
-            plan[branches.len()].0.name()
+            let names: Vec<&str> = plan[branches.len()..].iter().map(|b| b.0.name()).collect();
+            names.join("+")
         } else {
-            "none"
+            "none".to_string()
         };
         let mut info = SolveInfo {
             solver: self.name().into(),
