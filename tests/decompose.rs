@@ -334,7 +334,8 @@ fn target_energy_stops_early() {
     let set = HierarchicalSolver::new(params.clone())
         .solve(&planted.problem.model)
         .unwrap();
-    assert_eq!(set.info.extra["stop_reason"], "target");
+    assert_eq!(set.info.stop_reason, Some(qam::model::StopReason::Target));
+    assert!(set.info.time_to_target_s.is_some());
     assert!(set.first().unwrap().energy <= 0.5 * planted.ground_energy);
     params.target_energy = Some(f64::NAN);
     assert!(HierarchicalSolver::new(params).solve(&planted.problem.model).is_err());

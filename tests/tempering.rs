@@ -91,7 +91,8 @@ fn cpu_pt_stops_at_target_and_reports_time() {
     };
     let set = PtSolver::new(p).solve_with(&model, &ctx).unwrap();
     assert_ground(&set, exact, "pt with target");
-    assert!(set.info.extra.contains_key("time_to_target_s"));
+    assert!(set.info.time_to_target_s.is_some());
+    assert_eq!(set.info.stop_reason, Some(qam::model::StopReason::Target));
     assert!(set.info.params["num_sweeps"].as_u64().unwrap() < 1_000_000);
 }
 
@@ -173,7 +174,8 @@ fn gpu_pt_stops_at_target() {
     .solve_with(&model, &sctx)
     .unwrap();
     assert_ground(&set, exact, "gpu-pt with target");
-    assert!(set.info.extra.contains_key("time_to_target_s"));
+    assert!(set.info.time_to_target_s.is_some());
+    assert_eq!(set.info.stop_reason, Some(qam::model::StopReason::Target));
 }
 
 #[test]

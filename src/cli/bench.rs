@@ -84,7 +84,8 @@ fn row(file: &Path, problem: &Problem, set: &SampleSet, threads: Option<usize>, 
         "best_energy": set.first().map(|s| s.energy),
         "mean_energy": set.mean_energy(),
         "device": set.info.extra.get("device").cloned().unwrap_or(json!("cpu")),
-        "time_to_target_s": set.info.extra.get("time_to_target_s"),
+        "time_to_target_s": set.info.time_to_target_s,
+        "stop_reason": set.info.stop_reason,
     });
     if let Some(bk) = best_known {
         let gap = |v: f64| if higher { (bk - v) / bk.abs() } else { (v - bk) / bk.abs() } * 100.0;

@@ -70,7 +70,7 @@ pub fn solve(args: &SolveArgs, file: &Path, bytes: &[u8], kind: CqmFormat) -> Re
     };
     let params = CqmSaParams {
         chains: p.reads,
-        sweeps: p.sweeps,
+        sweeps: p.sweeps(),
         cycles: 4,
         seed: p.seed,
         time_limit,

@@ -91,9 +91,10 @@ pub struct HierarchicalArgs {
     /// Sweeps per subproblem anneal (hierarchical with sa).
     #[arg(long, default_value_t = 1000)]
     pub sub_sweeps: usize,
-    /// Most rounds (V-cycles or refinement rounds) (hierarchical).
-    #[arg(long, default_value_t = 1000)]
-    pub rounds: u64,
+    /// Most rounds (V-cycles or refinement rounds) (hierarchical; default 1000, or
+    /// unlimited when --time-limit is given so that the time is used).
+    #[arg(long)]
+    pub rounds: Option<u64>,
     /// Stop after this many rounds in a row without gain; each such round re-partitions
     /// with a new seed (hierarchical; default 10, or unlimited when --time-limit is given
     /// so that the time is used).

@@ -27,6 +27,10 @@ pub enum Kind {
     /// Generalized assignment (constrained model, .lp or .json): --agents N --pools M
     /// --gap-type c|d|e (Chu & Beasley recipes, capacities 80% of the mean use).
     Gap,
+    /// Frustrated-loop planted spin glass (Hen et al. 2015) on a periodic 2D or 3D lattice
+    /// (--dims, n = L^dims) with alpha n loops (--alpha, default 0.2); ground energy known
+    /// exactly (FILE.planted.json). Hard for annealing.
+    FrustratedLoops,
 }
 
 /// `--weights` values.
@@ -78,6 +82,12 @@ pub struct GenArgs {
     /// C2 (-2,-1,-1,+1), C3 (-2,-2,-1,+1)); default 0.4,0.3,0.3.
     #[arg(long, value_parser = parse_classes)]
     tile_classes: Option<TileClasses>,
+    /// Lattice dimension of frustrated-loops (2 or 3).
+    #[arg(long, default_value_t = 3)]
+    dims: usize,
+    /// Loops per spin of frustrated-loops.
+    #[arg(long, default_value_t = 0.2)]
+    alpha: f64,
 }
 
 fn parse_classes(s: &str) -> std::result::Result<TileClasses, String> {
@@ -147,6 +157,10 @@ pub fn run(a: GenArgs) -> Result<ExitCode> {
                 a.tile_classes.unwrap_or_default(),
                 a.seed,
             )?);
+            None
+        }
+        Kind::FrustratedLoops => {
+            planted = Some(generate::frustrated_loops(a.dims, a.n, a.alpha, a.seed)?);
             None
         }
     };

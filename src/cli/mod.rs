@@ -17,6 +17,7 @@ mod orchestrate;
 mod output;
 mod progress;
 mod qaoa;
+mod samples;
 mod scale_test;
 mod serve;
 mod solve;

@@ -42,6 +42,10 @@ pub struct SolveArgs {
     /// Write results to this file instead of stdout.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Write every read to this file as a dimod SampleSet JSON (aggregated, unpacked;
+    /// `dimod.SampleSet.from_serializable(json.load(f))` loads it). One input file only.
+    #[arg(long)]
+    samples: Option<PathBuf>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -81,6 +85,9 @@ fn parse_input_format(s: &str) -> std::result::Result<InputFormat, String> {
 pub fn run(args: SolveArgs) -> Result<ExitCode> {
     if let Some(out) = &args.out {
         qam::io::check_not_input(out, &args.files)?;
+    }
+    if args.samples.is_some() && args.files.len() > 1 {
+        anyhow::bail!("--samples takes one input file, not {}", args.files.len());
     }
     if args.distributed {
         return super::distributed::run_batch(&args);
@@ -178,6 +185,9 @@ pub fn solve_bytes_with(args: &SolveArgs, file: &Path, bytes: &[u8], make: &Make
     bar.finish();
     if args.polish {
         set = polish(&problem, set);
+    }
+    if let Some(path) = &args.samples {
+        super::samples::write_samples(path, &set, file, problem.labels.as_deref())?;
     }
     let mut v = result_json(
         &file.display().to_string(),

@@ -12,8 +12,9 @@ use qam::solvers::{ScheduleKind, SolveContext, Solver};
 /// Which solver to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum SolverChoice {
-    /// `exact` for n <= 20; `gpu-sa` on a real GPU for large work; otherwise `sa` (the
-    /// choice is reported).
+    /// `exact` for n <= 20; with --time-limit, a portfolio (sa, pt and hierarchical probed,
+    /// the best gets the rest of the time, sharing its best state); otherwise `gpu-sa` on a
+    /// real GPU for large work, else `sa` (the choice is reported).
     Auto,
     /// Exhaustive search (n <= 30).
     Exact,
@@ -55,9 +56,11 @@ pub struct SolverParams {
     /// Independent reads (anneals / random starts).
     #[arg(long, default_value_t = 10)]
     pub reads: usize,
-    /// Sweeps per read.
-    #[arg(long, default_value_t = 1000)]
-    pub sweeps: usize,
+    /// Sweeps per read (default 1000). With --time-limit: without --sweeps the anneal
+    /// lengths are planned to fill the time (doubling restarts); with it, complete anneals
+    /// of this length repeat until the time is up.
+    #[arg(long)]
+    pub sweeps: Option<usize>,
     /// Sweeps at each β of the schedule (default 1; `pa`: 10, one resampling per β).
     #[arg(long)]
     pub sweeps_per_beta: Option<usize>,
@@ -94,9 +97,19 @@ pub struct SolverParams {
     /// the time to reach it.
     #[arg(long, allow_negative_numbers = true)]
     pub target: Option<f64>,
-    /// Wall-time limit in seconds (reading excluded); the solver returns what it has.
+    /// Wall-time limit in seconds (reading excluded): annealing solvers repeat complete
+    /// anneals until it is up and never return a half-annealed state (see --sweeps).
     #[arg(long)]
     pub time_limit: Option<f64>,
+    /// Start from these states: a dimod SampleSet JSON, a JSON array of rows, or text rows
+    /// of 0/1 or -1/+1 (sa, gpu-sa, greedy: reads reuse them cyclically; hierarchical: the
+    /// first state).
+    #[arg(long)]
+    pub initial_states: Option<std::path::PathBuf>,
+    /// Custom β per sweep, `B1,B2,...` or a file of β values (sa, gpu-sa; pt, gpu-pt: the
+    /// temperature ladder, increasing).
+    #[arg(long, value_parser = super::samples::parse_beta_schedule)]
+    pub beta_schedule: Option<super::samples::BetaList>,
     #[command(flatten)]
     pub hierarchical: super::decompose::HierarchicalArgs,
     #[command(flatten)]
@@ -202,6 +215,8 @@ impl SolverParams {
             max_evals: q.max_evals,
             qaoa_backend: q.qaoa_backend.into(),
             qaoa_precision: q.qaoa_precision.into(),
+            initial_states: None,
+            beta_schedule: self.beta_schedule.as_ref().map(|b| b.0.clone()),
         }
     }
 
@@ -210,6 +225,11 @@ impl SolverParams {
     #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
     pub fn hierarchical_params(&self) -> Result<qam::decompose::HierarchicalParams> {
         Ok(self.lib().hierarchical())
+    }
+
+    /// Sweeps per read: `--sweeps`, default 1000.
+    pub fn sweeps(&self) -> usize {
+        self.sweeps.unwrap_or(1000)
     }
 
     /// The run-time controls (time limit, target energy) these flags give for `problem`.
@@ -230,7 +250,11 @@ pub fn gpu_policy() -> GpuPolicy {
 /// Builds the solver for `choice` on `model`; `auto` resolves by problem size.
 /// Returns the solver and, for `auto`, why it was chosen.
 pub fn build(choice: SolverChoice, params: &SolverParams, model: &Model) -> Result<(Box<dyn Solver>, Option<String>)> {
-    let built = params.lib().build(choice.kind(), model, &gpu_policy())?;
+    let mut lib = params.lib();
+    if let Some(path) = &params.initial_states {
+        lib.initial_states = Some(super::samples::read_initial_states(path, model)?);
+    }
+    let built = lib.build(choice.kind(), model, &gpu_policy())?;
     Ok((built.solver, built.auto))
 }
 

@@ -54,13 +54,19 @@ pub struct HierarchicalParams {
     pub time_limit: Option<Duration>,
     /// Stop once the energy is at or below this.
     pub target_energy: Option<f64>,
-    /// Most rounds (V-cycles or refinement rounds); default 1000.
+    /// Most rounds (V-cycles or refinement rounds); default 1000. To run until a time
+    /// limit, set `u64::MAX` (the CLI and the portfolio do so under `--time-limit`
+    /// unless `--rounds` is given).
     pub max_rounds: u64,
     /// Stop after this many rounds in a row without gain (each such round re-partitions
-    /// with a new seed, so the next one cuts elsewhere); default 10.
+    /// with a new seed, so the next one cuts elsewhere); default 10 (`u64::MAX` under a
+    /// time limit in the CLI and the portfolio).
     pub patience: u64,
     /// Subproblems up to this size go to exhaustive search; default 12 (0: never).
     pub exact_below: usize,
+    /// Start from this state (in the model's vartype) instead of solving from scratch: the
+    /// rounds then only improve on it (a portfolio hands over its best state this way).
+    pub initial_state: Option<Vec<i8>>,
 }
 
 impl Default for HierarchicalParams {
@@ -77,6 +83,7 @@ impl Default for HierarchicalParams {
             max_rounds: 1000,
             patience: 10,
             exact_below: DEFAULT_EXACT_BELOW,
+            initial_state: None,
         }
     }
 }
@@ -140,6 +147,16 @@ impl HierarchicalSolver {
                 reason: format!("{t} is not finite"),
             });
         }
+        let initial = match &p.initial_state {
+            Some(st) => {
+                model.check_state(st).map_err(|e| DecomposeError::InvalidParameter {
+                    name: "initial_state",
+                    reason: e.to_string(),
+                })?;
+                Some(crate::model::to_spins(model.vartype(), st))
+            }
+            None => None,
+        };
         // Search the offset-free model (tolerances scale with the energy; a large offset
         // would swallow improvements); energies in the log get the offset back.
         let ising = model.to_ising();
@@ -179,6 +196,7 @@ impl HierarchicalSolver {
                 time_limit,
                 target_energy: None,
                 start: Some(start),
+                budget: crate::solvers::TimeBudget::Single,
                 checkpoint: None,
             },
             start,
@@ -187,6 +205,7 @@ impl HierarchicalSolver {
             max_rounds: p.max_rounds.max(1),
             patience: p.patience.max(1),
             log: Vec::new(),
+            initial,
         };
         let (spins, _, reason) = match p.strategy {
             Strategy::Merge => strategy::merge::run(&mut engine)?,
@@ -215,7 +234,10 @@ impl HierarchicalSolver {
         info.params.insert("patience".into(), json!(p.patience));
         info.extra.insert("levels".into(), json!(levels));
         info.extra.insert("rounds".into(), json!(log.len()));
-        info.extra.insert("stop_reason".into(), json!(reason));
+        info.stop_reason = Some(reason);
+        if reason == crate::model::StopReason::Target {
+            info.time_to_target_s = Some(start.elapsed().as_secs_f64());
+        }
         info.extra.insert(
             "energy_trace".into(),
             json!(log.iter().map(|r| [r.elapsed_s, r.energy]).collect::<Vec<_>>()),

@@ -5,10 +5,14 @@
 //!   gauge-transformed ferromagnet, 2D tile planting), for checking solvers at scales where
 //!   no exact solver reaches; the ground energy and a ground state go to a JSON sidecar
 //!   `FILE.planted.json`.
+//! - [`frustrated`]: frustrated-loop planted instances (Hen et al. 2015) on periodic 2D/3D
+//!   lattices, glassy and hard for annealing, with the same sidecar.
 
+pub mod frustrated;
 pub mod graphs;
 pub mod planted;
 
+pub use frustrated::{frustrated_loops, lattice_side};
 pub use graphs::{dense_qubo, erdos_renyi, regular, torus};
 pub use planted::{
     Planted, PlantedInfo, TileClasses, lattice_shape, planted_ferro, read_sidecar, sidecar_path, tile_planted_2d,

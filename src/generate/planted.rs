@@ -125,7 +125,7 @@ pub fn read_sidecar(model_path: &Path) -> Result<Option<PlantedInfo>, GenError> 
 
 /// Gauges `edges` with random signs `g` drawn from `rng` (`w_ij -> w_ij g_i g_j`) and
 /// returns `g`, the image of the all-up state.
-fn gauge(n: usize, edges: &mut [(u32, u32, f64)], rng: &mut Rng) -> Vec<i8> {
+pub(crate) fn gauge(n: usize, edges: &mut [(u32, u32, f64)], rng: &mut Rng) -> Vec<i8> {
     let g = rng.spins(n);
     for e in edges.iter_mut() {
         e.2 *= (g[e.0 as usize] * g[e.1 as usize]) as f64;

@@ -9,6 +9,7 @@
 //! - States are `i8` slices holding 0/1 (binary) or -1/+1 (spin).
 
 mod couplings;
+pub mod dimod_json;
 mod ising;
 mod qubo;
 mod sampleset;
@@ -16,7 +17,7 @@ mod sampleset;
 pub use couplings::Couplings;
 pub use ising::Ising;
 pub use qubo::Qubo;
-pub use sampleset::{Sample, SampleSet, SolveInfo, Timing};
+pub use sampleset::{Sample, SampleSet, SolveInfo, StopReason, Timing};
 
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;

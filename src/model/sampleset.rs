@@ -43,6 +43,51 @@ impl Timing {
     }
 }
 
+/// Why a solve stopped; the same values for every solver (`stop_reason` in JSON output).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum StopReason {
+    /// Did all the work it was asked for (sweeps, rounds, evaluations).
+    Completed,
+    /// Found a state at or below the target energy.
+    Target,
+    /// The time limit ran out (the result holds only complete anneals, or best-seen states).
+    TimeLimit,
+    /// The search stopped improving (e.g. `patience` rounds without gain).
+    Converged,
+    /// Interrupted from outside (Ctrl-C, a cancelled request).
+    Interrupted,
+    /// Reached its round limit (`max_rounds`).
+    MaxRounds,
+}
+
+impl StopReason {
+    /// The name used in JSON output (`time_limit`, `target`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Completed => "completed",
+            StopReason::Target => "target",
+            StopReason::TimeLimit => "time_limit",
+            StopReason::Converged => "converged",
+            StopReason::Interrupted => "interrupted",
+            StopReason::MaxRounds => "max_rounds",
+        }
+    }
+
+    /// True when the work was cut short from outside (time limit or interrupt): the last
+    /// anneal of such a run did not finish its schedule.
+    pub fn is_cut(self) -> bool {
+        matches!(self, StopReason::TimeLimit | StopReason::Interrupted)
+    }
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Who produced a sample set, how, and how long it took.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SolveInfo {
@@ -56,6 +101,13 @@ pub struct SolveInfo {
     pub timing: Timing,
     /// Solver-specific facts (e.g. `num_ground_states`, `device`, flip-attempt counts).
     pub extra: serde_json::Map<String, serde_json::Value>,
+    /// Why the solve stopped (`None` only from code that predates it).
+    #[serde(default)]
+    pub stop_reason: Option<StopReason>,
+    /// Seconds from the start of the solve until a state at or below the target energy
+    /// was found; `None` without a target or when it was not reached.
+    #[serde(default)]
+    pub time_to_target_s: Option<f64>,
 }
 
 /// Samples sorted by energy, lowest first; equal energies are ordered by state

@@ -291,6 +291,12 @@ impl Solver for QaoaSolver {
         ex.insert("best_sampled_energy".into(), json!(raw_best));
         let mut set = SampleSet::from_model_states(model, states, info);
         set.aggregate();
+        (set.info.stop_reason, set.info.time_to_target_s) = if run.stopped {
+            (Some(ctx.cut_reason()), None)
+        } else {
+            let (r, t) = crate::solvers::anytime::finished(set.first().map(|s| s.energy), ctx, ctx.start.unwrap_or(t0));
+            (Some(r), t)
+        };
         set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }

@@ -87,8 +87,9 @@ impl<'a> Annealer<'a> {
     /// Anneals `spins` (±1) in place through `betas` (one sequential sweep per entry) and
     /// returns the number of sweeps made.
     ///
-    /// Stops early, leaving the current state, when `ctx` asks (interrupt or time limit,
-    /// measured from `start`); reports one unit of progress per sweep.
+    /// Stops early when `ctx` asks (interrupt or time limit, measured from `start`), then
+    /// finishes cold with the coldest [`COLD_FINISH`] sweeps of the schedule; reports one
+    /// unit of progress per sweep.
     pub fn anneal(&self, betas: &[f64], spins: &mut [i8], rng: &mut Rng, ctx: &SolveContext, start: Instant) -> usize {
         let (row_ptr, cols, vals) = self.ising.j().csr();
         let n = self.ising.num_variables();
@@ -184,6 +185,16 @@ impl Annealer<'_> {
                 break;
             }
         }
+        // Cut short: finish cold with the coldest sweeps of the schedule.
+        for &beta in cold_finish(betas, done) {
+            let b = 2.0 * beta * m.quantum;
+            let gcut = if b > 0.0 {
+                ((MAX_BETA_DELTA / b).ceil()).min(m.max_field as f64 + 1.0) as i32
+            } else {
+                m.max_field as i32 + 1
+            };
+            super::lanes::sweep(csr, &mut spins, &mut field, b as f32, gcut, &mut rng);
+        }
         for (l, st) in states.iter_mut().enumerate() {
             for (i, v) in st.iter_mut().enumerate() {
                 *v = spins[i][l] as i8;
@@ -193,14 +204,32 @@ impl Annealer<'_> {
     }
 }
 
+/// Sweeps run after an anneal is cut short (interrupt or time limit) so that the state it
+/// leaves is cold, not half-annealed: the coldest `COLD_FINISH` β of the schedule.
+pub const COLD_FINISH: usize = 16;
+
+/// The β of the cold finish of an anneal through `betas` cut after `done` sweeps (empty
+/// when it was not cut).
+fn cold_finish(betas: &[f64], done: usize) -> &[f64] {
+    if done >= betas.len() {
+        return &[];
+    }
+    let k = COLD_FINISH.min(betas.len() - done);
+    &betas[betas.len() - k..]
+}
+
 /// Calls `sweep(beta)` for each β, reporting progress and honouring `ctx`'s interrupt and
-/// time limit; returns the number of sweeps made.
+/// time limit; returns the number of sweeps of `betas` made. A cut anneal is finished
+/// cold ([`COLD_FINISH`]).
 fn run_sweeps(betas: &[f64], ctx: &SolveContext, start: Instant, mut sweep: impl FnMut(f64)) -> usize {
     let check_stop = ctx.interrupt.is_some() || ctx.time_limit.is_some();
     for (k, &beta) in betas.iter().enumerate() {
         sweep(beta);
         ctx.advance(1);
         if check_stop && ctx.should_stop(start) {
+            for &b in cold_finish(betas, k + 1) {
+                sweep(b);
+            }
             return k + 1;
         }
     }

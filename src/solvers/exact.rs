@@ -164,6 +164,8 @@ impl Solver for ExactSolver {
         info.extra.insert("num_ground_states".into(), json!(block.count));
         info.extra.insert("states_searched".into(), json!(1u64 << n));
         let mut set = SampleSet::from_model_states(model, states, info);
+        let (r, t) = super::anytime::finished(set.first().map(|s| s.energy), ctx, ctx.start.unwrap_or(t0));
+        (set.info.stop_reason, set.info.time_to_target_s) = (Some(r), t);
         set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }

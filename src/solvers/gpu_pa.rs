@@ -56,7 +56,35 @@ impl Solver for GpuPaSolver {
         "gpu-pa"
     }
 
+    /// One population anneal; under a time limit, complete anneals repeat until the time
+    /// is up ([`anytime`](super::anytime)).
     fn solve_with(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
+        if !ctx.anytime() {
+            return self.solve_once(model, ctx);
+        }
+        let p = &self.params.pa;
+        let plan = super::anytime::Plan {
+            base_sweeps: p.num_sweeps,
+            step: p.sweeps_per_beta,
+            keep: p.population,
+            fixed_length: false,
+        };
+        let mut set = super::anytime::drive(ctx, plan, |sweeps, k, sub| {
+            let mut q = self.clone();
+            q.params.pa.num_sweeps = sweeps;
+            if k > 0 {
+                q.params.pa.seed = crate::rng::derive_seed(p.seed, k);
+            }
+            q.solve_once(model, sub)
+        })?;
+        set.info.seed = Some(p.seed);
+        Ok(set)
+    }
+}
+
+impl GpuPaSolver {
+    /// One population anneal (cut short, then finished cold, when `ctx` says stop).
+    fn solve_once(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
         let t0 = Instant::now();
         let p = &self.params.pa;
         let n = model.num_variables();
@@ -133,6 +161,15 @@ impl Solver for GpuPaSolver {
                 }
             }
         }
+        let cut = time_to_target.is_none() && done < steps;
+        if cut {
+            // Cut short: finish cold with the coldest sweeps of the schedule.
+            let total = (steps * s) as u32;
+            let count = (super::anneal::COLD_FINISH as u32).min(total);
+            let sweep0 = total - count;
+            engine.run(&[Op::Sweeps { sweep0, count }]).map_err(err)?;
+            engine.wait().map_err(err)?;
+        }
         let spins = engine.states().map_err(err)?;
         let t2 = Instant::now();
         let states = spin_samples(model, spins);
@@ -162,9 +199,8 @@ impl Solver for GpuPaSolver {
         info.params.insert("backend".into(), json!(self.params.backend.name()));
         info.extra
             .insert("flip_attempts".into(), json!(sweeps_done as u64 * r as u64 * n as u64));
-        if let Some(t) = time_to_target {
-            info.extra.insert("time_to_target_s".into(), json!(t));
-        }
+        info.stop_reason = Some(super::anytime::stop_reason(time_to_target, cut, ctx));
+        info.time_to_target_s = time_to_target;
         engine_info(&mut info, &engine);
         let mut set = SampleSet::from_model_states(model, states, info);
         set.info.timing = Timing::since(t0, t1, t2);

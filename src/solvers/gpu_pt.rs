@@ -56,7 +56,45 @@ impl Solver for GpuPtSolver {
         "gpu-pt"
     }
 
+    /// As [`PtSolver`](super::PtSolver): under a time limit the chains run until the
+    /// limit (`Plan`) or complete runs repeat (`Repeat`).
     fn solve_with(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
+        let p = &self.params.pt;
+        if !ctx.anytime() {
+            return self.solve_once(model, ctx);
+        }
+        if ctx.budget == super::TimeBudget::Plan {
+            let spp = p.sweeps_per_swap.max(1);
+            let mut q = self.clone();
+            q.params.pt.num_sweeps = super::anytime::UNBOUNDED_SWEEPS / spp * spp;
+            let sub = SolveContext {
+                budget: super::TimeBudget::Single,
+                ..*ctx
+            };
+            return q.solve_once(model, &sub);
+        }
+        let plan = super::anytime::Plan {
+            base_sweeps: p.num_sweeps,
+            step: p.sweeps_per_swap,
+            keep: p.num_chains,
+            fixed_length: true,
+        };
+        let mut set = super::anytime::drive(ctx, plan, |sweeps, k, sub| {
+            let mut q = self.clone();
+            q.params.pt.num_sweeps = sweeps;
+            if k > 0 {
+                q.params.pt.seed = crate::rng::derive_seed(p.seed, k);
+            }
+            q.solve_once(model, sub)
+        })?;
+        set.info.seed = Some(p.seed);
+        Ok(set)
+    }
+}
+
+impl GpuPtSolver {
+    /// One tempering run of `num_sweeps` (cut short when `ctx` says stop).
+    fn solve_once(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
         let t0 = Instant::now();
         let p = &self.params.pt;
         let n = model.num_variables();
@@ -203,9 +241,8 @@ impl Solver for GpuPtSolver {
             })
             .collect();
         info.extra.insert("swap_acceptance".into(), json!(acc));
-        if let Some(t) = time_to_target {
-            info.extra.insert("time_to_target_s".into(), json!(t));
-        }
+        info.stop_reason = Some(super::anytime::stop_reason(time_to_target, done < rounds, ctx));
+        info.time_to_target_s = time_to_target;
         engine_info(&mut info, &engine);
         let mut set = SampleSet::from_model_states(model, states, info);
         set.info.timing = Timing::since(t0, t1, t2);

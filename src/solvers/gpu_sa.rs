@@ -93,7 +93,35 @@ impl Solver for GpuSaSolver {
         "gpu-sa"
     }
 
+    /// One anneal per read; under a time limit, complete anneals repeat until the time is
+    /// up ([`anytime`](super::anytime)).
     fn solve_with(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
+        if !ctx.anytime() {
+            return self.solve_once(model, ctx);
+        }
+        let p = &self.params.sa;
+        let plan = super::anytime::Plan {
+            base_sweeps: p.num_sweeps,
+            step: p.num_sweeps_per_beta,
+            keep: p.num_reads,
+            fixed_length: p.beta_schedule.is_some(),
+        };
+        let mut set = super::anytime::drive(ctx, plan, |sweeps, k, sub| {
+            let mut q = self.clone();
+            q.params.sa.num_sweeps = sweeps;
+            if k > 0 {
+                q.params.sa.seed = crate::rng::derive_seed(p.seed, k);
+            }
+            q.solve_once(model, sub)
+        })?;
+        set.info.seed = Some(p.seed);
+        Ok(set)
+    }
+}
+
+impl GpuSaSolver {
+    /// One anneal per read (cut short, then finished cold, when `ctx` says stop).
+    fn solve_once(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
         let t0 = Instant::now();
         let p = &self.params.sa;
         let n = model.num_variables();
@@ -122,7 +150,7 @@ impl Solver for GpuSaSolver {
             ..Default::default()
         };
         let (spins, t1, done) = if n == 0 {
-            (vec![Vec::new(); p.num_reads], Instant::now(), 0)
+            (vec![Vec::new(); p.num_reads], Instant::now(), sweeps)
         } else {
             let device = device(&self.context)?;
             let spec = EngineSpec {
@@ -153,6 +181,13 @@ impl Solver for GpuSaSolver {
                 done += count;
                 ctx.advance(count as u64);
             }
+            if (done as usize) < sweeps {
+                // Cut short: finish cold with the coldest sweeps of the schedule.
+                let count = (super::anneal::COLD_FINISH as u32).min(sweeps as u32 - done);
+                let sweep0 = sweeps as u32 - count;
+                engine.run(&[Op::Sweeps { sweep0, count }]).map_err(err)?;
+                engine.wait().map_err(err)?;
+            }
             engine_info(&mut info, &engine);
             (engine.states().map_err(err)?, t1, done as usize)
         };
@@ -180,6 +215,12 @@ impl Solver for GpuSaSolver {
             json!(p.num_reads as u64 * done as u64 * n as u64),
         );
         let mut set = SampleSet::from_model_states(model, states, info);
+        (set.info.stop_reason, set.info.time_to_target_s) = if done < sweeps {
+            (Some(ctx.cut_reason()), None)
+        } else {
+            let (r, t) = super::anytime::finished(set.first().map(|s| s.energy), ctx, ctx.start.unwrap_or(t0));
+            (Some(r), t)
+        };
         set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }

@@ -150,6 +150,8 @@ impl Solver for GreedySolver {
         };
         info.extra.insert("flips".into(), json!(total_flips));
         let mut set = SampleSet::from_model_states(model, states, info);
+        let (r, t) = super::anytime::finished(set.first().map(|s| s.energy), ctx, ctx.start.unwrap_or(t0));
+        (set.info.stop_reason, set.info.time_to_target_s) = (Some(r), t);
         set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }

@@ -6,6 +6,7 @@
 //! from the seed ([`crate::rng`]), so a seed gives the same answer on any thread count.
 
 pub mod anneal;
+pub mod anytime;
 pub mod checkpoint;
 pub mod exact;
 pub mod gpu_multi;
@@ -15,12 +16,14 @@ pub mod gpu_sa;
 pub mod greedy;
 pub mod lanes;
 pub mod pa;
+pub mod portfolio;
 pub mod pt;
 pub mod registry;
 pub mod replica;
 pub mod sa;
 pub mod schedule;
 
+pub use anytime::{StopReason, TimeBudget};
 pub use checkpoint::Checkpoint;
 pub use exact::ExactSolver;
 pub use gpu_multi::MultiGpuSaSolver;
@@ -29,6 +32,7 @@ pub use gpu_pt::{GpuPtParams, GpuPtSolver};
 pub use gpu_sa::{GpuSaParams, GpuSaSolver};
 pub use greedy::GreedySolver;
 pub use pa::{PaParams, PaSolver};
+pub use portfolio::{PortfolioParams, PortfolioSolver};
 pub use pt::{PtParams, PtSolver, tempering_beta_range};
 pub use sa::{SaParams, SaSolver};
 pub use schedule::{BetaSchedule, ScheduleKind, default_beta_range};
@@ -93,6 +97,9 @@ pub struct SolveContext<'a> {
     /// Where long solves (`hierarchical`, `pt`) save their state and find the state to
     /// resume from.
     pub checkpoint: Option<&'a dyn Checkpoint>,
+    /// How a time limit is spent: planned anneal lengths (default), repeated anneals of
+    /// the given length, or one run cut short ([`anytime`]).
+    pub budget: TimeBudget,
 }
 
 impl<'a> SolveContext<'a> {
@@ -138,6 +145,21 @@ impl<'a> SolveContext<'a> {
     pub fn best_energy(&self, energy: f64) {
         if let Some(p) = self.progress {
             p.best_energy(energy);
+        }
+    }
+
+    /// True when a time limit should be spent by [`anytime::drive`] (repeated complete
+    /// runs) rather than by cutting one run short.
+    pub fn anytime(&self) -> bool {
+        self.time_limit.is_some() && self.budget != TimeBudget::Single
+    }
+
+    /// Why a run that was stopped by [`should_stop`](Self::should_stop) stopped.
+    pub fn cut_reason(&self) -> StopReason {
+        if self.interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
+            StopReason::Interrupted
+        } else {
+            StopReason::TimeLimit
         }
     }
 

@@ -107,7 +107,35 @@ impl Solver for PaSolver {
         "pa"
     }
 
+    /// One population anneal; under a time limit, complete anneals repeat until the time
+    /// is up ([`anytime`](super::anytime)) and the best `population` states are returned.
     fn solve_with(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
+        if !ctx.anytime() {
+            return self.solve_once(model, ctx);
+        }
+        let p = &self.params;
+        let plan = super::anytime::Plan {
+            base_sweeps: p.num_sweeps,
+            step: p.sweeps_per_beta,
+            keep: p.population,
+            fixed_length: false,
+        };
+        let mut set = super::anytime::drive(ctx, plan, |sweeps, k, sub| {
+            let q = PaParams {
+                num_sweeps: sweeps,
+                seed: if k == 0 { p.seed } else { derive_seed(p.seed, k) },
+                ..p.clone()
+            };
+            PaSolver::new(q).solve_once(model, sub)
+        })?;
+        set.info.seed = Some(p.seed);
+        Ok(set)
+    }
+}
+
+impl PaSolver {
+    /// One population anneal (cut short, then finished cold, when `ctx` says stop).
+    fn solve_once(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
         let t0 = Instant::now();
         let p = &self.params;
         let n = model.num_variables();
@@ -164,6 +192,17 @@ impl Solver for PaSolver {
                 time_to_target = Some(t0.elapsed().as_secs_f64());
             }
         }
+        let cut = time_to_target.is_none() && steps_done < betas.len();
+        if cut && let Some(&cold) = betas.last() {
+            // Cut short: finish cold at the schedule's coldest β.
+            let step_seed = derive_seed(p.seed, betas.len() as u64 + 1);
+            pop.par_iter_mut().enumerate().for_each(|(i, rep)| {
+                let mut rng = Rng::stream(step_seed, i as u64 + r as u64);
+                for _ in 0..super::anneal::COLD_FINISH {
+                    rep.sweep(&ising, cold, &mut rng);
+                }
+            });
+        }
         let t2 = Instant::now();
         let mut distinct = families.clone();
         distinct.sort_unstable();
@@ -196,9 +235,8 @@ impl Solver for PaSolver {
         info.extra
             .insert("flip_attempts".into(), json!(sweeps_done as u64 * r as u64 * n as u64));
         info.extra.insert("surviving_families".into(), json!(distinct.len()));
-        if let Some(t) = time_to_target {
-            info.extra.insert("time_to_target_s".into(), json!(t));
-        }
+        info.stop_reason = Some(super::anytime::stop_reason(time_to_target, cut, ctx));
+        info.time_to_target_s = time_to_target;
         let mut set = SampleSet::from_model_states(model, states, info);
         set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)

@@ -195,10 +195,7 @@ pub(crate) fn ladder(
     Ok(geometric_ladder(hot, cold, num_replicas))
 }
 
-/// Whether `energy` meets `target` (with a tolerance for float rounding).
-pub(crate) fn reached(energy: f64, target: Option<f64>) -> bool {
-    target.is_some_and(|t| energy <= t + 1e-9 * t.abs().max(1.0))
-}
+pub(crate) use super::anytime::reached;
 
 struct Walker {
     replica: Replica,
@@ -210,7 +207,53 @@ impl Solver for PtSolver {
         "pt"
     }
 
+    /// Tempering for `num_sweeps`; under a time limit with the default
+    /// [`TimeBudget::Plan`](super::TimeBudget), the chains run until the limit (each keeps
+    /// its best-seen state, so a cut run is never half-annealed); under `Repeat`, complete
+    /// runs of `num_sweeps` repeat with new seeds ([`anytime`](super::anytime)).
     fn solve_with(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
+        let p = &self.params;
+        if !ctx.anytime() {
+            return self.solve_once(model, ctx);
+        }
+        if ctx.budget == super::TimeBudget::Plan {
+            let spp = p.sweeps_per_swap.max(1);
+            let q = PtParams {
+                num_sweeps: super::anytime::UNBOUNDED_SWEEPS / spp * spp,
+                ..p.clone()
+            };
+            let sub = SolveContext {
+                budget: super::TimeBudget::Single,
+                ..*ctx
+            };
+            return PtSolver::new(q).solve_once(model, &sub);
+        }
+        let plan = super::anytime::Plan {
+            base_sweeps: p.num_sweeps,
+            step: p.sweeps_per_swap,
+            keep: p.num_chains,
+            fixed_length: true,
+        };
+        let mut set = super::anytime::drive(ctx, plan, |sweeps, k, sub| {
+            let q = PtParams {
+                num_sweeps: sweeps,
+                seed: if k == 0 {
+                    p.seed
+                } else {
+                    crate::rng::derive_seed(p.seed, k)
+                },
+                ..p.clone()
+            };
+            PtSolver::new(q).solve_once(model, sub)
+        })?;
+        set.info.seed = Some(p.seed);
+        Ok(set)
+    }
+}
+
+impl PtSolver {
+    /// One tempering run of `num_sweeps` (cut short when `ctx` says stop).
+    fn solve_once(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
         let t0 = Instant::now();
         let p = &self.params;
         let n = model.num_variables();
@@ -394,9 +437,8 @@ impl Solver for PtSolver {
             .map(|(&t, &a)| if t == 0 { 0.0 } else { a as f64 / t as f64 })
             .collect();
         info.extra.insert("swap_acceptance".into(), json!(acc));
-        if let Some(t) = time_to_target {
-            info.extra.insert("time_to_target_s".into(), json!(t));
-        }
+        info.stop_reason = Some(super::anytime::stop_reason(time_to_target, rounds_done < rounds, ctx));
+        info.time_to_target_s = time_to_target;
         let mut set = SampleSet::from_model_states(model, states, info);
         set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)

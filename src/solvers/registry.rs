@@ -8,8 +8,8 @@
 
 use super::{
     ExactSolver, GpuPaParams, GpuPaSolver, GpuPtParams, GpuPtSolver, GpuSaParams, GpuSaSolver, GreedySolver,
-    MultiGpuSaSolver, PaParams, PaSolver, PtParams, PtSolver, SaParams, SaSolver, ScheduleKind, SolveContext,
-    SolveError, Solver, invalid,
+    MultiGpuSaSolver, PaParams, PaSolver, PortfolioParams, PortfolioSolver, PtParams, PtSolver, SaParams, SaSolver,
+    ScheduleKind, SolveContext, SolveError, Solver, TimeBudget, invalid,
 };
 use crate::decompose::{
     HierarchicalParams, HierarchicalSolver, PartitionMethod, Strategy, SubSolverKind, SubSolverParams, SubStart,
@@ -241,8 +241,10 @@ pub enum Devices {
 pub struct SolverParams {
     /// Independent reads (anneals / random starts).
     pub reads: usize,
-    /// Sweeps per read.
-    pub sweeps: usize,
+    /// Sweeps per read (default 1000). With a time limit: unset, anneal lengths are
+    /// planned to fill the time (doubling restarts); set, complete anneals of this length
+    /// repeat until the time is up.
+    pub sweeps: Option<usize>,
     /// Sweeps at each β (default 1; `pa`: 10).
     #[serde(alias = "sweeps_per_beta")]
     pub sweeps_per_beta: Option<usize>,
@@ -291,8 +293,8 @@ pub struct SolverParams {
     /// `hierarchical`: sweeps per subproblem anneal.
     #[serde(alias = "sub_sweeps")]
     pub sub_sweeps: usize,
-    /// `hierarchical`: most rounds.
-    pub rounds: u64,
+    /// `hierarchical`: most rounds (default 1000, unlimited with a time limit).
+    pub rounds: Option<u64>,
     /// `hierarchical`: rounds without gain before stopping (default 10, unlimited with a
     /// time limit).
     pub patience: Option<u64>,
@@ -310,6 +312,13 @@ pub struct SolverParams {
     /// `qaoa`: evaluations per optimiser run (0: 100 + 120 p).
     #[serde(alias = "max_evals")]
     pub max_evals: usize,
+    /// Starting states (±1 or 0/1 in the model's vartype): `sa`, `gpu-sa`, `greedy` reuse
+    /// them cyclically; `hierarchical` starts from the first.
+    #[serde(alias = "initial_states")]
+    pub initial_states: Option<Vec<Vec<i8>>>,
+    /// Custom β per sweep (`sa`, `gpu-sa`) or the temperature ladder (`pt`, `gpu-pt`).
+    #[serde(alias = "beta_schedule")]
+    pub beta_schedule: Option<Vec<f64>>,
     /// `qaoa`: where the state vector lives.
     #[serde(alias = "qaoa_backend")]
     pub qaoa_backend: QaoaBackend,
@@ -322,7 +331,7 @@ impl Default for SolverParams {
     fn default() -> Self {
         SolverParams {
             reads: 10,
-            sweeps: 1000,
+            sweeps: None,
             sweeps_per_beta: None,
             beta_range: None,
             schedule: ScheduleKind::Geometric,
@@ -342,7 +351,7 @@ impl Default for SolverParams {
             exact_below: 12,
             sub_reads: 1,
             sub_sweeps: 1000,
-            rounds: 1000,
+            rounds: None,
             patience: None,
             sub_start: SubStartName::Current,
             p: 1,
@@ -352,6 +361,8 @@ impl Default for SolverParams {
             max_evals: 0,
             qaoa_backend: QaoaBackend::Auto,
             qaoa_precision: QaoaPrecision::F64,
+            initial_states: None,
+            beta_schedule: None,
         }
     }
 }
@@ -370,7 +381,7 @@ pub struct GpuPolicy {
 pub struct Built {
     /// The solver.
     pub solver: Box<dyn Solver>,
-    /// The kind it is (never `Auto`).
+    /// The kind it is (`Auto` only for the portfolio `auto` runs under a time limit).
     pub kind: SolverKind,
     /// For `auto`: what was chosen and why (e.g. `auto: exact (12 <= 20 variables)`).
     pub auto: Option<String>,
@@ -449,20 +460,31 @@ impl SolverParams {
         Ok(SolveContext {
             time_limit: self.time_limit.map(crate::limits::time_limit).transpose()?,
             target_energy: self.target.map(|v| problem.energy_of_metric(v)),
+            budget: if self.sweeps.is_some() {
+                TimeBudget::Repeat
+            } else {
+                TimeBudget::Plan
+            },
             ..Default::default()
         })
+    }
+
+    /// Sweeps per read: `sweeps`, default 1000.
+    pub fn num_sweeps(&self) -> usize {
+        self.sweeps.unwrap_or(1000)
     }
 
     /// The SA parameters.
     pub fn sa(&self) -> SaParams {
         SaParams {
             num_reads: self.reads,
-            num_sweeps: self.sweeps,
+            num_sweeps: self.num_sweeps(),
+            beta_schedule: self.beta_schedule.clone(),
+            initial_states: self.initial_states.clone(),
             num_sweeps_per_beta: self.sweeps_per_beta.unwrap_or(1),
             beta_range: self.beta_range,
             beta_schedule_type: self.schedule,
             seed: self.seed,
-            ..Default::default()
         }
     }
 
@@ -471,10 +493,10 @@ impl SolverParams {
         PtParams {
             num_chains: self.chains,
             num_replicas: self.replicas,
-            num_sweeps: self.sweeps,
+            num_sweeps: self.num_sweeps(),
             sweeps_per_swap: self.sweeps_per_swap,
             beta_range: self.beta_range,
-            betas: None,
+            betas: self.beta_schedule.clone(),
             adapt_ladder: true,
             seed: self.seed,
         }
@@ -484,7 +506,7 @@ impl SolverParams {
     pub fn pa(&self) -> PaParams {
         PaParams {
             population: self.population,
-            num_sweeps: self.sweeps,
+            num_sweeps: self.num_sweeps(),
             sweeps_per_beta: self.sweeps_per_beta.unwrap_or(PaParams::default().sweeps_per_beta),
             beta_range: self.beta_range,
             beta_schedule_type: self.schedule,
@@ -534,7 +556,10 @@ impl SolverParams {
                 Partitioner::LabelProp => PartitionMethod::LabelPropagation,
             },
             seed: self.seed,
-            max_rounds: self.rounds,
+            max_rounds: self
+                .rounds
+                .unwrap_or(if self.time_limit.is_some() { u64::MAX } else { 1000 }),
+            initial_state: self.initial_states.as_ref().and_then(|v| v.first().cloned()),
             exact_below: self.exact_below,
             patience: self
                 .patience
@@ -574,6 +599,44 @@ impl SolverParams {
     /// adapter, under `gpu`) and says why in [`Built::auto`].
     pub fn build(&self, kind: SolverKind, model: &Model, gpu: &GpuPolicy) -> Result<Built, SolveError> {
         self.validate()?;
+        let refuse = |param: &'static str, supported: &str| {
+            Err(invalid(
+                param,
+                format!("does not apply to solver `{}` (supported: {supported})", kind.name()),
+            ))
+        };
+        if self.initial_states.is_some()
+            && !matches!(
+                kind,
+                SolverKind::Sa | SolverKind::GpuSa | SolverKind::Greedy | SolverKind::Hierarchical
+            )
+        {
+            return refuse("initial-states", "sa, gpu-sa, greedy, hierarchical");
+        }
+        if self.beta_schedule.is_some()
+            && !matches!(
+                kind,
+                SolverKind::Sa | SolverKind::GpuSa | SolverKind::Pt | SolverKind::GpuPt
+            )
+        {
+            return refuse("beta-schedule", "sa, gpu-sa, pt, gpu-pt");
+        }
+        if kind == SolverKind::Auto && model.num_variables() > AUTO_EXACT_MAX && self.time_limit.is_some() {
+            let portfolio = PortfolioSolver::new(PortfolioParams {
+                sa: self.sa(),
+                pt: self.pt(),
+                hierarchical: self.hierarchical(),
+                ..Default::default()
+            });
+            return Ok(Built {
+                solver: Box::new(portfolio),
+                kind: SolverKind::Auto,
+                auto: Some(
+                    "auto: portfolio of sa, pt and hierarchical under the time limit (probe each, then the best gets the rest)"
+                        .into(),
+                ),
+            });
+        }
         let (kind, auto) = match kind {
             SolverKind::Auto => {
                 let (k, why) = auto_choice(model.num_variables(), self.reads, gpu)?;
@@ -587,7 +650,7 @@ impl SolverParams {
             SolverKind::Greedy => Box::new(GreedySolver {
                 num_reads: self.reads,
                 seed: self.seed,
-                initial_states: None,
+                initial_states: self.initial_states.clone(),
             }),
             SolverKind::GpuSa if self.devices == Devices::All => Box::new(MultiGpuSaSolver::new(
                 GpuSaParams {
@@ -654,6 +717,8 @@ pub fn result_json(
         "num_reads": set.num_reads(),
         "mean_energy": set.mean_energy(),
         "params": set.info.params,
+        "stop_reason": set.info.stop_reason,
+        "time_to_target_s": set.info.time_to_target_s,
     });
     if let Some(k) = instance {
         v["instance"] = json!(k);
@@ -708,7 +773,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.reads, 3);
-        assert_eq!(p.sweeps, 1000);
+        assert_eq!(p.sweeps, None);
+        assert_eq!(p.num_sweeps(), 1000);
         assert_eq!(p.sweeps_per_beta, Some(2));
         assert_eq!(p.sub_solver, SubSolver::Exact);
         assert_eq!(p.beta_range, Some((0.1, 3.0)));

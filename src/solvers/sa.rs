@@ -10,10 +10,11 @@
 
 pub use super::anneal::{Annealer, anneal, exp_neg};
 use super::schedule::{BetaSchedule, ScheduleKind, default_beta_range};
-use super::{SolveContext, SolveError, Solver, invalid};
+use super::{SolveContext, SolveError, Solver, anytime, invalid};
 use super::{initial_spins, spin_samples};
 use crate::model::{Ising, Model, SampleSet, SolveInfo, Timing};
 use crate::rng::Rng;
+use crate::rng::derive_seed;
 use rayon::prelude::*;
 use serde_json::json;
 use std::time::Instant;
@@ -96,7 +97,50 @@ impl Solver for SaSolver {
         "sa"
     }
 
+    /// One anneal per read; under a time limit, complete anneals repeat until the time is
+    /// up ([`anytime`](super::anytime)) and the best `num_reads` reads are returned. With
+    /// fewer reads than the cores (or SIMD lanes) could run at the same cost, a time-limited
+    /// solve anneals that many reads and keeps the best.
     fn solve_with(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
+        if !ctx.anytime() {
+            return self.solve_once(model, ctx);
+        }
+        let p = &self.params;
+        if p.num_reads == 0 {
+            return Err(invalid("num_reads", "must be at least 1"));
+        }
+        let threads = rayon::current_num_threads();
+        let integer = Annealer::new(&model.to_ising()).is_integer();
+        let reads = if integer {
+            p.num_reads.max(8 * threads)
+        } else {
+            p.num_reads.max(threads)
+        };
+        let plan = anytime::Plan {
+            base_sweeps: p.num_sweeps,
+            step: p.num_sweeps_per_beta,
+            keep: p.num_reads,
+            fixed_length: p.beta_schedule.is_some(),
+        };
+        let mut set = anytime::drive(ctx, plan, |sweeps, k, sub| {
+            let q = SaParams {
+                num_sweeps: sweeps,
+                num_reads: reads,
+                seed: if k == 0 { p.seed } else { derive_seed(p.seed, k) },
+                ..p.clone()
+            };
+            SaSolver::new(q).solve_once(model, sub)
+        })?;
+        set.info.seed = Some(p.seed);
+        set.info.params.insert("num_reads".into(), json!(p.num_reads));
+        set.info.extra.insert("reads_annealed".into(), json!(reads));
+        Ok(set)
+    }
+}
+
+impl SaSolver {
+    /// One anneal per read (cut short, then finished cold, when `ctx` says stop).
+    fn solve_once(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
         let t0 = Instant::now();
         let p = &self.params;
         let n = model.num_variables();
@@ -183,8 +227,20 @@ impl Solver for SaSolver {
             }),
         );
         info.extra.insert("flip_attempts".into(), json!(sweeps_done * n as u64));
+        let cut = reads_cut(sweeps_done, num_reads, betas.len());
         let mut set = SampleSet::from_model_states(model, states, info);
+        (set.info.stop_reason, set.info.time_to_target_s) = if cut {
+            (Some(ctx.cut_reason()), None)
+        } else {
+            let (r, t) = anytime::finished(set.first().map(|s| s.energy), ctx, ctx.start.unwrap_or(t0));
+            (Some(r), t)
+        };
         set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }
+}
+
+/// True when some read made fewer than `len` sweeps (`total` sweeps over `reads` reads).
+fn reads_cut(total: u64, reads: usize, len: usize) -> bool {
+    total < reads as u64 * len as u64
 }

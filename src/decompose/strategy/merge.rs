@@ -18,7 +18,10 @@ pub(crate) fn run(e: &mut Engine) -> Result<(Vec<i8>, f64, StopReason), Decompos
     let (mut s, mut round, mut stale) = match e.resumed("merge") {
         Some(r) => r,
         None => {
-            let s = solve_level(e, e.hier, 0, base, None, 0)?;
+            let s = match e.initial.take() {
+                Some(s) => s,
+                None => solve_level(e, e.hier, 0, base, None, 0)?,
+            };
             let clusters = e.hier.levels()[0].stats().map_or(1, |st| st.num_clusters);
             e.report("merge", 0, base.energy(&s), clusters);
             (s, 1, 0)

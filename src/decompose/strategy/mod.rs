@@ -26,21 +26,9 @@ use crate::solvers::{SolveContext, checkpoint};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
-/// Why a hierarchical solve stopped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StopReason {
-    /// Reached the target energy.
-    Target,
-    /// Ran out of time.
-    TimeLimit,
-    /// Interrupted from outside.
-    Interrupted,
-    /// `patience` rounds in a row brought no gain.
-    NoGain,
-    /// Did the maximum number of rounds.
-    MaxRounds,
-}
+/// Why a hierarchical solve stopped (the library-wide [`StopReason`]; `patience` rounds
+/// without gain report [`StopReason::Converged`]).
+pub use crate::model::StopReason;
 
 /// One round's outcome, for the solve info.
 #[derive(Clone, Debug, Serialize)]
@@ -70,6 +58,8 @@ pub(crate) struct Engine<'a> {
     pub max_rounds: u64,
     pub patience: u64,
     pub log: Vec<RoundLog>,
+    /// Spins to start from instead of solving from scratch.
+    pub initial: Option<Vec<i8>>,
 }
 
 /// Relative tolerance below which an energy change counts as no change.
@@ -103,7 +93,7 @@ impl Engine<'_> {
             return Some(StopReason::MaxRounds);
         }
         if stale >= self.patience {
-            return Some(StopReason::NoGain);
+            return Some(StopReason::Converged);
         }
         None
     }

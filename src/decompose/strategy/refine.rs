@@ -21,8 +21,11 @@ pub(crate) fn run(e: &mut Engine) -> Result<(Vec<i8>, f64, StopReason), Decompos
     let n = base.num_variables();
     let resumed = e.resumed("refine");
     let (mut s, mut round, mut stale) = resumed.unwrap_or_else(|| {
-        let mut s = Rng::stream(e.seed, u64::MAX).spins(n);
-        greedy::descend(base, &mut s);
+        let s = e.initial.take().unwrap_or_else(|| {
+            let mut s = Rng::stream(e.seed, u64::MAX).spins(n);
+            greedy::descend(base, &mut s);
+            s
+        });
         (s, 0, 0)
     });
     let mut energy = base.energy(&s);

@@ -1,0 +1,270 @@
+//! A portfolio under a time limit (`--solver auto --time-limit S`): whole-model annealing,
+//! tempering and decomposition race, and the best state found so far is shared.
+//!
+//! In the manner of dwave-hybrid's Kerberos (a race of tabu, simulated annealing and
+//! decomposition branches whose best state seeds the next iteration), but arranged for a
+//! time budget `T` on a few cores, where branches that run side by side would only halve
+//! each other's speed:
+//!
+//! 1. **Probe** (each branch gets `probe_share * T`, one after the other, each from
+//!    scratch so that they compare fairly; a probe that overruns its slice, such as a
+//!    first anneal on a huge model, lengthens the slices of the next ones to match): `sa`
+//!    (planned restarts, [`anytime`](super::anytime)), `pt` (up to [`PT_MAX`] variables),
+//!    and, when the model is larger than one cluster, `hierarchical`.
+//! 2. **Exploit**: the branch with the lowest energy gets the rest of the time. The
+//!    decomposition continues from the best state any branch found (the shared state);
+//!    the annealers start afresh, so that their longer anneals are not cut into pieces,
+//!    and the best rows of every run are kept. Above [`PT_MAX`] variables, an annealer
+//!    that wins the probes gets half of the rest and the decomposition the other half,
+//!    from the shared best state (on huge lattices it overtakes annealing later than the
+//!    probes can see).
+//!
+//! The result holds the best `num_reads` rows of every run; `info.extra["portfolio"]` lists
+//! each run (branch, seconds, best energy) and `info.extra["winner"]` the exploited branch
+//! (`sa+hierarchical` when the time was split).
+//! Models of at most [`EXACT_MAX`] variables are solved exactly. Without a time limit the
+//! portfolio runs `sa` once.
+
+use super::{ExactSolver, PtParams, PtSolver, SaParams, SaSolver, SolveContext, SolveError, Solver, TimeBudget};
+use crate::decompose::{HierarchicalParams, HierarchicalSolver};
+use crate::model::{Model, Sample, SampleSet, SolveInfo, StopReason};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// Models up to this many variables are solved by exhaustive search.
+pub const EXACT_MAX: usize = 20;
+
+/// Tempering joins the race up to this many variables (above it, one exchange round of
+/// all replicas takes too long for the chains to equilibrate in a practical budget).
+pub const PT_MAX: usize = 100_000;
+
+/// Parameters of [`PortfolioSolver`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct PortfolioParams {
+    /// The whole-model annealing branch (its `num_reads` is also the rows returned).
+    pub sa: SaParams,
+    /// The tempering branch.
+    pub pt: PtParams,
+    /// The decomposition branch.
+    pub hierarchical: HierarchicalParams,
+    /// Share of the time limit each branch gets in the probe phase (default 0.05; the
+    /// winner gets the rest).
+    pub probe_share: f64,
+}
+
+impl Default for PortfolioParams {
+    fn default() -> Self {
+        PortfolioParams {
+            sa: SaParams::default(),
+            pt: PtParams::default(),
+            hierarchical: HierarchicalParams::default(),
+            probe_share: 0.05,
+        }
+    }
+}
+
+/// The portfolio solver (reported as `auto`).
+#[derive(Clone, Debug, Default)]
+pub struct PortfolioSolver {
+    /// Parameters.
+    pub params: PortfolioParams,
+}
+
+impl PortfolioSolver {
+    /// A portfolio with `params`.
+    pub fn new(params: PortfolioParams) -> Self {
+        PortfolioSolver { params }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Branch {
+    Sa,
+    Pt,
+    Hierarchical,
+}
+
+impl Branch {
+    fn name(self) -> &'static str {
+        match self {
+            Branch::Sa => "sa",
+            Branch::Pt => "pt",
+            Branch::Hierarchical => "hierarchical",
+        }
+    }
+}
+
+impl PortfolioSolver {
+    /// Runs `branch` for `slice` seconds from now (never past the overall deadline),
+    /// starting the decomposition from `best`.
+    fn run(
+        &self,
+        branch: Branch,
+        model: &Model,
+        ctx: &SolveContext,
+        slice: Duration,
+        best: Option<&Sample>,
+        round: u64,
+    ) -> Result<SampleSet, SolveError> {
+        let p = &self.params;
+        let sub = SolveContext {
+            progress: None,
+            start: Some(Instant::now()),
+            time_limit: Some(slice),
+            budget: TimeBudget::Plan,
+            ..*ctx
+        };
+        let seed = |s: u64| crate::rng::derive_seed(s, round);
+        match branch {
+            Branch::Sa => SaSolver::new(SaParams {
+                seed: seed(p.sa.seed),
+                ..p.sa.clone()
+            })
+            .solve_with(model, &sub),
+            Branch::Pt => PtSolver::new(PtParams {
+                seed: seed(p.pt.seed),
+                ..p.pt.clone()
+            })
+            .solve_with(model, &sub),
+            Branch::Hierarchical => HierarchicalSolver::new(HierarchicalParams {
+                seed: seed(p.hierarchical.seed),
+                initial_state: best.map(|b| b.state.clone()),
+                max_rounds: u64::MAX,
+                patience: u64::MAX,
+                ..p.hierarchical.clone()
+            })
+            .solve_with(model, &sub),
+        }
+    }
+}
+
+impl Solver for PortfolioSolver {
+    fn name(&self) -> &'static str {
+        "auto"
+    }
+
+    fn solve_with(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
+        let t0 = Instant::now();
+        let p = &self.params;
+        let n = model.num_variables();
+        if n <= EXACT_MAX {
+            let mut set = ExactSolver::default().solve_with(model, ctx)?;
+            set.info.extra.insert("winner".into(), json!("exact"));
+            return Ok(set);
+        }
+        let Some(limit) = ctx.time_limit else {
+            return SaSolver::new(p.sa.clone()).solve_with(model, ctx);
+        };
+        if !(p.probe_share > 0.0 && p.probe_share < 0.5) {
+            return Err(super::invalid(
+                "probe_share",
+                format!("{} is not in (0, 0.5)", p.probe_share),
+            ));
+        }
+        let start = ctx.start.unwrap_or(t0);
+        let keep = p.sa.num_reads.max(1);
+        let cluster = HierarchicalSolver::new(p.hierarchical.clone()).cluster_size();
+        let mut branches = vec![Branch::Sa];
+        if n <= PT_MAX {
+            branches.push(Branch::Pt);
+        }
+        if n > cluster {
+            branches.push(Branch::Hierarchical);
+        }
+        let mut rows: Vec<Sample> = Vec::new();
+        let mut log = Vec::new();
+        let mut results: Vec<(Branch, f64)> = Vec::new();
+        let mut reason = StopReason::TimeLimit;
+        let mut time_to_target = None;
+        let mut vartype = model.vartype();
+        let probe = limit.mul_f64(p.probe_share);
+        let remaining = || limit.saturating_sub(start.elapsed());
+        let mut plan: Vec<(Branch, Option<Duration>)> = branches.iter().map(|&b| (b, Some(probe))).collect();
+        let mut longest_probe = Duration::ZERO;
+        let mut k = 0;
+        while k < plan.len() {
+            let (branch, slice) = plan[k];
+            // A probe that overran its slice (a first anneal on a huge model) sets the
+            // slice of the next probes, so that they compare at equal times.
+            let slice = if k < branches.len() {
+                slice.map(|p| p.max(longest_probe))
+            } else {
+                slice
+            };
+            let slice = slice.unwrap_or_else(remaining).min(remaining());
+            if slice.is_zero() {
+                break;
+            }
+            let t = Instant::now();
+            // Probes are independent (a fair comparison); the exploiting decomposition
+            // starts from the best state any branch found.
+            let best = if k >= branches.len() {
+                rows.first().cloned()
+            } else {
+                None
+            };
+            let set = self.run(branch, model, ctx, slice, best.as_ref(), k as u64)?;
+            vartype = set.vartype;
+            let e = set.first().map_or(f64::INFINITY, |s| s.energy);
+            log.push(json!({"branch": branch.name(), "seconds": t.elapsed().as_secs_f64(), "energy": e}));
+            if k < branches.len() {
+                longest_probe = longest_probe.max(t.elapsed());
+            }
+            results.push((branch, e));
+            rows.extend(set.samples().iter().cloned());
+            rows.sort_by(|a, b| a.energy.total_cmp(&b.energy));
+            rows.truncate(keep);
+            ctx.message(&format!("{}: {e}", branch.name()));
+            if set.info.stop_reason == Some(StopReason::Target)
+                || rows
+                    .first()
+                    .is_some_and(|b| super::anytime::reached(b.energy, ctx.target_energy))
+            {
+                reason = StopReason::Target;
+                time_to_target = Some(start.elapsed().as_secs_f64());
+                break;
+            }
+            if set.info.stop_reason == Some(StopReason::Interrupted) {
+                reason = StopReason::Interrupted;
+                break;
+            }
+            if k + 1 == branches.len() {
+                // Probes done: the best branch gets the rest of the time.
+                let winner = results
+                    .iter()
+                    .min_by(|a, b| a.1.total_cmp(&b.1))
+                    .map_or(Branch::Sa, |r| r.0);
+                if winner != Branch::Hierarchical && branches.contains(&Branch::Hierarchical) && n > PT_MAX {
+                    // Huge models: decomposition overtakes annealing after the probes'
+                    // horizon, so the annealer gets half of the rest and the
+                    // decomposition continues from the shared best state.
+                    plan.push((winner, Some(remaining() / 2)));
+                    plan.push((Branch::Hierarchical, None));
+                } else {
+                    plan.push((winner, None));
+                }
+            }
+            k += 1;
+        }
+        let winner = if plan.len() > branches.len() {
+            let names: Vec<&str> = plan[branches.len()..].iter().map(|b| b.0.name()).collect();
+            names.join("+")
+        } else {
+            "none".to_string()
+        };
+        let mut info = SolveInfo {
+            solver: self.name().into(),
+            seed: Some(p.sa.seed),
+            stop_reason: Some(reason),
+            time_to_target_s: time_to_target,
+            ..Default::default()
+        };
+        info.params.insert("time_limit_s".into(), json!(limit.as_secs_f64()));
+        info.params.insert("probe_share".into(), json!(p.probe_share));
+        info.params.insert("num_reads".into(), json!(keep));
+        info.extra.insert("portfolio".into(), json!(log));
+        info.extra.insert("winner".into(), json!(winner));
+        info.timing.sampling_s = t0.elapsed().as_secs_f64();
+        Ok(SampleSet::new(vartype, n, rows, info))
+    }
+}
