@@ -349,6 +349,12 @@ fn hostile_scenarios_are_refused_naming_the_field() {
     let mut huge = v.clone();
     huge["tasks"][0]["duration"] = serde_json::json!(1e15 as u64);
     cases.push((huge, "tasks[0].duration"));
+    let mut rate = v.clone();
+    rate["traffic"][0]["rate"] = serde_json::json!(1e308);
+    cases.push((rate, "traffic[0].rate"));
+    let mut cap = v.clone();
+    cap["pools"][0]["capacity"]["cpu"] = serde_json::json!(1e300);
+    cases.push((cap, "pools[0].capacity.cpu"));
     v["format"] = serde_json::json!("something-else");
     cases.push((v, "format"));
     for (k, (s, needle)) in cases.into_iter().enumerate() {
@@ -437,4 +443,23 @@ fn rename_agents(text: &str, prefix: &str) -> String {
         }
     }
     out
+}
+
+#[test]
+fn gpu_environment_messages() {
+    assert!(!qam::gpu::env_flag("no") && !qam::gpu::env_flag("0") && !qam::gpu::env_flag(" False "));
+    assert!(qam::gpu::env_flag("1") && qam::gpu::env_flag("yes"));
+    let small = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/small24.qubo");
+    let o = qam()
+        .args(["solve", p(&small), "--solver", "gpu-sa"])
+        .env("QAM_ADAPTER", "no-such-adapter-xyz")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(!o.status.success());
+    assert!(err.contains("no-such-adapter-xyz"), "{err}");
+    // With adapters present, the advice is about the name, not about installing a driver.
+    if err.contains("adapters present") {
+        assert!(!err.contains("install a Vulkan driver"), "{err}");
+    }
 }

@@ -109,7 +109,16 @@ impl GpuContext {
                 let names: Vec<String> = all.iter().map(|a| a.get_info().name).collect();
                 all.into_iter()
                     .find(|a| a.get_info().name.to_lowercase().contains(&needle))
-                    .ok_or_else(|| GpuError::NoAdapter(format!(" matching `{name}` (adapters: {names:?})")))?
+                    .ok_or_else(|| {
+                        if names.is_empty() {
+                            GpuError::NoAdapter(format!(" (none at all, so none matching `{name}`)"))
+                        } else {
+                            GpuError::NoMatch {
+                                wanted: name.clone(),
+                                adapters: names.clone(),
+                            }
+                        }
+                    })?
             }
             None => pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
                 power_preference: wgpu::PowerPreference::HighPerformance,

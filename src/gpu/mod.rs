@@ -24,6 +24,15 @@ pub enum GpuError {
         "no GPU adapter found{0}: install a Vulkan driver (e.g. `apt-get install mesa-vulkan-drivers libvulkan1` for the software one) or check QAM_ADAPTER"
     )]
     NoAdapter(String),
+    /// Adapters exist but none matches the requested name (`QAM_ADAPTER`): a driver is
+    /// installed, the name is wrong.
+    #[error("no GPU adapter matches `{wanted}` (QAM_ADAPTER or the adapter option); adapters present: {adapters:?}")]
+    NoMatch {
+        /// The requested name substring.
+        wanted: String,
+        /// Names of the adapters found.
+        adapters: Vec<String>,
+    },
     /// The adapter refused to create a device.
     #[error("could not create a device on {adapter}: {reason}")]
     Device {
@@ -49,7 +58,14 @@ pub enum GpuError {
     Runtime(String),
 }
 
-/// True when `QAM_REQUIRE_GPU` is set to something other than `0` or empty.
+/// True when `QAM_REQUIRE_GPU` is set to a true value: anything but empty, `0`, `no`,
+/// `false` or `off` (case-insensitive), so `QAM_REQUIRE_GPU=no` means no.
 pub fn gpu_required() -> bool {
-    std::env::var("QAM_REQUIRE_GPU").is_ok_and(|v| !v.is_empty() && v != "0")
+    std::env::var("QAM_REQUIRE_GPU").is_ok_and(|v| env_flag(&v))
+}
+
+/// Whether an environment flag's value means "on" (see [`gpu_required`]).
+pub fn env_flag(value: &str) -> bool {
+    let v = value.trim().to_ascii_lowercase();
+    !matches!(v.as_str(), "" | "0" | "no" | "false" | "off")
 }

@@ -92,15 +92,25 @@ impl Instance {
     }
 }
 
+/// Largest magnitude of any number in a scenario (costs, capacities, loads, rates): far
+/// above any real quantity, and low enough that the QUBOs built from sums and products of
+/// them (penalties included) stay finite, so overflow is reported here, naming the field.
+pub const MAX_SCENARIO_VALUE: f64 = 1e12;
+
 fn check_finite(field: impl FnOnce() -> String, v: f64) -> Result<(), ScenarioError> {
-    if v.is_finite() {
-        Ok(())
-    } else {
-        Err(ScenarioError::Invalid {
+    if !v.is_finite() {
+        return Err(ScenarioError::Invalid {
             field: field(),
             reason: format!("not a finite number ({v})"),
-        })
+        });
     }
+    if v.abs() > MAX_SCENARIO_VALUE {
+        return Err(ScenarioError::Invalid {
+            field: field(),
+            reason: format!("{v:e} exceeds the limit of {MAX_SCENARIO_VALUE:e} in magnitude"),
+        });
+    }
+    Ok(())
 }
 
 fn index_ids<'a>(ids: impl Iterator<Item = &'a String>, what: &str) -> Result<HashMap<&'a str, usize>, ScenarioError> {
