@@ -463,3 +463,61 @@ fn gpu_environment_messages() {
         assert!(!err.contains("install a Vulkan driver"), "{err}");
     }
 }
+
+mod flags {
+    use super::*;
+    use proptest::prelude::*;
+
+    const VALUES: &[&str] = &[
+        "0",
+        "1",
+        "7",
+        "-1",
+        "0.001",
+        "1e300",
+        "nan",
+        "inf",
+        "4294967296",
+        "1048577",
+        "18446744073709551615",
+    ];
+    const FLAGS: &[&str] = &[
+        "--reads",
+        "--sweeps",
+        "--sweeps-per-beta",
+        "--replicas",
+        "--chains",
+        "--population",
+        "--shots",
+        "--target",
+        "--p",
+    ];
+    const SOLVERS: &[&str] = &["exact", "sa", "greedy", "pt", "pa", "hierarchical", "qaoa"];
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Any solver with up to three hostile numeric flags on a small model, under a
+        /// time limit: exit 0 or 2 with a message, never a panic or a crash, and (as every
+        /// accepted count is bounded and the time limit is honoured) no hang.
+        #[test]
+        fn numeric_flags_never_panic(
+            solver in 0..SOLVERS.len(),
+            picks in proptest::collection::vec((0..FLAGS.len(), 0..VALUES.len()), 1..4),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let m = dir.path().join("m.qubo");
+            std::fs::write(&m, "p qubo 0 6 2 3\n0 0 -1\n3 3 2\n0 1 2\n1 2 -3\n4 5 1\n").unwrap();
+            let mut args: Vec<String> =
+                ["solve", p(&m), "--time-limit", "2", "--solver", SOLVERS[solver]].map(String::from).to_vec();
+            for (f, v) in &picks {
+                args.push(FLAGS[*f].into());
+                args.push(VALUES[*v].into());
+            }
+            let out = qam().args(&args).output().unwrap();
+            let err = stderr(&out);
+            prop_assert!(!err.contains("panicked"), "{args:?}: {err}");
+            prop_assert!(matches!(out.status.code(), Some(0) | Some(2)), "{args:?}: {:?} {err}", out.status);
+        }
+    }
+}
