@@ -521,3 +521,22 @@ mod flags {
         }
     }
 }
+
+/// QAOA on a problem whose state vector cannot fit is refused before the cost diagonal is
+/// built (which took seconds and gigabytes), naming the sizes.
+#[test]
+fn qaoa_too_large_is_refused_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = dir.path().join("ring.gset");
+    // 38 qubits: a 4 TiB state vector, more than any test machine has.
+    let n = 38;
+    let mut text = format!("{n} {n}\n");
+    for i in 1..=n {
+        text.push_str(&format!("{i} {} 1\n", i % n + 1));
+    }
+    std::fs::write(&g, text).unwrap();
+    let o = run(&["qaoa", p(&g), "--backend", "cpu"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("state vector") && err.contains("GiB"), "{err}");
+}
