@@ -575,3 +575,45 @@ pub fn check_previous(
     }
     Ok(())
 }
+
+/// Most agents a generated scenario may have (2^22): each costs about a kilobyte of JSON
+/// and QUBO data.
+pub const MAX_GEN_AGENTS: usize = 1 << 22;
+
+/// Checks [`super::GenParams`] before generating: at least one agent and one pool, at most
+/// [`MAX_GEN_AGENTS`] agents, 2^16 pools and 2^20 tasks, a finite non-negative
+/// `comm_cost` and a utilisation in `(0, 1]`. Errors name the parameter.
+pub fn check_gen_params(p: &super::GenParams) -> Result<(), ScenarioError> {
+    let bad = |field: &str, reason: String| ScenarioError::Invalid {
+        field: field.into(),
+        reason,
+    };
+    for (field, v, max) in [
+        ("agents", p.agents, MAX_GEN_AGENTS),
+        ("pools", p.pools, 1 << 16),
+        ("tasks", p.tasks, 1 << 20),
+    ] {
+        if v > max {
+            return Err(bad(field, format!("{v} exceeds the limit of {max}")));
+        }
+    }
+    if p.agents == 0 || p.pools == 0 {
+        return Err(bad(
+            "agents",
+            format!(
+                "agents and pools must be at least 1 (got {} agents, {} pools)",
+                p.agents, p.pools
+            ),
+        ));
+    }
+    if !(p.comm_cost.is_finite() && (0.0..=MAX_SCENARIO_VALUE).contains(&p.comm_cost)) {
+        return Err(bad(
+            "comm_cost",
+            format!("{} is not in [0, {MAX_SCENARIO_VALUE:e}]", p.comm_cost),
+        ));
+    }
+    if !(p.utilisation > 0.0 && p.utilisation <= 1.0) {
+        return Err(bad("utilisation", format!("{} is not in (0, 1]", p.utilisation)));
+    }
+    Ok(())
+}
