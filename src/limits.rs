@@ -179,6 +179,9 @@ fn check_count(name: &'static str, value: usize, max: usize, unit: &str) -> Resu
 /// its own set-up, so far more reads would take gigabytes and ignore a time limit.
 pub const MAX_READS: usize = 1 << 20;
 
+/// Most QAOA layers `p` (each optimised in turn by INTERP).
+pub const MAX_QAOA_LAYERS: usize = 1000;
+
 /// Most QAOA shots (2^22 = 4,194,304): each is stored and polished.
 pub const MAX_SHOTS: usize = 1 << 22;
 
@@ -266,12 +269,18 @@ impl GreedySolver {
 }
 
 impl QaoaParams {
-    /// Checks the counts for a model of `n` variables: `p >= 1`, shots at most
+    /// Checks the counts for a model of `n` variables: `1 <= p <= MAX_QAOA_LAYERS`, shots at most
     /// [`MAX_SHOTS`], and the sampled states (`shots × (n + 16)` bytes) within
     /// [`available_memory`]. (The state vector is checked by the simulators.)
     pub fn validate(&self, n: usize) -> Result<(), SolveError> {
         if self.p == 0 && self.angles.is_none() {
             return Err(invalid("p", "must be at least 1"));
+        }
+        if self.p > MAX_QAOA_LAYERS {
+            return Err(invalid(
+                "p",
+                format!("{} layers exceed the limit of {MAX_QAOA_LAYERS}", self.p),
+            ));
         }
         if self.shots > MAX_SHOTS {
             return Err(invalid(

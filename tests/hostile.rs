@@ -211,6 +211,12 @@ fn offsets_and_vartype_comments_are_parsed_strictly() {
 /// plausible, and whatever `write_string`/`write_file` writes reads back.
 #[test]
 fn plausibility_counts_data_lines() {
+    // The issue's case: a 40-byte file declaring 4,194,304 variables (pa then took 9.5 GB).
+    assert!(
+        read_as("p qubo 0 4194304 0 0\n", "h.qubo")
+            .unwrap_err()
+            .contains("implausible")
+    );
     let mut padded = String::from("p qubo 0 150000000 1 0\n");
     for _ in 0..2000 {
         padded.push_str("c ");
@@ -220,7 +226,7 @@ fn plausibility_counts_data_lines() {
     padded.push_str("0 0 1\n");
     let e = read_as(&padded, "a.qubo").unwrap_err();
     assert!(e.contains("implausible") && e.contains("data lines"), "{e}");
-    // Just above the free allowance: 4,300,000 variables need 1050 data lines.
+    // Above the free allowance (2^20): 4,300,000 variables need 1050 data lines.
     let n = 4_300_000usize;
     let edges: Vec<(u32, u32, f64)> = (0..1100u32).map(|k| (2 * k, 2 * k + 1, 1.0)).collect();
     let p = Problem::maxcut(n, &edges).unwrap();
@@ -234,4 +240,106 @@ fn plausibility_counts_data_lines() {
         .to_string();
     assert!(e.contains("implausible"), "{e}");
     assert!(read_as(&write_string(&sparse, Format::Gset).unwrap(), "s.gset").is_err());
+}
+
+// ---- Property tests: hostile numbers everywhere (bounded case counts, a few seconds) ----
+
+use proptest::prelude::*;
+use qam::limits::{MAX_READS, MAX_SCHEDULE_BETAS, MAX_SHOTS};
+
+/// Numbers a hostile user types: zero, small, just past each bound, 2^32, usize::MAX.
+fn hostile_count() -> impl Strategy<Value = usize> {
+    prop_oneof![
+        Just(0usize),
+        1usize..8,
+        Just(MAX_READS + 1),
+        Just(MAX_SCHEDULE_BETAS + 1),
+        Just(MAX_SHOTS + 1),
+        Just(1usize << 32),
+        Just(usize::MAX),
+        any::<usize>(),
+    ]
+}
+
+fn hostile_float() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        Just(f64::NAN),
+        Just(f64::INFINITY),
+        Just(-1.0),
+        Just(0.0),
+        Just(1e300),
+        Just(5e-324),
+        0.0f64..10.0,
+        any::<f64>(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// validate() never panics, and whatever it accepts is within the documented bounds
+    /// (so nothing sized by these numbers can exceed them).
+    #[test]
+    fn params_validate_within_bounds(
+        reads in hostile_count(), sweeps in hostile_count(), spb in hostile_count(),
+        replicas in hostile_count(), chains in hostile_count(), shots in hostile_count(),
+        hot in hostile_float(), cold in hostile_float(), n in 0usize..2000,
+    ) {
+        let range = Some((hot, cold));
+        let sa = SaParams { num_reads: reads, num_sweeps: sweeps, beta_range: range, ..Default::default() };
+        if sa.validate(n).is_ok() {
+            prop_assert!((1..=MAX_READS).contains(&reads) && sweeps <= MAX_SCHEDULE_BETAS);
+            prop_assert!(hot.is_finite() && cold.is_finite() && (0.0..=cold).contains(&hot));
+        }
+        let pt = PtParams { num_replicas: replicas, num_chains: chains, beta_range: range, ..Default::default() };
+        if pt.validate(n).is_ok() {
+            prop_assert!(replicas >= 1 && chains >= 1 && replicas.saturating_mul(chains) <= MAX_READS);
+        }
+        let pa = PaParams { population: reads, num_sweeps: sweeps, sweeps_per_beta: spb.max(1), ..Default::default() };
+        if pa.validate(n).is_ok() {
+            prop_assert!((1..=MAX_READS).contains(&reads) && sweeps / spb.max(1) <= MAX_SCHEDULE_BETAS);
+        }
+        let g = GreedySolver { num_reads: reads, seed: 0, initial_states: None };
+        if g.validate(n).is_ok() {
+            prop_assert!((1..=MAX_READS).contains(&reads));
+        }
+        let q = qam::qaoa::QaoaParams { shots, ..Default::default() };
+        if q.validate(n).is_ok() {
+            prop_assert!(shots <= MAX_SHOTS);
+        }
+        match qam::limits::time_limit(hot) {
+            Ok(d) => prop_assert!(hot > 0.0 && d.as_secs_f64() <= qam::limits::MAX_TIME_LIMIT_S),
+            Err(e) => prop_assert!(e.to_string().contains("time_limit")),
+        }
+        if qam::limits::check_threads("threads", reads).is_ok() {
+            prop_assert!(reads <= qam::limits::MAX_THREADS);
+        }
+    }
+
+    /// Every reader, fed headers with hostile counts and values and a few data lines,
+    /// errors or returns a model no larger than the plausibility bound; never panics.
+    #[test]
+    fn readers_refuse_hostile_headers(
+        n in hostile_count(), m in hostile_count(), lines in 0usize..4,
+        w in prop_oneof![Just("1e308".to_string()), Just("nan".to_string()), Just("-0".to_string()),
+                         Just("1e-320".to_string()), Just("\"5\"".to_string()), (-9i64..9).prop_map(|v| v.to_string())],
+        fmt in 0usize..5,
+    ) {
+        let body_from = |base: usize| -> String {
+            (0..lines).map(|k| format!("{} {} {w}\n", k + base, k + base + 1)).collect()
+        };
+        let body = body_from(1);
+        let (name, text) = match fmt {
+            0 => ("h.qubo", format!("c offset {w}\np qubo 0 {n} 0 {m}\n{}", body_from(0))),
+            1 => ("h.gset", format!("{n} {m}\n{body}")),
+            2 => ("h.bqp", format!("1\n{n} {m}\n{body}")),
+            3 => ("h.mtx", format!("%%MatrixMarket matrix coordinate real general\n% offset {w}\n{n} {n} {m}\n{body}")),
+            _ => ("h.json", format!(r#"{{"format": "qam-model", "version": 1, "vartype": "spin", "num_variables": {n}, "offset": {w}, "quadratic": [[0, 1, {w}]]}}"#)),
+        };
+        if let Ok(p) = read_bytes(text.as_bytes(), name, ReadOptions::default()) {
+            let vars = p.model.num_variables();
+            prop_assert!(vars <= (1usize << 20).max(4096 * (lines + 1)), "{name}: {vars} variables accepted");
+            prop_assert!(p.model.offset().is_finite());
+        }
+    }
 }

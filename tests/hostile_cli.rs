@@ -349,6 +349,12 @@ fn hostile_scenarios_are_refused_naming_the_field() {
     let mut huge = v.clone();
     huge["tasks"][0]["duration"] = serde_json::json!(1e15 as u64);
     cases.push((huge, "tasks[0].duration"));
+    let mut rate = v.clone();
+    rate["traffic"][0]["rate"] = serde_json::json!(1e308);
+    cases.push((rate, "traffic[0].rate"));
+    let mut cap = v.clone();
+    cap["pools"][0]["capacity"]["cpu"] = serde_json::json!(1e300);
+    cases.push((cap, "pools[0].capacity.cpu"));
     v["format"] = serde_json::json!("something-else");
     cases.push((v, "format"));
     for (k, (s, needle)) in cases.into_iter().enumerate() {
@@ -437,4 +443,100 @@ fn rename_agents(text: &str, prefix: &str) -> String {
         }
     }
     out
+}
+
+#[test]
+fn gpu_environment_messages() {
+    assert!(!qam::gpu::env_flag("no") && !qam::gpu::env_flag("0") && !qam::gpu::env_flag(" False "));
+    assert!(qam::gpu::env_flag("1") && qam::gpu::env_flag("yes"));
+    let small = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/small24.qubo");
+    let o = qam()
+        .args(["solve", p(&small), "--solver", "gpu-sa"])
+        .env("QAM_ADAPTER", "no-such-adapter-xyz")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(!o.status.success());
+    assert!(err.contains("no-such-adapter-xyz"), "{err}");
+    // With adapters present, the advice is about the name, not about installing a driver.
+    if err.contains("adapters present") {
+        assert!(!err.contains("install a Vulkan driver"), "{err}");
+    }
+}
+
+mod flags {
+    use super::*;
+    use proptest::prelude::*;
+
+    const VALUES: &[&str] = &[
+        "0",
+        "1",
+        "7",
+        "-1",
+        "0.001",
+        "1e300",
+        "nan",
+        "inf",
+        "4294967296",
+        "1048577",
+        "18446744073709551615",
+    ];
+    const FLAGS: &[&str] = &[
+        "--reads",
+        "--sweeps",
+        "--sweeps-per-beta",
+        "--replicas",
+        "--chains",
+        "--population",
+        "--shots",
+        "--target",
+        "--p",
+    ];
+    const SOLVERS: &[&str] = &["exact", "sa", "greedy", "pt", "pa", "hierarchical", "qaoa"];
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Any solver with up to three hostile numeric flags on a small model, under a
+        /// time limit: exit 0 or 2 with a message, never a panic or a crash, and (as every
+        /// accepted count is bounded and the time limit is honoured) no hang.
+        #[test]
+        fn numeric_flags_never_panic(
+            solver in 0..SOLVERS.len(),
+            picks in proptest::collection::vec((0..FLAGS.len(), 0..VALUES.len()), 1..4),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let m = dir.path().join("m.qubo");
+            std::fs::write(&m, "p qubo 0 6 2 3\n0 0 -1\n3 3 2\n0 1 2\n1 2 -3\n4 5 1\n").unwrap();
+            let mut args: Vec<String> =
+                ["solve", p(&m), "--time-limit", "2", "--solver", SOLVERS[solver]].map(String::from).to_vec();
+            for (f, v) in &picks {
+                args.push(FLAGS[*f].into());
+                args.push(VALUES[*v].into());
+            }
+            let out = qam().args(&args).output().unwrap();
+            let err = stderr(&out);
+            prop_assert!(!err.contains("panicked"), "{args:?}: {err}");
+            prop_assert!(matches!(out.status.code(), Some(0) | Some(2)), "{args:?}: {:?} {err}", out.status);
+        }
+    }
+}
+
+/// QAOA on a problem whose state vector cannot fit is refused before the cost diagonal is
+/// built (which took seconds and gigabytes), naming the sizes.
+#[test]
+fn qaoa_too_large_is_refused_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = dir.path().join("ring.gset");
+    // 38 qubits: a 4 TiB state vector, more than any test machine has.
+    let n = 38;
+    let mut text = format!("{n} {n}\n");
+    for i in 1..=n {
+        text.push_str(&format!("{i} {} 1\n", i % n + 1));
+    }
+    std::fs::write(&g, text).unwrap();
+    let o = run(&["qaoa", p(&g), "--backend", "cpu"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("state vector") && err.contains("GiB"), "{err}");
 }

@@ -62,15 +62,19 @@ pub fn run(a: GenScenarioArgs) -> Result<ExitCode> {
             let base = Scenario::read(path)?;
             churn(&base, a.churn, a.seed, "j")
         }
-        None => generate(&GenParams {
-            agents: a.agents,
-            pools: a.pools,
-            tasks: a.tasks,
-            team_size: a.team_size,
-            utilisation: a.utilisation,
-            comm_cost: a.comm_cost,
-            seed: a.seed,
-        }),
+        None => {
+            let params = GenParams {
+                agents: a.agents,
+                pools: a.pools,
+                tasks: a.tasks,
+                team_size: a.team_size,
+                utilisation: a.utilisation,
+                comm_cost: a.comm_cost,
+                seed: a.seed,
+            };
+            qam::orchestrate::check_gen_params(&params)?;
+            generate(&params)
+        }
     };
     qam::orchestrate::validate(&s).context("generated scenario is invalid")?;
     s.write(&a.out)?;

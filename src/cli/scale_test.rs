@@ -47,10 +47,25 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+/// The generator parameters for `n` agents.
+fn gen_params(a: &ScaleTestArgs, n: usize) -> GenParams {
+    GenParams {
+        agents: n,
+        pools: a.pools,
+        tasks: a.tasks,
+        team_size: a.team_size,
+        seed: a.scenario_seed,
+        ..Default::default()
+    }
+}
+
 /// Runs `qam scale-test`.
 pub fn run(a: ScaleTestArgs) -> Result<ExitCode> {
     if a.agents.is_empty() || a.agents.contains(&0) {
         bail!("--agents needs positive counts");
+    }
+    for &n in &a.agents {
+        qam::orchestrate::check_gen_params(&gen_params(&a, n))?;
     }
     let orch = a.opts.orchestrator()?;
     let mut rows = Vec::new();
@@ -75,14 +90,7 @@ pub fn run(a: ScaleTestArgs) -> Result<ExitCode> {
     }
     for &n in &a.agents {
         let t0 = Instant::now();
-        let scenario = generate(&GenParams {
-            agents: n,
-            pools: a.pools,
-            tasks: a.tasks,
-            team_size: a.team_size,
-            seed: a.scenario_seed,
-            ..Default::default()
-        });
+        let scenario = generate(&gen_params(&a, n));
         let inst = validate(&scenario).context("generated scenario")?;
         drop(scenario);
         let gen_s = t0.elapsed().as_secs_f64();

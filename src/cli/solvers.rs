@@ -234,6 +234,9 @@ impl SolverParams {
 
     /// The run-time controls (time limit, target energy) these flags give for `problem`.
     pub fn context(&self, problem: &qam::io::Problem) -> Result<SolveContext<'static>> {
+        if let Some(t) = self.time_limit {
+            qam::limits::time_limit(t).map_err(|e| anyhow::anyhow!("--time-limit: {e}"))?;
+        }
         Ok(self.lib().context(problem)?)
     }
 }

@@ -29,7 +29,7 @@ pub enum GpuError {
     )]
     NoAdapter(String),
     /// An adapter was asked for (`--device`, `QAM_ADAPTER`) that does not exist.
-    #[error("no GPU adapter {wanted}; adapters here: {adapters} (see `qam devices`)")]
+    #[error("no GPU adapter {wanted}; adapters present: {adapters} (see `qam devices`)")]
     NoSuchAdapter {
         /// The selector as given (`index 3`, or a name).
         wanted: String,
@@ -61,7 +61,14 @@ pub enum GpuError {
     Runtime(String),
 }
 
-/// True when `QAM_REQUIRE_GPU` is set to something other than `0` or empty.
+/// True when `QAM_REQUIRE_GPU` is set to a true value: anything but empty, `0`, `no`,
+/// `false` or `off` (case-insensitive), so `QAM_REQUIRE_GPU=no` means no.
 pub fn gpu_required() -> bool {
-    std::env::var("QAM_REQUIRE_GPU").is_ok_and(|v| !v.is_empty() && v != "0")
+    std::env::var("QAM_REQUIRE_GPU").is_ok_and(|v| env_flag(&v))
+}
+
+/// Whether an environment flag's value means "on" (see [`gpu_required`]).
+pub fn env_flag(value: &str) -> bool {
+    let v = value.trim().to_ascii_lowercase();
+    !matches!(v.as_str(), "" | "0" | "no" | "false" | "off")
 }

@@ -5,7 +5,7 @@ use super::IoError;
 
 /// Declared variable counts up to this are always accepted; above it a file must hold at
 /// least `n / MAX_VARIABLES_PER_DATA_LINE` data lines (see [`Src::variables`]).
-pub(crate) const FREE_VARIABLES: usize = 1 << 22;
+pub(crate) const FREE_VARIABLES: usize = 1 << 20;
 
 /// Variables a file may declare per data line (entry) beyond [`FREE_VARIABLES`]: a graph
 /// of mean degree 1/2048 still passes. Comments do not count, so a file padded with

@@ -51,7 +51,7 @@ pub use orchestrator::{Orchestrator, OrchestratorConfig};
 pub use plan::{Plan, Violation};
 pub use scenario::{Agent, Costs, Pool, Scenario, Task, Traffic};
 pub use validate::TaskSpec;
-pub use validate::{Instance, check_previous, validate};
+pub use validate::{Instance, check_gen_params, check_previous, validate};
 
 use crate::model::ModelError;
 use crate::solvers::SolveError;

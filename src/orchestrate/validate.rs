@@ -92,15 +92,25 @@ impl Instance {
     }
 }
 
+/// Largest magnitude of any number in a scenario (costs, capacities, loads, rates): far
+/// above any real quantity, and low enough that the QUBOs built from sums and products of
+/// them (penalties included) stay finite, so overflow is reported here, naming the field.
+pub const MAX_SCENARIO_VALUE: f64 = 1e12;
+
 fn check_finite(field: impl FnOnce() -> String, v: f64) -> Result<(), ScenarioError> {
-    if v.is_finite() {
-        Ok(())
-    } else {
-        Err(ScenarioError::Invalid {
+    if !v.is_finite() {
+        return Err(ScenarioError::Invalid {
             field: field(),
             reason: format!("not a finite number ({v})"),
-        })
+        });
     }
+    if v.abs() > MAX_SCENARIO_VALUE {
+        return Err(ScenarioError::Invalid {
+            field: field(),
+            reason: format!("{v:e} exceeds the limit of {MAX_SCENARIO_VALUE:e} in magnitude"),
+        });
+    }
+    Ok(())
 }
 
 fn index_ids<'a>(ids: impl Iterator<Item = &'a String>, what: &str) -> Result<HashMap<&'a str, usize>, ScenarioError> {
@@ -562,6 +572,48 @@ pub fn check_previous(
             "placements[].pool".into(),
             format!("none of the plan's pools is in the scenario{hint}"),
         ));
+    }
+    Ok(())
+}
+
+/// Most agents a generated scenario may have (2^22): each costs about a kilobyte of JSON
+/// and QUBO data.
+pub const MAX_GEN_AGENTS: usize = 1 << 22;
+
+/// Checks [`super::GenParams`] before generating: at least one agent and one pool, at most
+/// [`MAX_GEN_AGENTS`] agents, 2^16 pools and 2^20 tasks, a finite non-negative
+/// `comm_cost` and a utilisation in `(0, 1]`. Errors name the parameter.
+pub fn check_gen_params(p: &super::GenParams) -> Result<(), ScenarioError> {
+    let bad = |field: &str, reason: String| ScenarioError::Invalid {
+        field: field.into(),
+        reason,
+    };
+    for (field, v, max) in [
+        ("agents", p.agents, MAX_GEN_AGENTS),
+        ("pools", p.pools, 1 << 16),
+        ("tasks", p.tasks, 1 << 20),
+    ] {
+        if v > max {
+            return Err(bad(field, format!("{v} exceeds the limit of {max}")));
+        }
+    }
+    if p.agents == 0 || p.pools == 0 {
+        return Err(bad(
+            "agents",
+            format!(
+                "agents and pools must be at least 1 (got {} agents, {} pools)",
+                p.agents, p.pools
+            ),
+        ));
+    }
+    if !(p.comm_cost.is_finite() && (0.0..=MAX_SCENARIO_VALUE).contains(&p.comm_cost)) {
+        return Err(bad(
+            "comm_cost",
+            format!("{} is not in [0, {MAX_SCENARIO_VALUE:e}]", p.comm_cost),
+        ));
+    }
+    if !(p.utilisation > 0.0 && p.utilisation <= 1.0) {
+        return Err(bad("utilisation", format!("{} is not in (0, 1]", p.utilisation)));
     }
     Ok(())
 }

@@ -107,7 +107,10 @@ fn fmt_bytes(b: u64) -> String {
 
 fn fmt_avail(a: Option<u64>) -> String {
     match a {
-        Some(a) => format!("only {} of host memory is available", fmt_bytes(a)),
+        Some(a) => format!(
+            "only {} of host memory is available (MemAvailable, or the room under a cgroup memory limit when lower)",
+            fmt_bytes(a)
+        ),
         None => "the allocation failed".into(),
     }
 }

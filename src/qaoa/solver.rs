@@ -107,6 +107,17 @@ pub fn build_simulator(
         let ctx = GpuContext::shared()?;
         return Ok((Box::new(GpuSimulator::new(ctx, &cost)?), cost));
     }
+    // Refuse before building the diagonal (seconds and gigabytes at 31 qubits) when the
+    // state vector and the diagonal together cannot fit.
+    let amp = match precision {
+        Precision::F32 => 8u64,
+        Precision::F64 => 16,
+    };
+    let state = 1u64.checked_shl(cost.n as u32).unwrap_or(u64::MAX).saturating_mul(amp);
+    super::cost::check_host_memory(
+        &format!("state vector ({} qubits) and cost diagonal", cost.n),
+        state.saturating_add(cost.diagonal_bytes()),
+    )?;
     let diag = Arc::new(CostDiagonal::new(&cost)?);
     let sim: Box<dyn Simulator> = match precision {
         Precision::F32 => Box::new(CpuSimulator::<f32>::new(diag)?),

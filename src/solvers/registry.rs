@@ -791,7 +791,7 @@ mod tests {
             ..Default::default()
         };
         let e = p.validate().unwrap_err().to_string();
-        assert!(e.contains("time-limit"), "{e}");
+        assert!(e.contains("time_limit"), "{e}");
     }
 
     #[test]
