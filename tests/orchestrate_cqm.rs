@@ -115,3 +115,31 @@ fn assign_model_objective_matches_the_assignment_objective() {
     let some: Vec<Option<usize>> = found.iter().map(|&p| Some(p)).collect();
     assert!((problem.objective(&some) - opt).abs() < 1e-9);
 }
+
+#[test]
+fn time_limit_is_checked_and_spent_on_the_constrained_stage() {
+    let sc = tight_scenario();
+    for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        let e = Orchestrator::new(OrchestratorConfig {
+            time_limit: Some(bad),
+            ..Default::default()
+        })
+        .plan(&sc)
+        .unwrap_err();
+        assert!(e.to_string().contains("time_limit"), "{e}");
+    }
+    let plan = Orchestrator::new(OrchestratorConfig {
+        time_limit: Some(0.3),
+        exact_max_leaves: 0.0,
+        ..Default::default()
+    })
+    .plan(&sc)
+    .unwrap();
+    assert!(plan.violations.is_empty());
+    let stage = plan
+        .stages
+        .iter()
+        .find(|s| s.stage == "constrained")
+        .expect("stage reported");
+    assert!(stage.objective.is_some());
+}

@@ -18,12 +18,9 @@ pub enum CqmFormat {
     Json,
 }
 
-/// Whether a file is a constrained model: `--format lp|cqm-json`, else the `.lp` extension
-/// or JSON tagged `"qam-cqm"`.
-pub fn constrained_kind(file: &Path, bytes: &[u8], forced: Option<CqmFormat>) -> Option<CqmFormat> {
-    if forced.is_some() {
-        return forced;
-    }
+/// Whether a file (with no `--format`) is a constrained model: the `.lp` extension or JSON
+/// tagged `"qam-cqm"`.
+pub fn constrained_kind(file: &Path, bytes: &[u8]) -> Option<CqmFormat> {
     let ext = file
         .extension()
         .and_then(|e| e.to_str())

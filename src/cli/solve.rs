@@ -154,11 +154,12 @@ pub fn solve_bytes(args: &SolveArgs, file: &Path, bytes: &[u8]) -> Result<Value>
 /// [`solve_bytes`] with the solver made by `make` (e.g. one whose subproblems go to MPI
 /// ranks).
 pub fn solve_bytes_with(args: &SolveArgs, file: &Path, bytes: &[u8], make: &MakeSolver) -> Result<Value> {
-    let forced = match args.format {
+    let constrained = match args.format {
         Some(InputFormat::Constrained(k)) => Some(k),
-        _ => None,
+        Some(InputFormat::Model(_)) => None,
+        None => super::cqm::constrained_kind(file, bytes),
     };
-    if let Some(kind) = super::cqm::constrained_kind(file, bytes, forced) {
+    if let Some(kind) = constrained {
         return super::cqm::solve(args, file, bytes, kind);
     }
     let t0 = Instant::now();

@@ -496,7 +496,7 @@ impl ConstrainedModel {
             .filter(|&v| self.group_of[v].is_none())
             .collect();
         let work = groups.iter().map(|g| g.len() as f64).product::<f64>() * 2f64.powi(free.len() as i32);
-        if work > max_states {
+        if work > max_states || free.len() >= 63 {
             return Err(CqmError::Invalid(format!(
                 "{work} states exceed the exhaustive-search limit {max_states}"
             )));

@@ -47,8 +47,10 @@ pub fn assign_model(p: &AssignProblem) -> ConstrainedModel {
 }
 
 /// Runs the constrained annealer on `p` from `current` (unplaced items start in their
-/// cheapest pool). Returns the placement found when it is feasible (every item placed,
-/// capacities respected), else `None`.
+/// cheapest pool). When that start is infeasible, a first phase on the placement costs alone
+/// (traffic terms damped to a tenth) looks for a feasible packing and stops at the first one; the second
+/// phase optimises the full objective from there. Returns the placement found when it is
+/// feasible (every item placed, capacities respected), else `None`.
 pub fn solve_assignment(
     p: &AssignProblem,
     current: &[Option<usize>],
@@ -67,6 +69,31 @@ pub fn solve_assignment(
                 .expect("pools")
         });
         x[i * m + q] = 1;
+    }
+    let mut params = params;
+    if !model.is_feasible(&x) {
+        // Phase 1: find a feasible packing first, with the traffic terms damped to a tenth
+        // (they make the landscape rugged; kept a little so teams stay together), stopping
+        // at the first feasible state.
+        let t0 = std::time::Instant::now();
+        let mut bare = p.clone();
+        for pair in &mut bare.pairs {
+            pair.2 *= 0.1;
+        }
+        let phase1 = CqmSaParams {
+            sweeps: params.sweeps.max(1000),
+            cycles: params.cycles.max(4),
+            seed: crate::rng::derive_seed(params.seed, 1),
+            target_energy: Some(f64::INFINITY),
+            ..params.clone()
+        };
+        let sol = CqmSaSolver::new(phase1).solve_from(&assign_model(&bare), Some(&x))?;
+        if sol.feasible {
+            x = sol.state;
+        }
+        if let Some(t) = params.time_limit {
+            params.time_limit = Some(t.saturating_sub(t0.elapsed()).max(std::time::Duration::from_millis(50)));
+        }
     }
     let sol = CqmSaSolver::new(params).solve_from(&model, Some(&x))?;
     if !sol.feasible {
