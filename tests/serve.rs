@@ -295,7 +295,7 @@ fn cancel_stops_a_running_solver_and_keeps_its_best_state() {
     let e = r["energy"].as_f64().expect("best state so far");
     assert_eq!(r["state"].as_array().unwrap().len(), 24);
     assert!((-24.0..=24.0).contains(&e));
-    assert!(r["params"]["num_sweeps"].as_u64().unwrap() < 2_000_000_000);
+    assert_eq!(r["stop_reason"], "interrupted", "{r}");
     assert_eq!(srv.get(&format!("/v1/jobs/{queued}")).1["status"], "cancelled");
     // Ended jobs cannot be cancelled again; unknown ids are 404.
     assert_eq!(srv.json("DELETE", &format!("/v1/jobs/{id}"), &json!(null)).0, 409);

@@ -185,11 +185,13 @@ impl HierarchicalSolver {
         };
         let target = p.target_energy.or(ctx.target_energy).map(|t| t - shift);
         ctx.set_total(p.max_rounds);
+        // Rounds report offset-free energies; observers get them with the offset back.
+        let shifted = ctx.without_offset(shift);
         let mut engine = Engine {
             hier: &hier,
             router: &router,
             seed: p.seed,
-            ctx,
+            ctx: &shifted,
             sub_ctx: SolveContext {
                 progress: None,
                 interrupt: ctx.interrupt,
@@ -198,6 +200,7 @@ impl HierarchicalSolver {
                 start: Some(start),
                 budget: crate::solvers::TimeBudget::Single,
                 checkpoint: None,
+                energy_offset: 0.0,
             },
             start,
             time_limit,

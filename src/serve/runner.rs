@@ -414,7 +414,12 @@ fn solve(s: &Shared, id: &str, req: &SolveRequest, live: &Live) -> Outcome {
         Ok(c) => c,
         Err(e) => return Outcome::Failed(e.to_string()),
     };
+    // A job's own time limit is a budget the solver fills (anytime); without one, the
+    // server's cap only cuts a run short.
     let cap = Duration::from_secs_f64(s.config.limits.max_time_limit_s);
+    if ctx.time_limit.is_none() {
+        ctx.budget = crate::solvers::TimeBudget::Single;
+    }
     ctx.time_limit = Some(ctx.time_limit.map_or(cap, |t| t.min(cap)));
     ctx.progress = Some(live);
     ctx.interrupt = Some(&live.interrupt);

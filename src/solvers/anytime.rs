@@ -26,7 +26,7 @@
 //! Runs under a time limit are not reproducible (the number and length of the runs depend
 //! on the machine's speed); the seed of run `k > 0` is `derive_seed(seed, k)`.
 
-use super::{SolveContext, SolveError};
+use super::{Progress, SolveContext, SolveError};
 pub use crate::model::StopReason;
 use crate::model::{Sample, SampleSet, SolveInfo};
 use serde_json::json;
@@ -113,11 +113,24 @@ pub fn plan_next(last: usize, fit: usize, step: usize) -> Option<usize> {
     (next >= MIN_SWEEPS.max(step)).then_some(next)
 }
 
+/// Forwards only the best energy of a sub-run to the caller's observer (the sub-runs'
+/// own totals and messages would reset the caller's progress bar).
+struct BestOnly<'a>(&'a dyn Progress);
+
+impl Progress for BestOnly<'_> {
+    fn set_total(&self, _total: u64) {}
+    fn advance(&self, _delta: u64) {}
+    fn best_energy(&self, energy: f64) {
+        self.0.best_energy(energy);
+    }
+}
+
 /// Repeats complete runs of a solver until the time limit of `ctx` (which must have one),
 /// the target, or an interrupt; returns the best `plan.keep` rows of all complete runs.
 ///
 /// `run(sweeps, k, sub_ctx)` performs run `k` with `sweeps` sweeps under `sub_ctx` (the
-/// same clock, limit, target and interrupt, budget [`TimeBudget::Single`], no progress)
+/// same clock, limit, target and interrupt, budget [`TimeBudget::Single`], and only the
+/// best energy forwarded to the progress observer)
 /// and must set `info.stop_reason` (a cut run is recognised by
 /// [`StopReason::is_cut`]).
 pub(crate) fn drive(
@@ -128,8 +141,9 @@ pub(crate) fn drive(
     let t0 = Instant::now();
     let start = ctx.start.unwrap_or(t0);
     let limit = ctx.time_limit.unwrap_or_default();
+    let best_only = ctx.progress.map(BestOnly);
     let sub = SolveContext {
-        progress: None,
+        progress: best_only.as_ref().map(|b| b as &dyn Progress),
         budget: TimeBudget::Single,
         start: Some(start),
         ..*ctx
@@ -160,6 +174,7 @@ pub(crate) fn drive(
     let mut fallback = None;
     let mut time_to_target = None;
     let mut round = 0u64;
+    let mut best_reported = f64::INFINITY;
     let mut shape;
     let reason = loop {
         let t = Instant::now();
@@ -185,6 +200,10 @@ pub(crate) fn drive(
         ctx.advance(now_ms.min(limit_ms).saturating_sub(reported_ms));
         reported_ms = reported_ms.max(now_ms.min(limit_ms));
         if let Some(b) = kept.first() {
+            if b.energy < best_reported {
+                best_reported = b.energy;
+                ctx.best_energy(b.energy);
+            }
             ctx.message(&format!("anneal {round} ({len} sweeps): best energy {}", b.energy));
             if reached(b.energy, ctx.target_energy) {
                 time_to_target = Some(start.elapsed().as_secs_f64());

@@ -86,6 +86,10 @@ pub trait Progress: Sync {
 pub struct SolveContext<'a> {
     /// Progress observer.
     pub progress: Option<&'a dyn Progress>,
+    /// Added to energies reported through [`best_energy`](Self::best_energy): the offset a
+    /// solver removed with [`without_offset`](Self::without_offset), so observers see the
+    /// model's own energies.
+    pub energy_offset: f64,
     /// Set to `true` from another thread to stop early; the solver returns what it has.
     pub interrupt: Option<&'a AtomicBool>,
     /// Stop once this much wall time has passed since `start` (returns what it has).
@@ -137,6 +141,7 @@ impl<'a> SolveContext<'a> {
     pub fn without_offset(&self, offset: f64) -> SolveContext<'a> {
         SolveContext {
             target_energy: self.target_energy.map(|t| t - offset),
+            energy_offset: self.energy_offset + offset,
             ..*self
         }
     }
@@ -144,7 +149,7 @@ impl<'a> SolveContext<'a> {
     /// Reports the best energy found so far.
     pub fn best_energy(&self, energy: f64) {
         if let Some(p) = self.progress {
-            p.best_energy(energy);
+            p.best_energy(energy + self.energy_offset);
         }
     }
 
