@@ -200,3 +200,25 @@ fn auto_decides_without_a_device_for_tiny_problems() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-adapter-anywhere"));
 }
+
+/// With QAM_REQUIRE_GPU set, `auto` with enough work uses the adapter there is, even a
+/// software one, instead of falling back to the CPU; without it, a software adapter is
+/// passed over unless named.
+#[test]
+fn require_gpu_makes_auto_use_the_adapter_there_is() {
+    let Some(ctx) = common::gpu() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("m.json");
+    qam::io::write_file(&f, &qam::io::Problem::minimize(model()), Some(qam::io::Format::Json)).unwrap();
+    let f = f.to_str().unwrap();
+    // 48 variables x 2100 reads >= 100,000 flip attempts per sweep.
+    let args = ["solve", f, "--reads", "2100", "--sweeps", "2", "--output", "json"];
+    let out = qam(&args, &[("QAM_REQUIRE_GPU", "1")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json_line(&out)["solver"], "gpu-sa");
+    if ctx.summary().device_type == "Cpu" {
+        let out = qam(&args, &[("QAM_REQUIRE_GPU", "0")]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(json_line(&out)["solver"], "sa");
+    }
+}

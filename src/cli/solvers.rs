@@ -241,12 +241,14 @@ impl SolverParams {
     }
 }
 
-/// How `--solver auto` treats adapters: QAM_REQUIRE_GPU makes a missing adapter an error;
-/// a CPU adapter (llvmpipe) counts only when `--device` or QAM_ADAPTER names it.
+/// How `--solver auto` treats adapters: QAM_REQUIRE_GPU makes a missing adapter an error
+/// and the adapter there is (even a software one such as llvmpipe) the one to use; without
+/// it a CPU adapter counts only when `--device` or QAM_ADAPTER names it.
 pub fn gpu_policy() -> GpuPolicy {
+    let require_gpu = gpu_required();
     GpuPolicy {
-        require_gpu: gpu_required(),
-        allow_cpu_adapter: super::gpu_select::explicit(),
+        require_gpu,
+        allow_cpu_adapter: require_gpu || super::gpu_select::explicit(),
     }
 }
 
