@@ -229,6 +229,16 @@ fn run_distributed(args: QaoaArgs) -> Result<ExitCode> {
         bail!("--distributed simulates complex128 on the CPU of every rank; drop --backend gpu / --precision f32");
     }
     let session = MpiSession::init_static()?;
+    if !session.size().is_power_of_two() {
+        // Every rank knows the size: rank 0 reports and all finalise together, so no
+        // rank is killed (and its output lost) by another one's early exit.
+        if session.is_root() {
+            let e = qam::distributed::qaoa::global_qubits(session.size(), usize::MAX).unwrap_err();
+            eprintln!("error: {}: {e}", args.file.display());
+        }
+        session.finalize();
+        return Ok(ExitCode::from(super::exit::INVALID_INPUT));
+    }
     let dist = Dist {
         rank: session.rank() as usize,
         ranks: session.size(),

@@ -7,7 +7,7 @@
 //! - the phase `e^{-iγ c}` is applied locally (a table of the grid levels when the energies
 //!   lie on a grid of at most [`MAX_LEVELS`] levels, else a `sin`/`cos` per amplitude);
 //! - the mixer `RX(2β)` on local qubits is applied in place (cache-blocked butterflies for
-//!   the low qubits, one pass per higher local qubit, rayon-parallel);
+//!   the low qubits, one pass per two higher local qubits, rayon-parallel);
 //! - the mixer on global qubit `q` pairs rank `r` with `r ^ 2^(q-(n-k))`: the two exchange
 //!   their whole local vectors (`MPI_Sendrecv`, in pieces of at most [`PIECE_AMPLITUDES`])
 //!   and each combines `a' = cos β · a − i sin β · b` elementwise, `a` its own amplitude and
@@ -266,7 +266,29 @@ impl<'a> DistributedQaoa<'a> {
                 }
             }
         });
-        for q in low..lb {
+        // Higher local qubits two per pass over memory: amplitudes j, j + h, j + 2h, j + 3h
+        // (h = 2^q) take the butterflies of qubit q, then of qubit q + 1, while cached.
+        let mut q = low;
+        while q + 1 < lb {
+            let h = 1usize << q;
+            self.state.par_chunks_mut(8 << q).for_each(|group| {
+                let (x01, x23) = group.split_at_mut(4 * h);
+                let (x0, x1) = x01.split_at_mut(2 * h);
+                let (x2, x3) = x23.split_at_mut(2 * h);
+                x0.par_chunks_mut(2 * TASK)
+                    .zip(x1.par_chunks_mut(2 * TASK))
+                    .zip(x2.par_chunks_mut(2 * TASK))
+                    .zip(x3.par_chunks_mut(2 * TASK))
+                    .for_each(|(((a, b), d), e)| {
+                        butterfly(a, b, c, s);
+                        butterfly(d, e, c, s);
+                        butterfly(a, d, c, s);
+                        butterfly(b, e, c, s);
+                    });
+            });
+            q += 2;
+        }
+        if q < lb {
             let h = 1usize << q;
             self.state.par_chunks_mut(4 << q).for_each(|pair| {
                 let (lo, hi) = pair.split_at_mut(2 * h);
