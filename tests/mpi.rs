@@ -179,3 +179,173 @@ fn decomposed_instance_over_three_ranks_matches_single_process() {
     assert_eq!(a["subproblems"]["sa"], b["subproblems"]["mpi"]);
     assert!(b["subproblems"]["mpi"].as_u64().unwrap() > 0);
 }
+
+/// `qam qaoa FILE --gamma .. --beta .. --output json`, distributed over `ranks` (or in
+/// one process with the CPU complex128 simulator when `ranks == 0`).
+fn qaoa_eval(ranks: usize, file: &str, gamma: &str, beta: &str) -> Value {
+    let mut args = vec!["qaoa", file, "--gamma", gamma, "--beta", beta, "--output", "json", "-q"];
+    let out = if ranks == 0 {
+        args.extend(["--backend", "cpu", "--precision", "f64"]);
+        single(&args)
+    } else {
+        args.push("--distributed");
+        mpirun(ranks, &[], &args)
+    };
+    assert!(
+        out.status.success(),
+        "{ranks} ranks: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = lines(&out);
+    assert_eq!(v.len(), 1, "only rank 0 prints: {v:?}");
+    v[0].clone()
+}
+
+fn assert_same_evaluation(a: &Value, b: &Value, what: &str) {
+    for key in ["expectation", "norm", "ground_state_probability"] {
+        let (x, y) = (a[key].as_f64().unwrap(), b[key].as_f64().unwrap());
+        assert!((x - y).abs() <= 1e-10, "{what}: {key} {x} vs {y}");
+    }
+    assert_eq!(a["ground_energy"], b["ground_energy"], "{what}");
+    assert_eq!(a["max_energy"], b["max_energy"], "{what}");
+}
+
+/// Fixed angles (Wurtz & Lykov, cut convention) for p = 1..3, as qam's energy γ = −γ_cut/2.
+fn fixed_angles(p: usize) -> (String, String) {
+    let table: [(&[f64], &[f64]); 3] = [
+        (&[0.6155], &[std::f64::consts::FRAC_PI_8]),
+        (&[0.4877, 0.8980], &[0.5551, 0.2925]),
+        (&[0.4221, 0.7984, 0.9371], &[0.6088, 0.4593, 0.2354]),
+    ];
+    let (g, b) = table[p - 1];
+    let join = |v: Vec<f64>| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",");
+    (join(g.iter().map(|x| -x / 2.0).collect()), join(b.to_vec()))
+}
+
+#[test]
+fn distributed_qaoa_matches_one_process() {
+    let dir = tempfile::tempdir().unwrap();
+    // (n, ranks, p): every size 20..24, 2 and 4 ranks, p = 1..3 (each p on 2 and 4 ranks at
+    // n = 20; one mix per larger size to keep the test short on 2 cores).
+    let cases: &[(usize, &[usize], &[usize])] = &[
+        (20, &[2, 4], &[1, 2, 3]),
+        (21, &[4], &[2]),
+        (22, &[2], &[3]),
+        (23, &[4], &[1]),
+        (24, &[2, 4], &[2]),
+    ];
+    for &(n, rank_counts, ps) in cases {
+        let p = generate::erdos_renyi(n, 3.0 / n as f64, Weights::PlusMinusOne, n as u64).unwrap();
+        let f = dir.path().join(format!("g{n}.gset"));
+        write_file(&f, &p, None).unwrap();
+        let file = f.display().to_string();
+        for &layers in ps {
+            let (g, b) = fixed_angles(layers);
+            let one = qaoa_eval(0, &file, &g, &b);
+            for &ranks in rank_counts {
+                let d = qaoa_eval(ranks, &file, &g, &b);
+                assert_same_evaluation(&one, &d, &format!("n={n} p={layers} {ranks} ranks"));
+                assert_eq!(d["ranks"], ranks);
+                assert!(d["backend"].as_str().unwrap().starts_with("mpi"), "{}", d["backend"]);
+            }
+        }
+    }
+}
+
+#[test]
+fn distributed_qaoa_matches_on_dense_energies_and_sampling() {
+    use qam::io::Problem;
+    use qam::model::{Model, Qubo};
+    // Irrational weights: no grid, so every rank keeps f64 energies (the dense path).
+    let n = 20;
+    let mut entries = Vec::new();
+    for i in 0..n as u32 {
+        entries.push((i, i, (i as f64 + 1.0).sqrt() - 2.5));
+        for j in i + 1..n as u32 {
+            if (i * 7 + j * 3) % 5 == 0 {
+                entries.push((i, j, ((i + 2 * j) as f64).sin()));
+            }
+        }
+    }
+    let model = Model::Qubo(Qubo::from_entries(n, &entries, 0.25).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("dense.json");
+    write_file(&f, &Problem::minimize(model), None).unwrap();
+    let file = f.display().to_string();
+    let (g, b) = ("0.3,-0.2", "0.4,0.1");
+    let one = qaoa_eval(0, &file, g, b);
+    let d = qaoa_eval(4, &file, g, b);
+    assert_same_evaluation(&one, &d, "dense QUBO, 4 ranks");
+    // Sampling is collective and deterministic: 2 and 4 ranks draw the same bitstrings
+    // (the same inverse-CDF walk over the global index order).
+    let shots = |ranks: usize| {
+        let out = mpirun(
+            ranks,
+            &[],
+            &[
+                "qaoa",
+                &file,
+                "--gamma",
+                g,
+                "--beta",
+                b,
+                "--shots",
+                "200",
+                "--seed",
+                "9",
+                "--output",
+                "json",
+                "-q",
+                "--distributed",
+            ],
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        lines(&out)[0].clone()
+    };
+    let (s2, s4) = (shots(2), shots(4));
+    let cpu = single(&[
+        "qaoa",
+        &file,
+        "--gamma",
+        g,
+        "--beta",
+        b,
+        "--shots",
+        "200",
+        "--seed",
+        "9",
+        "--output",
+        "json",
+        "-q",
+        "--backend",
+        "cpu",
+        "--precision",
+        "f64",
+    ]);
+    assert!(cpu.status.success());
+    let cpu = lines(&cpu)[0].clone();
+    for key in ["best_sampled_energy", "best_sampled_state", "sampled_ground_fraction"] {
+        assert_eq!(s2[key], s4[key], "{key}");
+        assert_eq!(s2[key], cpu[key], "{key}: one process");
+    }
+    let best = s2["best_sampled_energy"].as_f64().unwrap();
+    assert!(best >= one["ground_energy"].as_f64().unwrap() - 1e-9);
+}
+
+#[test]
+fn distributed_qaoa_refuses_a_world_size_not_a_power_of_two() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = generate::regular(12, 3, Weights::One, 1).unwrap();
+    let f = dir.path().join("r12.gset");
+    write_file(&f, &p, None).unwrap();
+    let file = f.display().to_string();
+    let out = mpirun(
+        3,
+        &[],
+        &["qaoa", &file, "--gamma", "0.3", "--beta", "0.2", "--distributed", "-q"],
+    );
+    assert!(!out.status.success());
+    assert_ne!(out.status.code(), Some(124), "hung until timeout");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("3 MPI ranks") && err.contains("power-of-two"), "{err}");
+}

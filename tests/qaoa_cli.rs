@@ -207,3 +207,23 @@ fn qaoa_on_the_gpu_backend() {
     let (a, b) = (g["expectation"].as_f64().unwrap(), c["expectation"].as_f64().unwrap());
     assert!((a - b).abs() < 1e-4 * b.abs(), "{a} vs {b}");
 }
+
+/// Without the `mpi` feature, `--distributed` says how to get it instead of running alone.
+#[cfg(not(feature = "mpi"))]
+#[test]
+fn qaoa_distributed_without_mpi_explains_the_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = mobius_kantor(dir.path());
+    let out = qam(&[
+        "qaoa",
+        f.to_str().unwrap(),
+        "--gamma",
+        "0.3",
+        "--beta",
+        "0.2",
+        "--distributed",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--features mpi") && err.contains("mpirun"), "{err}");
+}

@@ -175,11 +175,76 @@ pub struct QaoaArgs {
     /// Write the circuit of the final angles as OpenQASM 3.0.
     #[arg(long, value_name = "OUT.qasm")]
     qasm3: Option<PathBuf>,
+    /// Split the state vector (complex128) over the MPI ranks: run under
+    /// `mpirun -n 2^k`; every rank reads FILE, rank 0 prints. Needs a build with
+    /// `--features mpi`.
+    #[arg(long)]
+    distributed: bool,
 }
+
+/// The MPI side of `--distributed`: this rank, the world size, and a builder of the
+/// rank's part of the state.
+struct Dist {
+    rank: usize,
+    ranks: usize,
+    build: Box<BuildSimulator>,
+}
+
+/// Builds a rank's simulator from the cost terms.
+type BuildSimulator = dyn Fn(&qam::qaoa::CostModel) -> Result<Box<dyn qam::qaoa::Simulator>>;
 
 /// Runs `qam qaoa`.
 pub fn run(args: QaoaArgs) -> Result<ExitCode> {
+    if args.distributed {
+        return run_distributed(args);
+    }
+    run_with(args, None)
+}
+
+/// `--distributed`: every rank runs the same optimisation on its part of the state (the
+/// simulator's results are identical on every rank), rank 0 prints.
+#[cfg(feature = "mpi")]
+fn run_distributed(args: QaoaArgs) -> Result<ExitCode> {
+    use qam::distributed::mpi::MpiSession;
+    use qam::distributed::qaoa::DistributedQaoa;
+    if args.backend == BackendChoice::Gpu || args.precision == PrecisionChoice::F32 {
+        bail!("--distributed simulates complex128 on the CPU of every rank; drop --backend gpu / --precision f32");
+    }
+    let session = MpiSession::init_static()?;
+    if !session.size().is_power_of_two() {
+        // Every rank knows the size: rank 0 reports and all finalise together, so no
+        // rank is killed (and its output lost) by another one's early exit.
+        if session.is_root() {
+            let e = qam::distributed::qaoa::global_qubits(session.size(), usize::MAX).unwrap_err();
+            eprintln!("error: {}: {e}", args.file.display());
+        }
+        session.finalize();
+        return Ok(ExitCode::from(super::exit::INVALID_INPUT));
+    }
+    let dist = Dist {
+        rank: session.rank() as usize,
+        ranks: session.size(),
+        build: Box::new(
+            move |cost| Ok(Box::new(DistributedQaoa::new(session, cost)?) as Box<dyn qam::qaoa::Simulator>),
+        ),
+    };
+    let outcome = run_with(args, Some(&dist));
+    session.finalize();
+    outcome
+}
+
+/// Without the `mpi` feature: explain how to get it.
+#[cfg(not(feature = "mpi"))]
+fn run_distributed(_args: QaoaArgs) -> Result<ExitCode> {
+    bail!(
+        "--distributed needs a qam built with MPI: install OpenMPI (libopenmpi-dev openmpi-bin libclang-dev) \
+         and build with `cargo build --release --features mpi`, then run under `mpirun -n 2^k`"
+    )
+}
+
+fn run_with(args: QaoaArgs, dist: Option<&Dist>) -> Result<ExitCode> {
     let t0 = Instant::now();
+    let root = dist.is_none_or(|d| d.rank == 0);
     let problem = read_file(
         &args.file,
         ReadOptions {
@@ -234,10 +299,17 @@ pub fn run(args: QaoaArgs) -> Result<ExitCode> {
     };
     params.validate(model.num_variables())?;
     let t_setup = Instant::now();
-    let (mut sim, cost) = build_simulator(model, params.backend, params.precision)
-        .with_context(|| format!("{}: cannot simulate", args.file.display()))?;
+    let (mut sim, cost) = match dist {
+        Some(d) => {
+            let cost = qam::qaoa::CostModel::new(model)?;
+            let sim = (d.build)(&cost).with_context(|| format!("{}: cannot simulate", args.file.display()))?;
+            (sim, cost)
+        }
+        None => build_simulator(model, params.backend, params.precision)
+            .with_context(|| format!("{}: cannot simulate", args.file.display()))?,
+    };
     let setup_s = t_setup.elapsed().as_secs_f64();
-    let bar = Bar::new(&format!("qaoa p={p} {}", args.file.display()), args.quiet);
+    let bar = Bar::new(&format!("qaoa p={p} {}", args.file.display()), args.quiet || !root);
     let t_run = Instant::now();
     let run = run_qaoa(sim.as_mut(), model, &params, &SolveContext::with_progress(&bar))?;
     bar.finish();
@@ -310,6 +382,12 @@ pub fn run(args: QaoaArgs) -> Result<ExitCode> {
         v["sampled_ground_fraction"] = json!(hits as f64 / args.shots as f64);
         if let (Some(w), Some(st)) = (maxcut, &best) {
             v["best_sampled_cut"] = json!(problem.cut(st).unwrap_or((w - best_e) / 2.0));
+        }
+    }
+    if let Some(d) = dist {
+        v["ranks"] = json!(d.ranks);
+        if !root {
+            return Ok(ExitCode::SUCCESS);
         }
     }
     if args.qasm.is_some() || args.qasm3.is_some() {

@@ -15,6 +15,8 @@
 pub mod codec;
 #[cfg(feature = "mpi")]
 pub mod mpi;
+#[cfg(feature = "mpi")]
+pub mod qaoa;
 pub mod subsolve;
 
 use rayon::prelude::*;
@@ -38,6 +40,17 @@ pub enum DistError {
     /// MPI could not be started or used.
     #[error("MPI: {0}")]
     Mpi(String),
+    /// The number of ranks does not suit the computation (e.g. not a power of two).
+    #[error("{ranks} MPI ranks: {reason}")]
+    WorldSize {
+        /// Ranks in the world.
+        ranks: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A QAOA simulator error on this rank.
+    #[error("distributed QAOA: {0}")]
+    Qaoa(String),
     /// A message could not be decoded.
     #[error("bad message from rank {rank}: {reason}")]
     Protocol {

@@ -97,6 +97,13 @@ impl MpiSession {
         self.world.size() as usize
     }
 
+    /// The world communicator (for collective computations such as
+    /// [`DistributedQaoa`](super::qaoa::DistributedQaoa)); call it from the thread that
+    /// initialised MPI only.
+    pub(crate) fn world(&self) -> &SimpleCommunicator {
+        &self.world
+    }
+
     /// True on rank 0, the rank that drives the computation.
     pub fn is_root(&self) -> bool {
         self.rank() == 0

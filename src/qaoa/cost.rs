@@ -349,6 +349,117 @@ impl<A: Acc> Chunker<A> {
     }
 }
 
+// Used by the distributed simulator (feature `mpi`) and the tests below.
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+impl<A: Acc> Chunker<A> {
+    /// Energies (without offset) of the states `start .. start + dest.len()` mapped into
+    /// `dest`. `start` must be a multiple of `dest.len()`, a power of two (a rank's slice).
+    fn fill_range<D: Send>(&self, start: u64, dest: &mut [D], map: impl Fn(A) -> D + Sync) {
+        let size = 1usize << self.b;
+        if dest.len() < size {
+            let (mut out, mut scratch) = (vec![A::default(); size], vec![A::default(); size]);
+            self.chunk(start >> self.b, &mut out, &mut scratch);
+            let off = start as usize & (size - 1);
+            for (d, &e) in dest.iter_mut().zip(&out[off..]) {
+                *d = map(e);
+            }
+            return;
+        }
+        let first = start >> self.b;
+        dest.par_chunks_mut(size).enumerate().for_each_init(
+            || (vec![A::default(); size], vec![A::default(); size]),
+            |(out, scratch), (y, d)| {
+                self.chunk(first + y as u64, out, scratch);
+                for (slot, &e) in d.iter_mut().zip(out.iter()) {
+                    *slot = map(e);
+                }
+            },
+        );
+    }
+
+    /// Smallest and largest energy (without offset) of the states `start .. start + len`
+    /// (same alignment as [`fill_range`](Self::fill_range)).
+    fn range_min_max(&self, start: u64, len: usize) -> (A, A) {
+        let size = 1usize << self.b;
+        let span = |v: &[A]| {
+            v.iter().fold((v[0], v[0]), |(lo, hi), &e| {
+                (if e < lo { e } else { lo }, if e > hi { e } else { hi })
+            })
+        };
+        if len < size {
+            let (mut out, mut scratch) = (vec![A::default(); size], vec![A::default(); size]);
+            self.chunk(start >> self.b, &mut out, &mut scratch);
+            let off = start as usize & (size - 1);
+            return span(&out[off..off + len]);
+        }
+        let first = start >> self.b;
+        (0..(len / size) as u64)
+            .into_par_iter()
+            .map_init(
+                || (vec![A::default(); size], vec![A::default(); size]),
+                |(out, scratch), y| {
+                    self.chunk(first + y, out, scratch);
+                    span(out)
+                },
+            )
+            .reduce_with(|a, b| (if b.0 < a.0 { b.0 } else { a.0 }, if b.1 > a.1 { b.1 } else { a.1 }))
+            .expect("at least one chunk")
+    }
+}
+
+/// Energies of a slice of the basis states, for simulators that hold only part of the
+/// state (one MPI rank's amplitudes): exact grid integers when the model has a grid
+/// ([`CostModel::grid`]), else `f64`; both without the offset.
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum RangeExtremes {
+    /// `(min m, max m)` with `E = offset + step · m`.
+    Grid(i64, i64),
+    /// `(min, max)` of `E − offset`.
+    Dense(f64, f64),
+}
+
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+impl CostModel {
+    fn grid_chunker(&self, g: &Grid) -> Chunker<i64> {
+        Chunker::<i64>::new(self.n, self.binary, &g.linear, &g.quadratic)
+    }
+
+    fn dense_chunker(&self) -> Chunker<f64> {
+        Chunker::<f64>::new(self.n, self.binary, &self.linear, &self.quadratic)
+    }
+
+    /// Extremes of the energies of states `start .. start + len` (`len` a power of two
+    /// dividing `start`, `start + len ≤ 2^n`), without building the whole diagonal.
+    pub(crate) fn range_extremes(&self, start: u64, len: usize) -> RangeExtremes {
+        match &self.grid {
+            Some(g) => {
+                let (lo, hi) = self.grid_chunker(g).range_min_max(start, len);
+                RangeExtremes::Grid(lo, hi)
+            }
+            None => {
+                let (lo, hi) = self.dense_chunker().range_min_max(start, len);
+                RangeExtremes::Dense(lo, hi)
+            }
+        }
+    }
+
+    /// Writes `map(m)` for the grid integers `m` (`E = offset + step · m`) of states
+    /// `start .. start + dest.len()` (alignment as in [`range_extremes`](Self::range_extremes)).
+    /// Does nothing when the model has no grid.
+    pub(crate) fn fill_range_grid<D: Send>(&self, start: u64, dest: &mut [D], map: impl Fn(i64) -> D + Sync) {
+        if let Some(g) = &self.grid {
+            self.grid_chunker(g).fill_range(start, dest, map);
+        }
+    }
+
+    /// Writes `map(E − offset)` for states `start .. start + dest.len()`, computed in `f64`
+    /// (for models without a grid).
+    pub(crate) fn fill_range_dense<D: Send>(&self, start: u64, dest: &mut [D], map: impl Fn(f64) -> D + Sync) {
+        self.dense_chunker().fill_range(start, dest, map);
+    }
+}
+
 /// How the diagonal is stored.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Levels {
@@ -554,6 +665,59 @@ mod tests {
     use super::*;
     use crate::model::{Ising, Qubo};
     use crate::rng::Rng;
+
+    /// Every slice `[r·len, (r+1)·len)` (as one MPI rank holds) gives the same energies and
+    /// extremes as the full diagonal, on a grid and off it, for slices shorter and longer
+    /// than a chunk.
+    #[test]
+    fn range_energies_match_the_diagonal() {
+        let mut rng = Rng::new(5);
+        let n = 14;
+        let mut grid = Vec::new();
+        let mut dense = Vec::new();
+        for i in 0..n as u32 {
+            for j in i..n as u32 {
+                if rng.next_f64() < 0.4 {
+                    grid.push((i, j, rng.below(7) as f64 - 3.0));
+                    dense.push((i, j, rng.next_f64() - 0.5));
+                }
+            }
+        }
+        for entries in [&grid, &dense] {
+            let model = Model::Qubo(Qubo::from_entries(n, entries, 0.75).unwrap());
+            let cm = CostModel::new(&model).unwrap();
+            let d = CostDiagonal::new(&cm).unwrap();
+            for bits in [3usize, 12, 13] {
+                let len = 1usize << bits;
+                let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+                for r in 0..(1u64 << (n - bits)) {
+                    let start = r << bits;
+                    let mut e = vec![0f64; len];
+                    let span = match (&cm.grid, cm.range_extremes(start, len)) {
+                        (Some(g), RangeExtremes::Grid(a, b)) => {
+                            cm.fill_range_grid(start, &mut e, |m| cm.offset + g.step * m as f64);
+                            (cm.offset + g.step * a as f64, cm.offset + g.step * b as f64)
+                        }
+                        (None, RangeExtremes::Dense(a, b)) => {
+                            cm.fill_range_dense(start, &mut e, |x| cm.offset + x);
+                            (cm.offset + a, cm.offset + b)
+                        }
+                        other => panic!("grid and extremes disagree: {other:?}"),
+                    };
+                    for (j, &x) in e.iter().enumerate() {
+                        let want = d.value(start as usize + j);
+                        assert!((x - want).abs() <= 1e-12, "state {}: {x} vs {want}", start as usize + j);
+                    }
+                    let slo = e.iter().copied().fold(f64::INFINITY, f64::min);
+                    let shi = e.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    assert!((span.0 - slo).abs() <= 1e-12 && (span.1 - shi).abs() <= 1e-12);
+                    lo = lo.min(span.0);
+                    hi = hi.max(span.1);
+                }
+                assert!((lo - d.min()).abs() <= 1e-12 && (hi - d.max()).abs() <= 1e-12);
+            }
+        }
+    }
 
     fn check(model: &Model) -> CostDiagonal {
         let cm = CostModel::new(model).unwrap();

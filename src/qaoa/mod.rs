@@ -47,6 +47,8 @@ mod real;
 mod solver;
 
 pub use cost::{CostDiagonal, CostModel, Grid, Levels, MAX_LEVELS, MAX_QUBITS, available_memory};
+#[cfg(feature = "mpi")]
+pub(crate) use cost::{RangeExtremes, check_host_memory, ground_tolerance};
 pub use cpu::{Blocking, CpuSimulator, Plan};
 pub use gpu::{GpuSimulator, MAX_GPU_QUBITS, shader_sources as gpu_shader_sources};
 pub use kernels::Isa;
