@@ -234,10 +234,16 @@ impl SolverParams {
 
     /// The run-time controls (time limit, target energy) these flags give for `problem`.
     pub fn context(&self, problem: &qam::io::Problem) -> Result<SolveContext<'static>> {
+        self.check_time_limit()?;
+        Ok(self.lib().context(problem)?)
+    }
+
+    /// `--time-limit` within its bounds (the message names the flag and the field).
+    fn check_time_limit(&self) -> Result<()> {
         if let Some(t) = self.time_limit {
             qam::limits::time_limit(t).map_err(|e| anyhow::anyhow!("--time-limit: {e}"))?;
         }
-        Ok(self.lib().context(problem)?)
+        Ok(())
     }
 }
 
@@ -255,6 +261,7 @@ pub fn gpu_policy() -> GpuPolicy {
 /// Builds the solver for `choice` on `model`; `auto` resolves by problem size.
 /// Returns the solver and, for `auto`, why it was chosen.
 pub fn build(choice: SolverChoice, params: &SolverParams, model: &Model) -> Result<(Box<dyn Solver>, Option<String>)> {
+    params.check_time_limit()?;
     let mut lib = params.lib();
     if let Some(path) = &params.initial_states {
         lib.initial_states = Some(super::samples::read_initial_states(path, model)?);
