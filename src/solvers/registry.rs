@@ -602,7 +602,10 @@ impl SolverParams {
         let refuse = |param: &'static str, supported: &str| {
             Err(invalid(
                 param,
-                format!("does not apply to solver `{}` (supported: {supported})", kind.name()),
+                format!(
+                    "--{param} does not apply to solver `{}` (supported: {supported})",
+                    kind.name()
+                ),
             ))
         };
         if self.initial_states.is_some()
