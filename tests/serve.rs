@@ -606,3 +606,28 @@ fn a_plan_job_returns_the_plan_qam_orchestrate_writes() {
     assert_eq!(code, 422);
     assert!(v["error"].as_str().unwrap().contains("quantum"), "{v}");
 }
+
+/// Constrained models go to `cqm-sa` (`"format": "lp"`): the result has the keys `qam
+/// solve FILE.lp` prints and the brute-force optimum of a tiny model; a malformed LP file
+/// is a 422 naming the line; a QUBO solver for an LP model is refused.
+#[test]
+fn an_lp_job_is_solved_by_the_constrained_annealer() {
+    let dir = data_dir();
+    let srv = Server::start(dir.path(), &[]);
+    // Pick one of x, y, z (one-hot) and minimise 3x + 2y + 4z + w with x + w <= 1: y.
+    let lp = "Minimize\n obj: 3 x + 2 y + 4 z + w\nSubject To\n pick: x + y + z = 1\n cap: x + w <= 1\nBinary\n x y z w\nEnd\n";
+    let id = srv.submit(&json!({"format": "lp", "data": lp, "params": {"seed": 1, "reads": 2, "sweeps": 50}}));
+    let job = srv.wait_end(&id, 60);
+    assert_eq!(job["status"], "done", "{job}");
+    let r = &job["result"];
+    assert_eq!(r["solver"], "cqm-sa", "{r}");
+    assert_eq!(r["feasible"], true, "{r}");
+    assert_eq!(r["objective"].as_f64(), Some(2.0), "{r}");
+    assert_eq!(r["violations"].as_array().map(Vec::len), Some(0), "{r}");
+    let bad = "Minimize\n obj: x + y\nSubject To\n c1: x + q <= 1\nBinary\n x y\nEnd\n";
+    let (code, v) = srv.json("POST", "/v1/jobs", &json!({"format": "lp", "data": bad}));
+    assert_eq!(code, 422, "{v}");
+    assert!(v.to_string().contains(":4"), "the line of the undefined variable: {v}");
+    let (code, v) = srv.json("POST", "/v1/jobs", &json!({"format": "lp", "data": lp, "solver": "sa"}));
+    assert_eq!(code, 422, "{v}");
+}

@@ -5,9 +5,9 @@ use super::solve::SolveArgs;
 use super::solvers::SolverChoice;
 use anyhow::{Result, bail};
 use qam::cqm::{ConstrainedModel, CqmSaParams, CqmSaSolver, json, lp};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Input formats of constrained models.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,8 +62,7 @@ pub fn solve(args: &SolveArgs, file: &Path, bytes: &[u8], kind: CqmFormat) -> Re
     let p = &args.params;
     let time_limit = match p.time_limit {
         None => None,
-        Some(t) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
-        Some(t) => bail!("--time-limit must be a positive number of seconds, not {t}"),
+        Some(t) => Some(qam::limits::time_limit(t).map_err(|e| anyhow::anyhow!("--time-limit: {e}"))?),
     };
     let params = CqmSaParams {
         chains: p.reads,
@@ -80,31 +79,14 @@ pub fn solve(args: &SolveArgs, file: &Path, bytes: &[u8], kind: CqmFormat) -> Re
         eprintln!("{}: {why}", file.display());
     }
     let sol = CqmSaSolver::new(params.clone()).solve(&m)?;
-    let mut v = json!({
-        "file": file.display().to_string(),
-        "solver": "cqm-sa",
-        "num_variables": m.num_variables(),
-        "num_constraints": m.constraints().len(),
-        "num_one_hot": m.one_hot_constraints().len(),
-        "energy": sol.energy,
-        "objective": sol.objective,
-        "sense": m.sense(),
-        "feasible": sol.feasible,
-        "violations": sol.violations,
-        "vartype": "BINARY",
-        "state": sol.state,
-        "seed": p.seed,
-        "elapsed_s": t0.elapsed().as_secs_f64(),
-        "time_to_feasible_s": sol.time_to_feasible_s,
-        "stop": sol.stop,
-        "cycles": sol.cycles,
-        "sweeps": sol.sweeps,
-        "params": {"chains": params.chains, "sweeps": params.sweeps, "time_limit": p.time_limit},
-    });
-    if let Some(why) = why {
-        v["auto"] = json!(why);
-    }
-    Ok(v)
+    Ok(qam::cqm::result_json(
+        &file.display().to_string(),
+        &m,
+        &params,
+        &sol,
+        t0.elapsed().as_secs_f64(),
+        why.as_deref(),
+    ))
 }
 
 /// `qam gen --kind gap`: writes a GAP instance as LP (or qam-cqm JSON for `.json`).

@@ -536,3 +536,47 @@ impl ConstrainedModel {
         }
     }
 }
+
+/// The result record of a constrained solve, exactly as `qam solve FILE.lp --output json`
+/// prints it and `qam serve` returns it: `file`, `solver` (`cqm-sa`), sizes, `energy`
+/// (minimisation sense), `objective` (the file's own sense), `sense`, `feasible`,
+/// `violations`, `state`, `seed`, `elapsed_s`, `time_to_feasible_s`, `stop`, `cycles`,
+/// `sweeps`, `params`, and `auto` when `auto` chose the solver.
+pub fn result_json(
+    file: &str,
+    model: &ConstrainedModel,
+    params: &CqmSaParams,
+    sol: &CqmSolution,
+    elapsed_s: f64,
+    auto: Option<&str>,
+) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "file": file,
+        "solver": "cqm-sa",
+        "num_variables": model.num_variables(),
+        "num_constraints": model.constraints().len(),
+        "num_one_hot": model.one_hot_constraints().len(),
+        "energy": sol.energy,
+        "objective": sol.objective,
+        "sense": model.sense(),
+        "feasible": sol.feasible,
+        "violations": sol.violations,
+        "vartype": "BINARY",
+        "state": sol.state,
+        "seed": params.seed,
+        "elapsed_s": elapsed_s,
+        "time_to_feasible_s": sol.time_to_feasible_s,
+        "stop": sol.stop,
+        "cycles": sol.cycles,
+        "sweeps": sol.sweeps,
+        "params": {
+            "chains": params.chains,
+            "sweeps": params.sweeps,
+            "time_limit": params.time_limit.map(|t| t.as_secs_f64()),
+        },
+    });
+    if let Some(why) = auto {
+        v["auto"] = serde_json::json!(why);
+    }
+    v
+}

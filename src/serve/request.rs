@@ -6,6 +6,7 @@
 //! messages and results).
 
 use super::Limits;
+use crate::cqm::{ConstrainedModel, CqmSaParams, json, lp};
 use crate::io::{Format, Problem, ReadOptions, read_bytes};
 use crate::orchestrate::assign::PenaltySettings;
 use crate::orchestrate::{CpuBackend, CpuSolverKind, Orchestrator, OrchestratorConfig, Scenario};
@@ -202,7 +203,7 @@ impl SolveRequest {
                     Some(f) => Some(Format::from_name(f).ok_or_else(|| {
                         Rejection::new(
                             422,
-                            format!("format: unknown format `{f}` (qubo, gset, bqp, mtx, json)"),
+                            format!("format: unknown format `{f}` (qubo, gset, bqp, mtx, json, lp, cqm-json)"),
                         )
                     })?),
                 };
@@ -233,8 +234,40 @@ impl SolveRequest {
         .map_err(|e| Rejection::new(422, e.to_string()))
     }
 
-    /// Checks the request against the limits and returns its problem.
-    pub fn check(&self, limits: &Limits) -> Result<Problem, Rejection> {
+    /// The constrained model of a request whose `data` is CPLEX LP (`"format": "lp"`) or
+    /// qam's constrained-model JSON (`"cqm-json"`, or JSON tagged `"qam-cqm"`); `None`
+    /// for QUBO/Ising requests. Errors name the line, as `qam solve` does.
+    pub fn constrained(&self) -> Result<Option<ConstrainedModel>, Rejection> {
+        let Some(d) = &self.data else { return Ok(None) };
+        let label = self.label();
+        let parsed = match self.format.as_deref() {
+            Some("lp") => lp::read_str(d, label),
+            Some("cqm-json") => json::read_str(d, label),
+            None | Some("json") if json::sniff(d) => json::read_str(d, label),
+            _ => return Ok(None),
+        };
+        parsed.map(Some).map_err(|e| Rejection::new(422, e.to_string()))
+    }
+
+    /// The `cqm-sa` parameters of a constrained request: `reads` chains, `sweeps` per
+    /// cycle, the seed, the time limit (at most `cap`; without one, the fixed work of
+    /// `qam solve FILE.lp`) and the target in the file's sense.
+    pub fn cqm_params(&self, model: &ConstrainedModel, cap: std::time::Duration) -> CqmSaParams {
+        let p = self.solver_params();
+        let limit = p.time_limit.map(|t| std::time::Duration::from_secs_f64(t).min(cap));
+        CqmSaParams {
+            chains: p.reads,
+            sweeps: p.num_sweeps(),
+            seed: p.seed,
+            time_limit: limit,
+            target_energy: p.target.map(|v| model.to_energy(v)),
+            ..Default::default()
+        }
+    }
+
+    /// Checks the request against the limits and returns its QUBO/Ising problem, or
+    /// `None` for a constrained model (which [`constrained`](Self::constrained) reads).
+    pub fn check(&self, limits: &Limits) -> Result<Option<Problem>, Rejection> {
         if let Some(t) = self.time_limit {
             if !(t.is_finite() && t > 0.0) {
                 return Err(Rejection::new(
@@ -268,6 +301,30 @@ impl SolveRequest {
         self.params
             .validate()
             .map_err(|e| Rejection::new(422, format!("params: {e}")))?;
+        if let Some(m) = self.constrained()? {
+            if !matches!(self.solver, SolverKind::Auto | SolverKind::CqmSa) {
+                return Err(Rejection::new(
+                    422,
+                    format!(
+                        "solver `{}` takes QUBO/Ising models; constrained models use cqm-sa or auto",
+                        self.solver.name()
+                    ),
+                ));
+            }
+            let n = m.num_variables();
+            if n > limits.max_variables {
+                return Err(Rejection::limit(
+                    422,
+                    "max-variables",
+                    format!(
+                        "{}: {n} variables is over the limit max-variables = {}",
+                        self.label(),
+                        limits.max_variables
+                    ),
+                ));
+            }
+            return Ok(None);
+        }
         let problem = self.problem()?;
         let n = problem.model.num_variables();
         if n > limits.max_variables {
@@ -281,7 +338,7 @@ impl SolveRequest {
                 ),
             ));
         }
-        Ok(problem)
+        Ok(Some(problem))
     }
 
     /// The solver parameters with the request's `time_limit` folded in.
@@ -343,7 +400,7 @@ mod tests {
         let r: SolveRequest = parse_json(br#"{"format": "gset", "data": "3 1\n1 2 1\n", "time_limit": 1e9}"#).unwrap();
         assert_eq!(r.check(&limits).unwrap_err().limit, Some("max-time-limit"));
         let ok: SolveRequest = parse_json(br#"{"format": "gset", "data": "3 1\n1 2 1\n", "solver": "sa"}"#).unwrap();
-        assert_eq!(ok.check(&limits).unwrap().model.num_variables(), 3);
+        assert_eq!(ok.check(&limits).unwrap().unwrap().model.num_variables(), 3);
         assert_eq!(parse_json::<SolveRequest>(b"{").unwrap_err().status, 400);
         let e = parse_json::<SolveRequest>(br#"{"dta": "x"}"#).unwrap_err();
         assert_eq!(e.status, 422);

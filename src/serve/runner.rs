@@ -392,6 +392,11 @@ impl Checkpoint for JobCheckpoint<'_> {
 
 fn solve(s: &Shared, id: &str, req: &SolveRequest, live: &Live) -> Outcome {
     let t0 = Instant::now();
+    match req.constrained() {
+        Ok(Some(m)) => return solve_constrained(s, req, &m, live, t0),
+        Ok(None) => {}
+        Err(e) => return Outcome::Failed(e.message),
+    }
     let resume = s
         .journal()
         .checkpoint(id)
@@ -475,6 +480,34 @@ fn solve(s: &Shared, id: &str, req: &SolveRequest, live: &Live) -> Outcome {
         Outcome::Cancelled(Some(v))
     } else {
         Outcome::Done(v)
+    }
+}
+
+/// A constrained model (LP, qam-cqm JSON) with `cqm-sa`; the result is what `qam solve
+/// FILE.lp --output json` prints. The run is bounded by the job's time limit (at most the
+/// server's cap); a cancel takes effect when it ends.
+fn solve_constrained(
+    s: &Shared,
+    req: &SolveRequest,
+    m: &crate::cqm::ConstrainedModel,
+    live: &Live,
+    t0: Instant,
+) -> Outcome {
+    let cap = Duration::from_secs_f64(s.config.limits.max_time_limit_s);
+    let params = req.cqm_params(m, cap);
+    live.message("cqm-sa");
+    match crate::cqm::CqmSaSolver::new(params.clone()).solve(m) {
+        Ok(sol) => {
+            live.best_energy(sol.energy);
+            let auto = (req.solver == SolverKind::Auto).then_some("auto: cqm-sa (constrained model)");
+            let v = crate::cqm::result_json(req.label(), m, &params, &sol, t0.elapsed().as_secs_f64(), auto);
+            if live.interrupt.load(Ordering::Relaxed) {
+                Outcome::Cancelled(Some(v))
+            } else {
+                Outcome::Done(v)
+            }
+        }
+        Err(e) => Outcome::Failed(e.to_string()),
     }
 }
 
