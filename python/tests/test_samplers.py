@@ -245,10 +245,12 @@ def test_gil_is_released_while_solving():
 def test_ctrl_c_interrupts_a_long_solve():
     script = textwrap.dedent("""
         import sys, dimod, qam
-        bqm = dimod.generators.ran_r(1, 300, seed=1)
+        bqm = dimod.generators.ran_r(1, 1000, seed=1)
         print("start", flush=True)
         try:
-            qam.SimulatedAnnealingSampler().sample(bqm, num_reads=2, num_sweeps=10**7, seed=1)
+            # 64 reads x 4,000,000 sweeps (within the 2^22-sweep bound) x 1000 variables:
+            # minutes of work, so the interrupt always lands mid-solve.
+            qam.SimulatedAnnealingSampler().sample(bqm, num_reads=64, num_sweeps=4 * 10**6, seed=1)
         except KeyboardInterrupt:
             print("interrupted", flush=True)
             sys.exit(3)
