@@ -311,22 +311,16 @@ impl SolveRequest {
                     ),
                 ));
             }
-            let n = m.num_variables();
-            if n > limits.max_variables {
-                return Err(Rejection::limit(
-                    422,
-                    "max-variables",
-                    format!(
-                        "{}: {n} variables is over the limit max-variables = {}",
-                        self.label(),
-                        limits.max_variables
-                    ),
-                ));
-            }
+            self.check_size(m.num_variables(), limits)?;
             return Ok(None);
         }
         let problem = self.problem()?;
-        let n = problem.model.num_variables();
+        self.check_size(problem.model.num_variables(), limits)?;
+        Ok(Some(problem))
+    }
+
+    /// `n` variables within `max-variables` (a 422 naming the limit otherwise).
+    fn check_size(&self, n: usize, limits: &Limits) -> Result<(), Rejection> {
         if n > limits.max_variables {
             return Err(Rejection::limit(
                 422,
@@ -338,7 +332,7 @@ impl SolveRequest {
                 ),
             ));
         }
-        Ok(Some(problem))
+        Ok(())
     }
 
     /// The solver parameters with the request's `time_limit` folded in.
