@@ -20,7 +20,8 @@
 #   --data    folder holding gset/G22.txt and gset/G81.txt (default ../shared/data, then
 #             .devcheck/); when missing, random stand-ins of the same size are generated and
 #             marked so in the report
-#   --tests   folder of carried test executables to run with QAM_REQUIRE_GPU=1
+#   --tests   folder of carried test executables (the `it` binary) to run with
+#             QAM_REQUIRE_GPU=1, filtered to the tests whose path names "gpu"
 #   --budget  seconds for the whole run (default 480); steps that would start after the
 #             budget is spent are skipped and listed as such
 #
@@ -196,7 +197,7 @@ if [ -n "$TESTS" ] && [ -d "$TESTS" ]; then
     for t in "$TESTS"/*; do
         [ -x "$t" ] || continue
         if [ "$(left)" -le 10 ]; then skip "test $(basename "$t")" "budget spent"; continue; fi
-        if QAM_REQUIRE_GPU=1 timeout "$(left)" "$t" --test-threads 1 >"$WORK/t.out" 2>&1; then ok=true; else ok=false; fi
+        if QAM_REQUIRE_GPU=1 timeout "$(left)" "$t" gpu --test-threads 1 >"$WORK/t.out" 2>&1; then ok=true; else ok=false; fi
         record test "$(printf '{"binary":"%s","passed":%s,"tail":%s}' "$(basename "$t")" "$ok" \
             "$(tail -c 600 "$WORK/t.out" | python3 -c 'import json,sys;print(json.dumps(sys.stdin.read()))')")"
     done

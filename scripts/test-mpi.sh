@@ -19,4 +19,4 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 echo "== cargo clippy --features mpi -D warnings"
 cargo clippy --all-targets --release --features mpi -- -D warnings
 echo "== cargo test --features mpi (mpirun on loopback)"
-cargo test --release --features mpi --test mpi "$@"
+cargo test --release --features mpi --test it mpi:: "$@"

@@ -2,7 +2,7 @@
 //! MPI local rank -> adapter mapping, `gpu-sa --devices all`, and `auto` deciding without
 //! opening a device for tiny problems.
 
-mod common;
+use crate::common;
 
 use qam::gpu::{AdapterSelector, GpuContext, GpuError, GpuOptions, enumerate_adapters, rank_adapters};
 use qam::model::Model;

@@ -2,7 +2,7 @@
 //! reproduces a reported failure (wrong answer, data loss, panic, memory blow-up, silently
 //! accepted nonsense) and checks the fix: the right answer or a clear error.
 
-mod common;
+use crate::common;
 
 use common::{W, random_model};
 use qam::decompose::{HierarchicalParams, HierarchicalSolver, SubSolverKind};

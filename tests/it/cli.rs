@@ -1,7 +1,7 @@
 //! The `qam` binary end to end: `solve` (JSON lines, batches with a broken file,
 //! `--instance`, `--format`), `info`, `gen` -> `solve`, `convert` between formats, `bench`.
 
-mod common;
+use crate::common;
 
 use common::{brute_force, data, state_of};
 use qam::generate::{self, Weights};

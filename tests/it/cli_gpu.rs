@@ -1,7 +1,7 @@
 //! The command line with the GPU and tempering solvers: `solve --solver gpu-sa|pt`,
 //! `bench --compare cpu-sa,gpu-sa`, `--solver auto` without an adapter, QAM_REQUIRE_GPU.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -2,7 +2,7 @@
 //! committed files in tests/data (energies worked out by hand or by dimod), and, in
 //! `#[ignore]`d tests, the shared benchmark data and its certificates.
 
-mod common;
+use crate::common;
 
 use common::{W, brute_force, close, data, random_ising, random_model, random_qubo, random_state, shared};
 use qam::io::{Format, Problem, ProblemKind, ReadOptions, read_bytes, read_file, write_file, write_string};

@@ -2,7 +2,7 @@
 //! `gpu-pa`): exact ground states on small random problems, reproducibility, and
 //! independence of the CPU thread count.
 
-mod common;
+use crate::common;
 
 use common::{ground, seeded_qubo as random_qubo};
 use qam::gpu::anneal::Backend;

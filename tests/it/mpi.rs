@@ -1,6 +1,5 @@
 //! MPI tests (feature `mpi`): real `mpirun` jobs on loopback, each under `timeout`, so a
 //! hang fails the test instead of blocking CI. Run by `scripts/test-mpi.sh`.
-#![cfg(feature = "mpi")]
 
 use qam::generate::{self, Weights};
 use qam::io::write_file;

@@ -1,7 +1,7 @@
 //! Hierarchical decomposition: exactness of subproblems and merge levels, optimality on
 //! planted instances, determinism across batching and thread counts.
 
-mod common;
+use crate::common;
 
 use qam::decompose::subproblem::{RegionMap, extract};
 use qam::decompose::{

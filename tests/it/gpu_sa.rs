@@ -1,7 +1,7 @@
 //! `gpu-sa` against exact answers and the CPU `sa` (lavapipe in CI; fails instead of
 //! skipping when QAM_REQUIRE_GPU=1 and no adapter is found).
 
-mod common;
+use crate::common;
 
 use common::{ground, seeded_qubo as random_qubo};
 use qam::gpu::anneal::Backend;

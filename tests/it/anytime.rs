@@ -5,7 +5,7 @@
 //! Timing assertions are deliberately loose (a limit of L seconds must end before
 //! 2 L + 1 s): they catch a solver that ignores its limit, not scheduling noise.
 
-mod common;
+use crate::common;
 
 use qam::decompose::HierarchicalSolver;
 use qam::generate::frustrated_loops;

@@ -2,7 +2,7 @@
 //! exact ground state, reproducibility across thread counts, parameter validation, and
 //! `greedy` returning 1-flip local minima.
 
-mod common;
+use crate::common;
 
 use common::{W, brute_force, random_model, random_state};
 use qam::model::{Ising, Model, SampleSet, Vartype, spins_as, to_spins};

@@ -3,7 +3,7 @@
 //! accepts must be a well-formed model that the rest of qam can use (conversions, energies,
 //! writers).
 
-mod common;
+use crate::common;
 
 use common::{W, random_model};
 use proptest::prelude::*;

@@ -1,0 +1,41 @@
+//! Every integration test in one binary (it links wgpu and the library once): one module
+//! per area, sharing `common`. Run one area with `cargo test --release --test it AREA::`.
+
+mod common;
+
+mod anytime;
+mod checkpoint;
+mod cli;
+mod cli_gpu;
+mod coloring;
+mod cqm;
+mod cqm_cli;
+mod decompose;
+mod decompose_cli;
+mod formats;
+mod frustrated;
+mod fuzz;
+mod gpu_anneal_kernels;
+mod gpu_sa;
+mod gpu_select;
+mod gpu_shaders_validate;
+mod hostile;
+mod hostile_cli;
+mod malformed;
+#[cfg(feature = "mpi")]
+mod mpi;
+mod orchestrate_cli;
+mod orchestrate_cluster;
+mod orchestrate_cqm;
+mod orchestrate_exact;
+mod orchestrate_replan;
+mod orchestrate_validate;
+mod planted;
+mod qaoa_cli;
+mod qaoa_cpu;
+mod qaoa_gpu;
+mod qasm_cli;
+mod samples;
+mod serve;
+mod solvers;
+mod tempering;
