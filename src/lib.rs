@@ -20,6 +20,7 @@
 //! (random and planted instances), [`rng`].
 #![warn(missing_docs)]
 
+pub mod batch;
 pub mod cqm;
 pub mod decompose;
 pub mod distributed;

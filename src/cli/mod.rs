@@ -15,6 +15,7 @@ mod gpu_select;
 mod info;
 mod orchestrate;
 mod output;
+mod plot;
 mod progress;
 mod qaoa;
 mod samples;

@@ -6,8 +6,7 @@ use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use qam::orchestrate::assign::PenaltySettings;
 use qam::orchestrate::{
-    CpuBackend, CpuSolverKind, GpuBackend, Orchestrator, OrchestratorConfig, Plan, Scenario, SubproblemBackend,
-    validate,
+    BatchSolver, CpuBackend, CpuSolverKind, GpuBatcher, Orchestrator, OrchestratorConfig, Plan, Scenario, validate,
 };
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -71,7 +70,7 @@ impl PlanOptions {
         if self.reads == 0 {
             bail!("--reads must be at least 1");
         }
-        let cpu = |kind| -> Box<dyn SubproblemBackend> {
+        let cpu = |kind| -> Box<dyn BatchSolver> {
             Box::new(CpuBackend {
                 kind,
                 reads: self.reads,
@@ -84,10 +83,7 @@ impl PlanOptions {
             BackendChoice::Exact => cpu(CpuSolverKind::Exact),
             BackendChoice::Sa => cpu(CpuSolverKind::Sa),
             BackendChoice::Greedy => cpu(CpuSolverKind::Greedy),
-            BackendChoice::Gpu => Box::new(GpuBackend {
-                reads: self.reads,
-                sweeps: self.sweeps,
-            }),
+            BackendChoice::Gpu => Box::new(GpuBatcher::polished(self.reads, self.sweeps)),
         };
         let config = OrchestratorConfig {
             seed: self.seed,

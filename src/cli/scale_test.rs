@@ -3,9 +3,9 @@
 
 use super::orchestrate::PlanOptions;
 use super::output::OutputKind;
+use super::plot::{Panel, Series, render};
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use qam::orchestrate::plot::{Panel, Series, render};
 use qam::orchestrate::{GenParams, generate, validate};
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -6,7 +6,6 @@ use super::solvers::{SolverChoice, SolverParams, build};
 use anyhow::{Context, Result};
 use clap::Args;
 use qam::io::{Format, Problem, ReadOptions, read_bytes};
-use qam::model::{SampleSet, spins_as, to_spins};
 use qam::solvers::registry::result_json;
 use qam::solvers::{Solver, greedy};
 use serde_json::{Value, json};
@@ -185,7 +184,7 @@ pub fn solve_bytes_with(args: &SolveArgs, file: &Path, bytes: &[u8], make: &Make
     let mut set = solver.solve_with(&problem.model, &ctx)?;
     bar.finish();
     if args.polish {
-        set = polish(&problem, set);
+        set = greedy::polish_set(&problem.model, &set);
     }
     if let Some(path) = &args.samples {
         super::samples::write_samples(path, &set, file, problem.labels.as_deref())?;
@@ -208,25 +207,6 @@ pub fn solve_bytes_with(args: &SolveArgs, file: &Path, bytes: &[u8], make: &Make
         }
     }
     Ok(v)
-}
-
-/// Steepest descent from every returned state.
-fn polish(problem: &Problem, set: SampleSet) -> SampleSet {
-    let ising = problem.model.to_ising();
-    let vt = set.vartype;
-    let states = set
-        .samples()
-        .iter()
-        .flat_map(|s| std::iter::repeat_n(&s.state, s.num_occurrences as usize))
-        .map(|st| {
-            let mut spins = to_spins(vt, st);
-            greedy::descend(&ising, &mut spins);
-            spins_as(vt, &spins)
-        })
-        .collect();
-    let mut info = set.info.clone();
-    info.extra.insert("polished".into(), json!(true));
-    SampleSet::from_model_states(&problem.model, states, info)
 }
 
 fn render(v: &Value, kind: OutputKind) -> String {

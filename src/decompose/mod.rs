@@ -12,11 +12,12 @@
 //!   the solutions of the level below.
 //! - [`subproblem`]: a cluster's model with every outside variable clamped to the current
 //!   state (outside couplings become linear terms) plus the constant that makes its
-//!   energy the global energy; extracted in O(cluster couplings).
-//! - [`backend`]: the [`BatchSolver`] trait (solve a batch of small models; seeds derive
-//!   from subproblem ids, never from threads or ranks), CPU back-ends (`exact`, `sa`,
-//!   `greedy`, via the [`Solver`](crate::solvers::Solver) trait, rayon-parallel over
-//!   subproblems), and [`SubSolverKind`], the one place where GPU and QAOA back-ends plug in.
+//!   energy the global energy ([`Clamped`], around a batch [`Subproblem`]); extracted in
+//!   O(cluster couplings).
+//! - [`backend`]: [`SubSolverKind`], the registry of sub-solvers (`exact`, `sa`, `greedy`
+//!   per subproblem on the CPU, `gpu-sa` batched, `qaoa`), each a
+//!   [`BatchSolver`](crate::batch::BatchSolver) of the shared batch layer
+//!   ([`crate::batch`]; seeds derive from subproblem ids, never from threads or ranks).
 //! - [`router`]: sends each subproblem to the back-end that suits its size, extracting
 //!   the next batch while a batched back-end works on the current one.
 //! - [`strategy`]: the two ways of combining cluster solutions, `merge` (solve clusters
@@ -26,7 +27,6 @@
 //!   [`Solver`](crate::solvers::Solver) trait (`qam solve --solver hierarchical`).
 
 pub mod backend;
-pub mod gpu_backend;
 pub mod hierarchy;
 pub mod partition;
 pub mod router;
@@ -34,12 +34,13 @@ pub mod solver;
 pub mod strategy;
 pub mod subproblem;
 
-pub use backend::{BatchSolver, PerSubproblem, SubSolverKind, SubSolverParams, SubStart};
+pub use crate::batch::{BatchSolver, PerSubproblem, Subproblem};
+pub use backend::{SubSolverKind, SubSolverParams, SubStart};
 pub use hierarchy::{HierarchicalQubo, HierarchyParams, Level, apply_flips, merge_model};
 pub use partition::{Graph, Partition, PartitionMethod, PartitionParams, PartitionStats, partition};
 pub use router::Router;
 pub use solver::{HierarchicalParams, HierarchicalSolver, Strategy};
-pub use subproblem::{Clamp, Subproblem};
+pub use subproblem::{Clamp, Clamped};
 
 use crate::model::ModelError;
 use crate::solvers::SolveError;

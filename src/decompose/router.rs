@@ -9,8 +9,10 @@
 //! extracted on the CPU while the current one is being solved.
 
 use super::DecomposeError;
-use super::backend::{BatchSolver, SubSolverKind, SubSolverParams, exact_backend};
-use super::subproblem::Subproblem;
+use super::backend::{SubSolverKind, SubSolverParams, exact_backend};
+use super::subproblem::Clamped;
+use crate::batch::{BatchSolver, Subproblem, best_spins};
+use crate::rng::derive_seed;
 use crate::solvers::SolveContext;
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -21,6 +23,7 @@ pub const DEFAULT_EXACT_BELOW: usize = 12;
 
 struct Route {
     max_variables: usize,
+    name: String,
     backend: Arc<dyn BatchSolver>,
     solved: AtomicU64,
 }
@@ -46,6 +49,7 @@ impl Router {
             at,
             Route {
                 max_variables,
+                name: backend.name(),
                 backend,
                 solved: AtomicU64::new(0),
             },
@@ -70,15 +74,15 @@ impl Router {
     }
 
     /// Name of the back-end that takes the largest subproblems.
-    pub fn primary_name(&self) -> &'static str {
-        self.routes.last().map_or("none", |r| r.backend.name())
+    pub fn primary_name(&self) -> &str {
+        self.routes.last().map_or("none", |r| &r.name)
     }
 
     /// How many subproblems each back-end has solved so far, by name.
-    pub fn counts(&self) -> Vec<(&'static str, u64)> {
+    pub fn counts(&self) -> Vec<(&str, u64)> {
         self.routes
             .iter()
-            .map(|r| (r.backend.name(), r.solved.load(Ordering::Relaxed)))
+            .map(|r| (r.name.as_str(), r.solved.load(Ordering::Relaxed)))
             .collect()
     }
 
@@ -92,9 +96,9 @@ impl Router {
             })
     }
 
-    /// Extracts subproblem `k` with `make(k)` for `k in 0..count`, solves each on its
-    /// route (seed `derive_seed(seed, sub.id)` inside the back-end) and returns
-    /// `consume(&sub, best_state)` in order of `k`.
+    /// Extracts subproblem `k` with `make(k)` for `k in 0..count`, gives it the seed
+    /// `derive_seed(seed, sub.id)`, solves it on its route and returns
+    /// `consume(&sub, best_state)` (best state as spins) in order of `k`.
     pub fn run<T, M, C>(
         &self,
         count: usize,
@@ -105,23 +109,28 @@ impl Router {
     ) -> Result<Vec<T>, DecomposeError>
     where
         T: Send,
-        M: Fn(usize) -> Result<Subproblem, DecomposeError> + Sync,
-        C: Fn(&Subproblem, Vec<i8>) -> T + Sync,
+        M: Fn(usize) -> Result<Clamped, DecomposeError> + Sync,
+        C: Fn(&Clamped, Vec<i8>) -> T + Sync,
     {
+        let make = |k: usize| -> Result<Clamped, DecomposeError> {
+            let mut c = make(k)?;
+            c.sub.seed = derive_seed(seed, c.sub.id);
+            Ok(c)
+        };
         let chunk = self.routes.iter().filter_map(|r| r.backend.batch_size()).max();
         let Some(chunk) = chunk else {
             return (0..count)
                 .into_par_iter()
                 .map(|k| {
-                    let sub = make(k)?;
-                    let r = &self.routes[self.pick(sub.len())?];
-                    let mut st = r.backend.solve_batch(std::slice::from_ref(&sub), seed, ctx)?;
+                    let c = make(k)?;
+                    let r = &self.routes[self.pick(c.len())?];
+                    let mut st = r.backend.solve_batch(std::slice::from_ref(&c.sub), ctx)?;
                     r.solved.fetch_add(1, Ordering::Relaxed);
-                    Ok(consume(&sub, st.pop().unwrap_or_default()))
+                    Ok(consume(&c, st.pop().as_ref().map(best_spins).unwrap_or_default()))
                 })
                 .collect();
         };
-        let extract = |a: usize, b: usize| -> Result<Vec<Subproblem>, DecomposeError> {
+        let extract = |a: usize, b: usize| -> Result<Vec<Clamped>, DecomposeError> {
             (a..b).into_par_iter().map(&make).collect()
         };
         let starts: Vec<usize> = (0..count).step_by(chunk).collect();
@@ -131,24 +140,31 @@ impl Router {
             None => None,
         };
         for (i, _) in starts.iter().enumerate() {
-            let subs = next.take().unwrap_or_default();
+            // The batch layer takes the subproblems alone; their maps back to the global
+            // model wait beside them.
+            let (subs, maps): (Vec<Subproblem>, Vec<(Vec<u32>, f64)>) = next
+                .take()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| (c.sub, (c.vars, c.constant)))
+                .unzip();
             let following = starts.get(i + 1).map(|&a| (a, (a + chunk).min(count)));
             let (solved, extracted) = std::thread::scope(|s| {
                 let handle = following.map(|(a, b)| s.spawn(move || extract(a, b)));
-                let solved = self.solve_chunk(&subs, seed, ctx);
+                let solved = self.solve_chunk(&subs, ctx);
                 let extracted = handle.map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
                 (solved, extracted)
             });
             next = extracted.transpose()?;
-            for (sub, st) in subs.iter().zip(solved?) {
-                out.push(consume(sub, st));
+            for ((sub, (vars, constant)), st) in subs.into_iter().zip(maps).zip(solved?) {
+                out.push(consume(&Clamped { sub, vars, constant }, st));
             }
         }
         Ok(out)
     }
 
     /// Solves already extracted subproblems, grouping them by route.
-    fn solve_chunk(&self, subs: &[Subproblem], seed: u64, ctx: &SolveContext) -> Result<Vec<Vec<i8>>, DecomposeError> {
+    fn solve_chunk(&self, subs: &[Subproblem], ctx: &SolveContext) -> Result<Vec<Vec<i8>>, DecomposeError> {
         let mut route_of = Vec::with_capacity(subs.len());
         for s in subs {
             route_of.push(self.pick(s.len())?);
@@ -157,9 +173,9 @@ impl Router {
             && route_of.iter().all(|&x| x == r)
         {
             let route = &self.routes[r];
-            let solved = route.backend.solve_batch(subs, seed, ctx)?;
+            let solved = route.backend.solve_batch(subs, ctx)?;
             route.solved.fetch_add(subs.len() as u64, Ordering::Relaxed);
-            return Ok(solved);
+            return Ok(solved.iter().map(best_spins).collect());
         }
         let mut states: Vec<Vec<i8>> = vec![Vec::new(); subs.len()];
         for (r, route) in self.routes.iter().enumerate() {
@@ -168,10 +184,10 @@ impl Router {
                 continue;
             }
             let group: Vec<Subproblem> = idx.iter().map(|&k| subs[k].clone()).collect();
-            let solved = route.backend.solve_batch(&group, seed, ctx)?;
+            let solved = route.backend.solve_batch(&group, ctx)?;
             route.solved.fetch_add(group.len() as u64, Ordering::Relaxed);
-            for (k, st) in idx.into_iter().zip(solved) {
-                states[k] = st;
+            for (k, set) in idx.into_iter().zip(&solved) {
+                states[k] = best_spins(set);
             }
         }
         Ok(states)

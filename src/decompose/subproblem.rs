@@ -13,39 +13,38 @@
 //! clamped constant. `C` is obtained as `H(s) - H_S(s|_S)` from the current global energy,
 //! so extraction touches only the couplings of `S`: O(sum of degrees in S).
 
-use crate::model::{Couplings, Ising, Model, ModelError, spin_to_binary};
-use std::borrow::Cow;
+use crate::batch::Subproblem;
+use crate::model::{Couplings, Ising, Model, ModelError};
 
 /// How couplings to variables outside the subproblem are treated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Clamp {
     /// Outside spins are fixed at the current state and fold into the fields; the
-    /// subproblem energy plus [`Subproblem::constant`] is the global energy.
+    /// subproblem energy plus [`Clamped::constant`] is the global energy.
     Outside,
     /// Outside couplings are dropped: the cluster's own model (its fields and internal
     /// couplings), as the `merge` strategy solves clusters "independently".
     Ignore,
 }
 
-/// A subproblem: the model restricted to [`vars`](Self::vars) with the rest clamped.
+/// A cluster of the model cut out with the rest clamped: the batch [`Subproblem`]
+/// (local Ising model with offset 0, the current local state as its warm start) plus what
+/// maps it back to the global model.
 #[derive(Clone, Debug)]
-pub struct Subproblem {
-    /// Stable id (level, round, cluster...). Back-ends derive the subproblem's RNG seed
-    /// from it, never from the thread or rank that solves it.
-    pub id: u64,
+pub struct Clamped {
+    /// The subproblem handed to a [`BatchSolver`](crate::batch::BatchSolver): its `id` is
+    /// the stable id given to [`extract`]; its `seed` is set by the router; its
+    /// `warm_start` is the current state of the local variables (spins ±1), `None` under
+    /// [`Clamp::Ignore`], where the surrounding state means nothing.
+    pub sub: Subproblem,
     /// Global index of each local variable (local `k` is global `vars[k]`).
     pub vars: Vec<u32>,
-    /// The local model, always [`Model::Ising`] with offset 0.
-    pub model: Model,
     /// Clamped constant: `global energy = local energy + constant` (NaN under
     /// [`Clamp::Ignore`], where no such relation holds).
     pub constant: f64,
-    /// The current state of the local variables (spins ±1); empty under
-    /// [`Clamp::Ignore`], where the surrounding state means nothing.
-    pub current: Vec<i8>,
 }
 
-impl Subproblem {
+impl Clamped {
     /// Number of variables.
     pub fn len(&self) -> usize {
         self.vars.len()
@@ -56,17 +55,14 @@ impl Subproblem {
         self.vars.is_empty()
     }
 
-    /// The local Ising model (borrowed: [`extract`] always builds an Ising model).
-    pub fn ising(&self) -> Cow<'_, Ising> {
-        self.model.to_ising()
+    /// The current local state (spins; empty under [`Clamp::Ignore`]).
+    pub fn current(&self) -> &[i8] {
+        self.sub.warm_start.as_deref().unwrap_or_default()
     }
 
     /// Local energy of a local spin state.
     pub fn energy(&self, local: &[i8]) -> f64 {
-        match &self.model {
-            Model::Ising(i) => i.energy(local),
-            Model::Qubo(q) => q.energy(&spin_to_binary(local)),
-        }
+        self.sub.energy(local)
     }
 
     /// Global energy of the state obtained by writing `local` into the clamped state.
@@ -89,7 +85,7 @@ pub fn extract(
     local_of: impl Fn(u32) -> Option<u32>,
     id: u64,
     clamp: Clamp,
-) -> Result<Subproblem, ModelError> {
+) -> Result<Clamped, ModelError> {
     let k = vars.len();
     let h_global = model.h();
     let mut h = Vec::with_capacity(k);
@@ -118,16 +114,19 @@ pub fn extract(
         Clamp::Outside => {
             let current: Vec<i8> = vars.iter().map(|&v| spins[v as usize]).collect();
             let constant = energy - ising.energy(&current);
-            (current, constant)
+            (Some(current), constant)
         }
-        Clamp::Ignore => (Vec::new(), f64::NAN),
+        Clamp::Ignore => (None, f64::NAN),
     };
-    Ok(Subproblem {
-        id,
+    Ok(Clamped {
+        sub: Subproblem {
+            id,
+            model: Model::Ising(ising),
+            warm_start: current,
+            seed: 0,
+        },
         vars: vars.to_vec(),
-        model: Model::Ising(ising),
         constant,
-        current,
     })
 }
 

@@ -14,6 +14,7 @@ use super::codec::{Reader, Writer};
 use super::subsolve::{KIND_SUBPROBLEM, decode_state, encode_subproblem, handle_subproblem};
 use super::{DistError, Executor, Handler, Job};
 use crate::decompose::{BatchSolver, SubSolverKind, SubSolverParams, Subproblem};
+use crate::model::{SampleSet, SolveInfo, spins_as};
 use crate::solvers::{SolveContext, SolveError};
 use mpi::environment::Universe;
 use mpi::point_to_point::{Destination, Source, Status};
@@ -321,8 +322,8 @@ impl MpiSubSolver {
 }
 
 impl BatchSolver for MpiSubSolver {
-    fn name(&self) -> &'static str {
-        "mpi"
+    fn name(&self) -> String {
+        "mpi".into()
     }
 
     fn max_variables(&self) -> usize {
@@ -333,7 +334,7 @@ impl BatchSolver for MpiSubSolver {
         Some(4096)
     }
 
-    fn solve_batch(&self, batch: &[Subproblem], seed: u64, _ctx: &SolveContext) -> Result<Vec<Vec<i8>>, SolveError> {
+    fn solve_batch(&self, batch: &[Subproblem], _ctx: &SolveContext) -> Result<Vec<SampleSet>, SolveError> {
         if std::thread::current().id() != self.owner {
             return Err(SolveError::Backend(
                 "MPI sub-solver called from a thread other than the one that initialised MPI".into(),
@@ -345,7 +346,7 @@ impl BatchSolver for MpiSubSolver {
             .map(|(k, sub)| Job {
                 id: k as u64,
                 kind: KIND_SUBPROBLEM,
-                payload: encode_subproblem(sub, seed, self.kind, &self.params),
+                payload: encode_subproblem(sub, self.kind, &self.params),
             })
             .collect();
         let handler = |kind: u8, _id: u64, payload: &[u8]| {
@@ -362,7 +363,16 @@ impl BatchSolver for MpiSubSolver {
             .map_err(|e| SolveError::Backend(e.to_string()))?;
         results
             .iter()
-            .map(|r| decode_state(r).map_err(|e| SolveError::Backend(e.to_string())))
+            .zip(batch)
+            .map(|(r, sub)| {
+                let state = decode_state(r).map_err(|e| SolveError::Backend(e.to_string()))?;
+                let info = SolveInfo {
+                    solver: "mpi".into(),
+                    ..Default::default()
+                };
+                let state = spins_as(sub.model.vartype(), &state);
+                Ok(SampleSet::from_model_states(&sub.model, vec![state], info))
+            })
             .collect()
     }
 }

@@ -38,10 +38,10 @@ fn kind_of(code: u8) -> Result<SubSolverKind, CodecError> {
     })
 }
 
-/// Encodes the job "solve `sub` with `kind` / `params` under job seed `seed`".
-pub fn encode_subproblem(sub: &Subproblem, seed: u64, kind: SubSolverKind, params: &SubSolverParams) -> Vec<u8> {
+/// Encodes the job "solve `sub` (with its own seed) with `kind` / `params`".
+pub fn encode_subproblem(sub: &Subproblem, kind: SubSolverKind, params: &SubSolverParams) -> Vec<u8> {
     let mut w = Writer::default();
-    w.u64(seed).u8(kind_code(kind));
+    w.u64(sub.seed).u8(kind_code(kind));
     w.u64(params.num_reads as u64).u64(params.num_sweeps as u64);
     match params.beta_range {
         Some((a, b)) => w.u8(1).f64(a).f64(b),
@@ -52,13 +52,13 @@ pub fn encode_subproblem(sub: &Subproblem, seed: u64, kind: SubSolverKind, param
         SubStart::Current => 1,
     });
     w.u64(params.qaoa_layers as u64).u64(params.qaoa_shots as u64);
-    w.u64(sub.id).state(&sub.current);
+    w.u64(sub.id).state(sub.warm_start.as_deref().unwrap_or_default());
     encode_model(&sub.model, &mut w);
     w.buf
 }
 
 /// Decodes a job written by [`encode_subproblem`].
-pub fn decode_subproblem(payload: &[u8]) -> Result<(Subproblem, u64, SubSolverKind, SubSolverParams), CodecError> {
+pub fn decode_subproblem(payload: &[u8]) -> Result<(Subproblem, SubSolverKind, SubSolverParams), CodecError> {
     let mut r = Reader::new(payload);
     let seed = r.u64("seed")?;
     let kind = kind_of(r.u8("sub-solver")?)?;
@@ -86,10 +86,9 @@ pub fn decode_subproblem(payload: &[u8]) -> Result<(Subproblem, u64, SubSolverKi
     }
     let sub = Subproblem {
         id,
-        vars: (0..n as u32).collect(),
         model,
-        constant: 0.0,
-        current,
+        warm_start: (!current.is_empty()).then_some(current),
+        seed,
     };
     let params = SubSolverParams {
         num_reads,
@@ -99,15 +98,15 @@ pub fn decode_subproblem(payload: &[u8]) -> Result<(Subproblem, u64, SubSolverKi
         qaoa_layers,
         qaoa_shots,
     };
-    Ok((sub, seed, kind, params))
+    Ok((sub, kind, params))
 }
 
 /// Solves one encoded subproblem job with this process's own back-end; returns the best
 /// local spin state, encoded.
 pub fn handle_subproblem(payload: &[u8]) -> Result<Vec<u8>, String> {
-    let (sub, seed, kind, params) = decode_subproblem(payload).map_err(|e| e.to_string())?;
+    let (sub, kind, params) = decode_subproblem(payload).map_err(|e| e.to_string())?;
     let backend = kind.backend(&params).map_err(|e| e.to_string())?;
-    let state = solve_one(&*backend, &sub, seed).map_err(|e| e.to_string())?;
+    let state = solve_one(&*backend, &sub).map_err(|e| e.to_string())?;
     let mut w = Writer::default();
     w.state(&state);
     Ok(w.buf)
@@ -140,10 +139,9 @@ mod tests {
         .unwrap();
         let sub = Subproblem {
             id: 42,
-            vars: vec![10, 11, 12, 13, 14, 15],
             model: Model::Ising(ising),
-            constant: 1.5,
-            current: vec![1, -1, 1, -1, 1, -1],
+            warm_start: Some(vec![1, -1, 1, -1, 1, -1]),
+            seed: 7,
         };
         let params = SubSolverParams {
             num_reads: 3,
@@ -153,14 +151,14 @@ mod tests {
             qaoa_layers: 2,
             qaoa_shots: 50,
         };
-        let job = encode_subproblem(&sub, 7, SubSolverKind::Sa, &params);
-        let (back, seed, kind, p2) = decode_subproblem(&job).unwrap();
+        let job = encode_subproblem(&sub, SubSolverKind::Sa, &params);
+        let (back, kind, p2) = decode_subproblem(&job).unwrap();
         assert_eq!(
-            (seed, kind, &p2, back.id, &back.current),
-            (7, SubSolverKind::Sa, &params, 42, &sub.current)
+            (back.seed, kind, &p2, back.id, &back.warm_start),
+            (7, SubSolverKind::Sa, &params, 42, &sub.warm_start)
         );
         let remote = decode_state(&handle_subproblem(&job).unwrap()).unwrap();
-        let local = solve_one(&*SubSolverKind::Sa.backend(&params).unwrap(), &sub, 7).unwrap();
+        let local = solve_one(&*SubSolverKind::Sa.backend(&params).unwrap(), &sub).unwrap();
         assert_eq!(remote, local);
         assert!(decode_subproblem(&job[..job.len() - 3]).is_err());
     }

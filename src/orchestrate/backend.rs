@@ -1,36 +1,20 @@
-//! Where subproblem QUBOs are solved: one trait, [`SubproblemBackend`], that every stage of
-//! the orchestrator (clustering, placement, scheduling) sends its batches through.
+//! The orchestrator's CPU batch solvers. Every stage of the orchestrator (clustering,
+//! placement, scheduling) sends its subproblem QUBOs through one
+//! [`BatchSolver`](crate::batch::BatchSolver) of the shared batch layer ([`crate::batch`]):
+//! [`CpuBackend`] here, the GPU batcher [`GpuBatcher`](crate::batch::GpuBatcher), or any
+//! [`Solver`] through [`SolverBackend`].
 //!
-//! A batch holds independent subproblems; a backend may solve them in any order or all at
-//! once (a GPU batch kernel, a hierarchical decomposer), but must give subproblem `j` the
-//! seed `batch[j].seed` so answers do not depend on batching or thread counts. The
-//! orchestrator decodes several samples of each answer, repairs them, and keeps the best
-//! plan it sees (never worse than the warm start), so a backend only needs to return good
-//! states, not feasible ones.
+//! A batch holds independent subproblems; a batch solver may solve them in any order or
+//! all at once, but must give subproblem `j` the seed `batch[j].seed` so answers do not
+//! depend on batching or thread counts. The orchestrator decodes several samples of each
+//! answer, repairs them, and keeps the best plan it sees (never worse than the warm
+//! start), so a batch solver only needs to return good states, not feasible ones.
 
-use crate::model::{Model, Qubo, SampleSet, SolveInfo};
-use crate::solvers::{ExactSolver, GreedySolver, SaParams, SaSolver, SolveError, Solver, greedy};
+use crate::batch::{BatchSolver, Subproblem};
+use crate::model::{SampleSet, SolveInfo};
+use crate::solvers::greedy::polish;
+use crate::solvers::{ExactSolver, GreedySolver, SaParams, SaSolver, SolveContext, SolveError, Solver};
 use rayon::prelude::*;
-
-/// One QUBO subproblem of a batch.
-#[derive(Clone, Debug)]
-pub struct Subproblem {
-    /// The model (binary).
-    pub qubo: Qubo,
-    /// A good known state (the current plan encoded), if any.
-    pub warm_start: Option<Vec<i8>>,
-    /// Seed for this subproblem's random streams.
-    pub seed: u64,
-}
-
-/// Solves batches of independent QUBO subproblems. Implement this to route the
-/// orchestrator's subproblems to another backend (GPU batch, hierarchical decomposition).
-pub trait SubproblemBackend: Send + Sync {
-    /// Name shown in plans and reports.
-    fn name(&self) -> String;
-    /// Solves every subproblem; answer `j` belongs to `batch[j]`, states in 0/1.
-    fn solve_batch(&self, batch: &[Subproblem]) -> Result<Vec<SampleSet>, SolveError>;
-}
 
 /// Which CPU solver [`CpuBackend`] runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,8 +55,8 @@ impl Default for CpuBackend {
 }
 
 impl CpuBackend {
-    fn solve_one(&self, sp: &Subproblem) -> Result<SampleSet, SolveError> {
-        let model = Model::Qubo(sp.qubo.clone());
+    fn solve_one(&self, sp: &Subproblem, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
+        let model = &sp.model;
         let n = model.num_variables();
         let kind = match self.kind {
             CpuSolverKind::Auto if n <= self.exact_max => CpuSolverKind::Exact,
@@ -80,13 +64,13 @@ impl CpuBackend {
             k => k,
         };
         let mut set = match kind {
-            CpuSolverKind::Exact => ExactSolver { max_states: 4 }.solve(&model)?,
+            CpuSolverKind::Exact => ExactSolver { max_states: 4 }.solve_with(model, ctx)?,
             CpuSolverKind::Greedy => GreedySolver {
                 num_reads: self.reads.max(1),
                 seed: sp.seed,
                 initial_states: None,
             }
-            .solve(&model)?,
+            .solve_with(model, ctx)?,
             _ => {
                 let set = SaSolver::new(SaParams {
                     num_reads: self.reads.max(1),
@@ -94,41 +78,31 @@ impl CpuBackend {
                     seed: sp.seed,
                     ..Default::default()
                 })
-                .solve(&model)?;
+                .solve_with(model, ctx)?;
                 // Polish every read by steepest descent.
                 let ising = model.to_ising();
-                let states: Vec<(Vec<i8>, f64)> = set
+                let states = set
                     .samples()
                     .iter()
-                    .map(|s| {
-                        let mut spins = crate::model::binary_to_spin(&s.state);
-                        greedy::descend(&ising, &mut spins);
-                        let x = crate::model::spin_to_binary(&spins);
-                        let e = model.energy(&x);
-                        (x, e)
-                    })
+                    .map(|s| polish(model, &ising, &s.state).0)
                     .collect();
-                SampleSet::from_model_states(&model, states.into_iter().map(|(s, _)| s).collect(), set.info)
+                SampleSet::from_model_states(model, states, set.info)
             }
         };
         if let Some(w) = &sp.warm_start {
             model.check_state(w)?;
             // Descend from the warm start too: a cheap, never-worse candidate.
-            let ising = model.to_ising();
-            let mut spins = crate::model::binary_to_spin(w);
-            greedy::descend(&ising, &mut spins);
-            let x = crate::model::spin_to_binary(&spins);
-            let e = model.energy(&x);
-            let mut states: Vec<(Vec<i8>, f64)> = set.samples().iter().map(|s| (s.state.clone(), s.energy)).collect();
-            states.push((x, e));
+            let (x, _) = polish(model, &model.to_ising(), w);
+            let mut states: Vec<Vec<i8>> = set.samples().iter().map(|s| s.state.clone()).collect();
+            states.push(x);
             let info = std::mem::take(&mut set.info);
-            set = SampleSet::from_model_states(&model, states.into_iter().map(|(s, _)| s).collect(), info);
+            set = SampleSet::from_model_states(model, states, info);
         }
         Ok(set)
     }
 }
 
-impl SubproblemBackend for CpuBackend {
+impl BatchSolver for CpuBackend {
     fn name(&self) -> String {
         match self.kind {
             CpuSolverKind::Auto => format!("cpu-auto(exact<={}, sa {}x{})", self.exact_max, self.reads, self.sweeps),
@@ -138,8 +112,8 @@ impl SubproblemBackend for CpuBackend {
         }
     }
 
-    fn solve_batch(&self, batch: &[Subproblem]) -> Result<Vec<SampleSet>, SolveError> {
-        batch.par_iter().map(|sp| self.solve_one(sp)).collect()
+    fn solve_batch(&self, batch: &[Subproblem], ctx: &SolveContext) -> Result<Vec<SampleSet>, SolveError> {
+        batch.par_iter().map(|sp| self.solve_one(sp, ctx)).collect()
     }
 }
 
@@ -147,24 +121,23 @@ impl SubproblemBackend for CpuBackend {
 /// parallelism inside; the warm start is returned as an extra sample).
 pub struct SolverBackend<S: Solver>(pub S);
 
-impl<S: Solver> SubproblemBackend for SolverBackend<S> {
+impl<S: Solver> BatchSolver for SolverBackend<S> {
     fn name(&self) -> String {
         self.0.name().to_string()
     }
 
-    fn solve_batch(&self, batch: &[Subproblem]) -> Result<Vec<SampleSet>, SolveError> {
+    fn solve_batch(&self, batch: &[Subproblem], ctx: &SolveContext) -> Result<Vec<SampleSet>, SolveError> {
         batch
             .iter()
             .map(|sp| {
-                let model = Model::Qubo(sp.qubo.clone());
-                let mut set = self.0.solve(&model)?;
+                let model = &sp.model;
+                let mut set = self.0.solve_with(model, ctx)?;
                 if let Some(w) = &sp.warm_start {
                     model.check_state(w)?;
-                    let mut states: Vec<(Vec<i8>, f64)> =
-                        set.samples().iter().map(|s| (s.state.clone(), s.energy)).collect();
-                    states.push((w.clone(), model.energy(w)));
+                    let mut states: Vec<Vec<i8>> = set.samples().iter().map(|s| s.state.clone()).collect();
+                    states.push(w.clone());
                     let info: SolveInfo = std::mem::take(&mut set.info);
-                    set = SampleSet::from_model_states(&model, states.into_iter().map(|(s, _)| s).collect(), info);
+                    set = SampleSet::from_model_states(model, states, info);
                 }
                 Ok(set)
             })

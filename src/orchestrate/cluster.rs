@@ -28,9 +28,11 @@
 
 use super::OrchestrateError;
 use super::assign::{PenaltySettings, add_square};
-use super::backend::{Subproblem, SubproblemBackend};
+use crate::batch::{BatchSolver, Subproblem};
+use crate::model::Model;
 use crate::model::{Couplings, Qubo};
 use crate::rng::{Rng, derive_seed};
+use crate::solvers::SolveContext;
 use rayon::prelude::*;
 
 /// A balanced partition problem.
@@ -486,16 +488,17 @@ fn finish(prep: Prepared, samples: &crate::model::SampleSet) -> Vec<usize> {
 pub fn partition(
     p: PartitionProblem,
     pen: &PenaltySettings,
-    backend: &dyn SubproblemBackend,
+    backend: &dyn BatchSolver,
     seed: u64,
 ) -> Result<Vec<usize>, OrchestrateError> {
     let prep = prepare(p, pen, seed)?;
     let sp = Subproblem {
+        id: 0,
         warm_start: Some(prep.pq.encode(&prep.warm)),
-        qubo: prep.pq.qubo.clone(),
+        model: Model::Qubo(prep.pq.qubo.clone()),
         seed,
     };
-    let sets = backend.solve_batch(std::slice::from_ref(&sp))?;
+    let sets = backend.solve_batch(std::slice::from_ref(&sp), &SolveContext::default())?;
     Ok(finish(prep, &sets[0]))
 }
 
@@ -541,7 +544,7 @@ pub fn hierarchical(
     cluster_size: usize,
     max_k: usize,
     pen: &PenaltySettings,
-    backend: &dyn SubproblemBackend,
+    backend: &dyn BatchSolver,
     seed: u64,
     batch_size: usize,
 ) -> Result<Clustering, OrchestrateError> {
@@ -609,13 +612,15 @@ pub fn hierarchical(
             let batch: Vec<Subproblem> = chunk
                 .iter()
                 .zip(&seeds[start..end])
-                .map(|(pr, &s)| Subproblem {
-                    qubo: pr.pq.qubo.clone(),
+                .zip(start..end)
+                .map(|((pr, &s), id)| Subproblem {
+                    id: id as u64,
+                    model: Model::Qubo(pr.pq.qubo.clone()),
                     warm_start: Some(pr.pq.encode(&pr.warm)),
                     seed: s,
                 })
                 .collect();
-            let sets = backend.solve_batch(&batch)?;
+            let sets = backend.solve_batch(&batch, &SolveContext::default())?;
             subproblems += batch.len();
             let done: Vec<Vec<usize>> = chunk
                 .into_par_iter()

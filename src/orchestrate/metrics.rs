@@ -2,9 +2,84 @@
 //! the solvers believe): objective, utilisation per pool, violations, traffic crossing
 //! pools and clusters, makespan, tasks scheduled, solve time.
 
-use super::plan::Violation;
 use super::validate::Instance;
 use serde::{Deserialize, Serialize};
+
+/// A constraint the plan breaks. Plans report these instead of hiding them; a good plan has
+/// none.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Violation {
+    /// An agent could not be placed: no pool has room left for it (capacities too tight to
+    /// pack every agent, although total capacity suffices).
+    AgentUnplaced {
+        /// Agent id.
+        agent: String,
+    },
+    /// A pool is over capacity.
+    CapacityExceeded {
+        /// Pool id.
+        pool: String,
+        /// Resource kind.
+        resource: String,
+        /// Load placed there.
+        used: f64,
+        /// Its capacity.
+        capacity: f64,
+    },
+    /// A task starts before a predecessor ends.
+    PrecedenceViolated {
+        /// Task id.
+        task: String,
+        /// The predecessor.
+        after: String,
+    },
+    /// Two conflicting tasks overlap.
+    ConflictViolated {
+        /// Task id.
+        task: String,
+        /// The other task.
+        with: String,
+    },
+    /// A task has no agent (or its agent runs two tasks at once, or lacks the capability).
+    TaskUnassigned {
+        /// Task id.
+        task: String,
+    },
+    /// A task ends after the hard horizon.
+    PastHorizon {
+        /// Task id.
+        task: String,
+        /// Its end slot.
+        end: usize,
+        /// The horizon.
+        horizon: usize,
+    },
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Violation::AgentUnplaced { agent } => {
+                write!(f, "agent `{agent}` is not placed (no pool has room left for it)")
+            }
+            Violation::CapacityExceeded {
+                pool,
+                resource,
+                used,
+                capacity,
+            } => write!(f, "pool `{pool}` uses {used} {resource} of {capacity}"),
+            Violation::PrecedenceViolated { task, after } => {
+                write!(f, "task `{task}` starts before `{after}` ends")
+            }
+            Violation::ConflictViolated { task, with } => write!(f, "tasks `{task}` and `{with}` overlap"),
+            Violation::TaskUnassigned { task } => write!(f, "task `{task}` has no free capable agent"),
+            Violation::PastHorizon { task, end, horizon } => {
+                write!(f, "task `{task}` ends at slot {end}, after the horizon {horizon}")
+            }
+        }
+    }
+}
 
 /// Use of one pool.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

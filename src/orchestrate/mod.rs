@@ -9,8 +9,8 @@
 //! 2. [`assign`]: clusters, then agents, are placed in pools by assignment QUBOs (one-hot
 //!    placement, capacity by slack-encoded penalties, placement cost, communication cost
 //!    between pools), one small subproblem per cluster or group of clusters.
-//! 3. Every subproblem goes through one [`SubproblemBackend`] (CPU solvers now; the GPU
-//!    batch and hierarchical backends plug in there), is decoded and greedily repaired
+//! 3. Every subproblem goes through one [`BatchSolver`] of the shared batch layer
+//!    ([`crate::batch`]: the CPU solvers, the GPU batcher, any solver), is decoded and greedily repaired
 //!    ([`decode`]), and the best of the decoded samples and the current plan is kept.
 //! 4. [`refine`]: single-agent moves across cluster borders with exact objective deltas;
 //!    then [`constrained`]: the whole assignment on the constrained annealer (`cqm-sa`,
@@ -33,19 +33,17 @@ pub mod cluster;
 pub mod constrained;
 pub mod decode;
 pub mod generate;
-pub mod gpu_backend;
 pub mod metrics;
 pub mod orchestrator;
 pub mod plan;
-pub mod plot;
 pub mod refine;
 pub mod scenario;
 pub mod schedule;
 pub mod validate;
 
-pub use backend::{CpuBackend, CpuSolverKind, SolverBackend, Subproblem, SubproblemBackend};
+pub use crate::batch::{BatchSolver, GpuBatcher, Subproblem};
+pub use backend::{CpuBackend, CpuSolverKind, SolverBackend};
 pub use generate::{GenParams, churn, generate};
-pub use gpu_backend::GpuBackend;
 pub use metrics::Metrics;
 pub use orchestrator::{Orchestrator, OrchestratorConfig};
 pub use plan::{Plan, Violation};

@@ -25,7 +25,7 @@
 //! 6. **metrics** from scratch, greedy baseline, exact optimum when `pools^agents` is small.
 
 use super::assign::{AssignProblem, PenaltySettings, build_assign_qubo};
-use super::backend::{CpuBackend, Subproblem, SubproblemBackend};
+use super::backend::CpuBackend;
 use super::baseline::{exact_assignment, greedy_assignment};
 use super::cluster::{Clustering, hierarchical};
 use super::decode::{Assignment, best_repaired, repair_assignment};
@@ -36,8 +36,10 @@ use super::scenario::Scenario;
 use super::schedule::{list_schedule, schedule};
 use super::validate::{Instance, validate};
 use super::{OrchestrateError, Violation};
-use crate::model::Couplings;
+use crate::batch::{BatchSolver, Subproblem};
+use crate::model::{Couplings, Model};
 use crate::rng::derive_seed;
+use crate::solvers::SolveContext;
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::time::Instant;
@@ -142,11 +144,11 @@ impl OrchestratorConfig {
 }
 
 /// Plans fleets (see the module docs). Subproblems go through one backend: the CPU
-/// solvers by default, or any [`SubproblemBackend`] (GPU batch, hierarchical).
+/// solvers by default, or any [`BatchSolver`] (GPU batch, hierarchical).
 pub struct Orchestrator {
     /// Settings.
     pub config: OrchestratorConfig,
-    backend: Box<dyn SubproblemBackend>,
+    backend: Box<dyn BatchSolver>,
 }
 
 /// Search state: the global assignment (costs include move penalties when re-planning).
@@ -165,7 +167,7 @@ impl Orchestrator {
     }
 
     /// An orchestrator routing every subproblem to `backend`.
-    pub fn with_backend(config: OrchestratorConfig, backend: Box<dyn SubproblemBackend>) -> Self {
+    pub fn with_backend(config: OrchestratorConfig, backend: Box<dyn BatchSolver>) -> Self {
         Orchestrator { config, backend }
     }
 
@@ -599,11 +601,14 @@ impl Orchestrator {
             let warm = warm.placement;
             let aq = build_assign_qubo(&sub, &cfg.penalties)?;
             let sp = Subproblem {
+                id: 1_000_000 + g as u64,
                 warm_start: Some(aq.encode(&warm)?),
-                qubo: aq.qubo.clone(),
+                model: Model::Qubo(aq.qubo.clone()),
                 seed: derive_seed(cfg.seed, 1_000_000 + g as u64),
             };
-            let sets = self.backend.solve_batch(std::slice::from_ref(&sp))?;
+            let sets = self
+                .backend
+                .solve_batch(std::slice::from_ref(&sp), &SolveContext::default())?;
             solved += 1;
             let cands = sets[0]
                 .samples()
@@ -715,13 +720,14 @@ impl Orchestrator {
                 .enumerate()
                 .map(|(s, (aq, (_, warm)))| {
                     Ok(Subproblem {
+                        id: (chunk_index * cfg.batch_size + s) as u64,
                         warm_start: Some(aq.encode(warm)?),
-                        qubo: aq.qubo.clone(),
+                        model: Model::Qubo(aq.qubo.clone()),
                         seed: derive_seed(seed, (chunk_index * cfg.batch_size + s) as u64),
                     })
                 })
                 .collect::<Result<_, OrchestrateError>>()?;
-            let sets = self.backend.solve_batch(&batch)?;
+            let sets = self.backend.solve_batch(&batch, &SolveContext::default())?;
             solved += batch.len();
             drop(batch);
             let answers: Vec<Option<Vec<Option<usize>>>> = built

@@ -30,8 +30,8 @@
 
 use super::OrchestrateError;
 use super::assign::{PenaltySettings, add_square, encode_slack, slack_coefficients};
-use super::backend::{Subproblem, SubproblemBackend};
 use super::validate::Instance;
+use crate::batch::{BatchSolver, Subproblem};
 use crate::model::{Couplings, Qubo, SampleSet};
 
 /// Occupancy of the time slots by scheduled tasks, and of the agents running them.
@@ -457,7 +457,7 @@ pub struct ScheduleResult {
 /// Schedules every task, window by window through `backend` (see the module docs).
 pub fn schedule(
     inst: &Instance,
-    backend: &dyn SubproblemBackend,
+    backend: &dyn BatchSolver,
     chunk: usize,
     window: usize,
     pen: &PenaltySettings,
@@ -481,11 +481,13 @@ pub fn schedule(
         let gstarts: Vec<Option<usize>> = vec![None; tasks.len()];
         let (gs, gcost) = repair_window(inst, &mut gstate, tasks, &gstarts);
         let sp = Subproblem {
+            id: ci as u64,
             warm_start: Some(sq.encode(&gs)),
-            qubo: sq.qubo.clone(),
+            model: crate::model::Model::Qubo(sq.qubo.clone()),
             seed: crate::rng::derive_seed(seed, ci as u64),
         };
-        let sets: Vec<SampleSet> = backend.solve_batch(std::slice::from_ref(&sp))?;
+        let ctx = crate::solvers::SolveContext::default();
+        let sets: Vec<SampleSet> = backend.solve_batch(std::slice::from_ref(&sp), &ctx)?;
         subproblems += 1;
         let mut best = (gstate, gcost, false);
         for s in sets[0].samples().iter().take(4) {

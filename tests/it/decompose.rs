@@ -67,7 +67,7 @@ fn subproblem_energy_plus_clamped_constant_is_global_energy() {
                     Clamp::Outside,
                 )
                 .unwrap();
-                assert!(close(sub.global_energy(&sub.current), e, scale));
+                assert!(close(sub.global_energy(sub.current()), e, scale));
                 for _ in 0..4 {
                     let t = rng.spins(sub.len());
                     let mut full = s.clone();
@@ -227,7 +227,7 @@ fn answers_in_the_model_vartype_with_recomputed_energy() {
 struct Batched(Arc<dyn BatchSolver>, usize);
 
 impl BatchSolver for Batched {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> String {
         self.0.name()
     }
     fn batch_size(&self) -> Option<usize> {
@@ -236,11 +236,10 @@ impl BatchSolver for Batched {
     fn solve_batch(
         &self,
         batch: &[qam::decompose::Subproblem],
-        seed: u64,
         ctx: &SolveContext,
-    ) -> Result<Vec<Vec<i8>>, SolveError> {
+    ) -> Result<Vec<qam::model::SampleSet>, SolveError> {
         assert!(batch.len() <= self.1);
-        self.0.solve_batch(batch, seed, ctx)
+        self.0.solve_batch(batch, ctx)
     }
 }
 

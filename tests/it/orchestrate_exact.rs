@@ -391,7 +391,7 @@ fn gpu_backend_plan_equals_brute_force_optimum() {
                 seed,
                 ..Default::default()
             },
-            Box::new(qam::orchestrate::GpuBackend { reads: 16, sweeps: 300 }),
+            Box::new(qam::orchestrate::GpuBatcher::polished(16, 300)),
         );
         let plan = orch.plan(&s).unwrap();
         assert!(plan.violations.is_empty(), "seed {seed}: {:?}", plan.violations);

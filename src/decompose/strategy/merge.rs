@@ -90,8 +90,8 @@ pub(crate) fn solve_level(
                 )?)
             },
             |sub, st| {
-                if current.is_some() && worse(sub.energy(&st), sub.energy(&sub.current)) {
-                    sub.current.clone()
+                if current.is_some() && worse(sub.energy(&st), sub.energy(sub.current())) {
+                    sub.current().to_vec()
                 } else {
                     st
                 }
@@ -125,8 +125,8 @@ pub(crate) fn solve_level(
             // Under clamping, keep the current cluster state when the new one is worse;
             // take equally good ones (moves along plateaus let the level above see new
             // cluster configurations).
-            if clamp == Clamp::Outside && worse(sub.energy(&st), sub.energy(&sub.current)) {
-                sub.current.clone()
+            if clamp == Clamp::Outside && worse(sub.energy(&st), sub.energy(sub.current())) {
+                sub.current().to_vec()
             } else {
                 st
             }

@@ -69,7 +69,7 @@ pub(crate) fn run(e: &mut Engine) -> Result<(Vec<i8>, f64, StopReason), Decompos
                                 Clamp::Outside,
                             )?)
                         },
-                        |sub, st| improvement(sub.energy(&st) - sub.energy(&sub.current), st, &sub.current, energy),
+                        |sub, st| improvement(sub.energy(&st) - sub.energy(sub.current()), st, sub.current(), energy),
                         e.seed,
                         &e.sub_ctx,
                     )?;
@@ -157,7 +157,7 @@ fn solve_regions(
                 Clamp::Outside,
             )?)
         },
-        |sub, st| improvement(sub.energy(&st) - sub.energy(&sub.current), st, &sub.current, e0),
+        |sub, st| improvement(sub.energy(&st) - sub.energy(sub.current()), st, sub.current(), e0),
         e.seed,
         &e.sub_ctx,
     );
