@@ -1,5 +1,5 @@
 //! The [`Orchestrator`]: clusters the agents, places them by per-cluster assignment QUBOs
-//! routed through a [`SubproblemBackend`], refines across cluster borders, schedules the
+//! routed through a [`BatchSolver`], refines across cluster borders, schedules the
 //! tasks, and reports metrics against the baselines. Incremental re-planning starts from a
 //! previous plan and charges a cost per moved agent.
 //!

@@ -191,19 +191,25 @@ impl Solver for GreedySolver {
 mod tests {
     use super::*;
 
-    #[test]
-    fn reaches_local_minimum() {
-        let mut rng = Rng::new(5);
-        let n = 40;
+    /// Random fields in [-0.5, 0.5) and couplings in [-1, 1) on about one pair in `one_in`.
+    fn random_entries(rng: &mut Rng, n: usize, one_in: u64) -> Vec<(u32, u32, f64)> {
         let mut entries = Vec::new();
         for i in 0..n as u32 {
             entries.push((i, i, rng.next_f64() - 0.5));
             for j in i + 1..n as u32 {
-                if rng.below(4) == 0 {
+                if rng.below(one_in) == 0 {
                     entries.push((i, j, rng.next_f64() * 2.0 - 1.0));
                 }
             }
         }
+        entries
+    }
+
+    #[test]
+    fn reaches_local_minimum() {
+        let mut rng = Rng::new(5);
+        let n = 40;
+        let entries = random_entries(&mut rng, n, 4);
         let ising = Ising::from_entries(n, &entries, 0.0).unwrap();
         let mut s = rng.spins(n);
         let e0 = ising.energy(&s);
@@ -220,15 +226,7 @@ mod tests {
         use crate::model::Qubo;
         let mut rng = Rng::new(9);
         let n = 30;
-        let mut entries = Vec::new();
-        for i in 0..n as u32 {
-            entries.push((i, i, rng.next_f64() - 0.5));
-            for j in i + 1..n as u32 {
-                if rng.below(3) == 0 {
-                    entries.push((i, j, rng.next_f64() * 2.0 - 1.0));
-                }
-            }
-        }
+        let entries = random_entries(&mut rng, n, 3);
         let model = Model::Qubo(Qubo::from_entries(n, &entries, 2.5).unwrap());
         let ising = model.to_ising();
         let x0: Vec<i8> = (0..n).map(|_| rng.below(2) as i8).collect();

@@ -4,6 +4,7 @@
 mod common;
 
 mod anytime;
+mod batch;
 mod checkpoint;
 mod cli;
 mod cli_gpu;

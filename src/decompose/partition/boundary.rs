@@ -43,6 +43,38 @@ impl Conn {
     pub fn to(&self, c: u32) -> f64 {
         self.weight[c as usize]
     }
+
+    /// The touched cluster `c != a` with room for a vertex of weight `w` (`size[c] + w <=
+    /// cap`) that maximises `to(c) - offset`, if that exceeds `threshold` (the first such
+    /// cluster in touch order on ties); otherwise `a`.
+    pub fn best_with_room(&self, a: u32, size: &[u32], w: u32, cap: u32, offset: f64, threshold: f64) -> u32 {
+        let mut best = a;
+        let mut best_score = threshold;
+        for &c in &self.touched {
+            if c == a || size[c as usize] + w > cap {
+                continue;
+            }
+            let score = self.to(c) - offset;
+            if score > best_score {
+                best = c;
+                best_score = score;
+            }
+        }
+        best
+    }
+}
+
+/// Moves vertex `v` (weight `w`) to cluster `to`, keeping the cluster sizes; returns
+/// whether it moved.
+pub(super) fn move_to(labels: &mut [u32], size: &mut [u32], v: usize, w: u32, to: u32) -> bool {
+    let from = labels[v];
+    if from == to {
+        return false;
+    }
+    size[from as usize] -= w;
+    size[to as usize] += w;
+    labels[v] = to;
+    true
 }
 
 /// Up to `passes` sweeps over the vertices: each vertex moves to the neighbouring cluster
@@ -66,24 +98,8 @@ pub(super) fn refine(g: &Graph, labels: &mut [u32], cap: u32, passes: usize) {
             }
             conn.gather(g, labels, v);
             let internal = conn.to(a);
-            let mut best = a;
-            let mut best_gain = 1e-12 * (1.0 + internal.abs());
-            for &c in &conn.touched {
-                if c == a || size[c as usize] + vw[v] > cap {
-                    continue;
-                }
-                let gain = conn.to(c) - internal;
-                if gain > best_gain {
-                    best = c;
-                    best_gain = gain;
-                }
-            }
-            if best != a {
-                size[a as usize] -= vw[v];
-                size[best as usize] += vw[v];
-                labels[v] = best;
-                moved += 1;
-            }
+            let best = conn.best_with_room(a, &size, vw[v], cap, internal, 1e-12 * (1.0 + internal.abs()));
+            moved += usize::from(move_to(labels, &mut size, v, vw[v], best));
         }
         if moved == 0 {
             break;

@@ -1,6 +1,6 @@
 //! Size-constrained label propagation.
 
-use super::boundary::Conn;
+use super::boundary::{Conn, move_to};
 use super::graph::Graph;
 use crate::rng::Rng;
 
@@ -25,24 +25,8 @@ pub(super) fn propagate(g: &Graph, cap: u32, rounds: usize, rng: &mut Rng) -> Ve
             }
             let a = labels[v];
             conn.gather(g, &labels, v);
-            let mut best = a;
-            let mut best_w = conn.to(a);
-            for &c in &conn.touched {
-                if c == a || size[c as usize] + vw[v] > cap {
-                    continue;
-                }
-                let w = conn.to(c);
-                if w > best_w {
-                    best = c;
-                    best_w = w;
-                }
-            }
-            if best != a {
-                size[a as usize] -= vw[v];
-                size[best as usize] += vw[v];
-                labels[v] = best;
-                moved += 1;
-            }
+            let best = conn.best_with_room(a, &size, vw[v], cap, 0.0, conn.to(a));
+            moved += usize::from(move_to(&mut labels, &mut size, v, vw[v], best));
         }
         if moved * 1000 < n {
             break;
