@@ -16,7 +16,7 @@
 //!   O(cluster couplings).
 //! - [`backend`]: [`SubSolverKind`], the registry of sub-solvers (`exact`, `sa`, `greedy`
 //!   per subproblem on the CPU, `gpu-sa` batched, `qaoa`), each a
-//!   [`BatchSolver`](crate::batch::BatchSolver) of the shared batch layer
+//!   [`BatchSolver`] of the shared batch layer
 //!   ([`crate::batch`]; seeds derive from subproblem ids, never from threads or ranks).
 //! - [`router`]: sends each subproblem to the back-end that suits its size, extracting
 //!   the next batch while a batched back-end works on the current one.

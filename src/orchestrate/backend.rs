@@ -1,6 +1,6 @@
 //! The orchestrator's CPU batch solvers. Every stage of the orchestrator (clustering,
 //! placement, scheduling) sends its subproblem QUBOs through one
-//! [`BatchSolver`](crate::batch::BatchSolver) of the shared batch layer ([`crate::batch`]):
+//! [`BatchSolver`] of the shared batch layer ([`crate::batch`]):
 //! [`CpuBackend`] here, the GPU batcher [`GpuBatcher`](crate::batch::GpuBatcher), or any
 //! [`Solver`] through [`SolverBackend`].
 //!
