@@ -15,7 +15,8 @@
 //!
 //! Modules: [`cqm`] (constrained binary models, LP files, the constrained annealer), [`model`] (QUBO, Ising, sample sets), [`io`] (file formats), [`solvers`]
 //! (exact, simulated annealing, greedy, tempering), [`gpu`] (wgpu runtime and GPU annealing),
-//! [`decompose`] (hierarchical decomposition of large models), [`distributed`] (jobs over
+//! [`batch`] (batches of small subproblems on CPU or GPU, shared by `decompose` and
+//! `orchestrate`), [`decompose`] (hierarchical decomposition of large models), [`distributed`] (jobs over
 //! MPI ranks), [`orchestrate`] (agent fleets planned as hierarchical QUBOs), [`generate`]
 //! (random and planted instances), [`rng`].
 #![warn(missing_docs)]
