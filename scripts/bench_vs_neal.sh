@@ -40,7 +40,7 @@ for line in sys.stdin:
 EOF
 
 echo "== qam bench --reads $READS --sweeps $SWEEPS --seed $SEED --threads 1,0"
-"$QAM" bench --reads "$READS" --sweeps "$SWEEPS" --seed "$SEED" --threads 1,0 --output json "${FILES[@]}" \
+"$QAM" bench --instance 1 --reads "$READS" --sweeps "$SWEEPS" --seed "$SEED" --threads 1,0 --output json "${FILES[@]}" \
     | tee "$TMP/qam.jsonl" | python3 "$TMP/show.py" flips_per_s
 echo
 echo "== dwave-samplers SimulatedAnnealingSampler, single thread (benches/peers/neal_sa.py)"

@@ -146,7 +146,7 @@ bench() { # FILE REPLICAS SWEEPS BACKEND
     if [ "$tmo" -le 5 ]; then skip "gpu-sa $(basename "$1") $2 replicas $4" "budget spent"; return; fi
     local rows
     if rows=$(timeout "$tmo" "$BIN" bench "$1" --compare sa,gpu-sa --threads 0 --reads "$2" --sweeps "$3" \
-        --backend "$4" --output json 2>"$WORK/bench.err"); then
+        --kernel "$4" --output json 2>"$WORK/bench.err"); then
         record gpu_sa "$(printf '{"file":"%s","replicas":%s,"sweeps":%s,"backend":"%s","rows":[%s]}' \
             "$(basename "$1")" "$2" "$3" "$4" "$(echo "$rows" | paste -sd, -)")"
     else
@@ -183,9 +183,9 @@ for n in $QAOA_N; do
     if [ "$(left)" -le 15 ]; then skip "qaoa n=$n" "budget spent"; continue; fi
     QAM gen --kind erdos-renyi --n "$n" --degree 3 --seed "$n" --out "$WORK/q$n.gset" >/dev/null
     if a=$(timeout "$(left)" "$BIN" qaoa "$WORK/q$n.gset" --p 1 --gamma 0.3 --beta 0.4 \
-        --backend gpu --precision f32 --output json 2>"$WORK/q.err") &&
+        --qaoa-device gpu --qaoa-precision f32 --shots 0 --output json 2>"$WORK/q.err") &&
         b=$(timeout "$(left)" "$BIN" qaoa "$WORK/q$n.gset" --p 3 --gamma 0.3,0.2,0.1 --beta 0.4,0.3,0.2 \
-            --backend gpu --precision f32 --output json 2>>"$WORK/q.err"); then
+            --qaoa-device gpu --qaoa-precision f32 --shots 0 --output json 2>>"$WORK/q.err"); then
         record qaoa "$(printf '{"n":%s,"p1":%s,"p3":%s}' "$n" "$a" "$b")"
     else
         record qaoa "$(printf '{"n":%s,"error":%s}' "$n" "$(python3 -c 'import json,sys;print(json.dumps(sys.stdin.read()[-400:]))' <"$WORK/q.err")")"

@@ -7,8 +7,8 @@ Time per <C> evaluation = prepare |psi(gamma, beta)> from |+>^n and compute <C> 
 (engine, n, threads) runs in its own subprocess.
 
 Engines
-- qam: `qam qaoa FILE --gamma .. --beta .. --convention cut --repeat R --backend cpu
-  --precision f64|f32` with RAYON_NUM_THREADS; its `evaluation_s` and `setup_s` (cost
+- qam: `qam qaoa FILE --gamma .. --beta .. --convention cut --repeat R --qaoa-device cpu
+  --qaoa-precision f64|f32` with RAYON_NUM_THREADS; its `evaluation_s` and `setup_s` (cost
   diagonal + state allocation).
 - qokit-c: QOKit's own C sources (qokit/fur/c/csim/src/*.c, shipped in the qokit wheel
   without headers or a makefile) compiled here with -O3 -march=native -fopenmp into
@@ -186,7 +186,7 @@ def worker_qam(n, p, repeats, threads, precision, qam):
     cmd = [
         qam, "qaoa", path, "--convention", "cut",
         "--gamma", ",".join(map(str, g_cut)), "--beta", ",".join(map(str, beta)),
-        "--repeat", str(repeats + 1), "--backend", "cpu", "--precision", precision,
+        "--repeat", str(repeats + 1), "--qaoa-device", "cpu", "--qaoa-precision", precision, "--shots", "0",
         "--output", "json", "--quiet",
     ]
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads))

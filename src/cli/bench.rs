@@ -8,7 +8,7 @@ use super::output::{OutputKind, Sink};
 use super::solvers::{SolverChoice, SolverParams, build};
 use anyhow::{Context, Result};
 use clap::Args;
-use qam::io::{Format, Problem, ProblemKind, ReadOptions, read_file};
+use qam::io::{Format, Problem, ProblemKind, ReadOptions};
 use qam::model::SampleSet;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -30,18 +30,23 @@ pub struct BenchArgs {
     threads: Vec<usize>,
     #[command(flatten)]
     params: SolverParams,
-    /// Instance of a multi-instance bqp file (1-based).
+    /// Instance of a multi-instance bqp file (1-based; required when it holds several)
+    /// [default: 1].
     #[arg(long)]
     instance: Option<usize>,
-    /// Force the input format.
+    /// Input format [default: from the extension, else the first line].
     #[arg(long, value_parser = super::parse_format)]
     format: Option<Format>,
-    /// Best-known value (cut, objective or energy) when it cannot be looked up.
+    /// Best-known value (cut, objective or energy) when it cannot be looked up [default:
+    /// looked up in the shared data's best-known tables, else none].
     #[arg(long)]
     best_known: Option<f64>,
     /// Result format.
     #[arg(long, value_enum, default_value_t = OutputKind::Text)]
     output: OutputKind,
+    /// Flags given on the command line (kebab-case), filled in after parsing.
+    #[arg(skip)]
+    pub given: Vec<String>,
 }
 
 /// The value users compare (cut, objective or energy) and whether higher is better.
@@ -107,6 +112,10 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     for &t in &args.threads {
         qam::limits::check_threads("threads", t).map_err(|e| anyhow::anyhow!("--threads: {e}"))?;
     }
+    super::input::check_one_stdin(&args.files)?;
+    // A flag must be used by at least one of the compared solvers.
+    let kinds: Vec<_> = args.compare.iter().map(|c| c.kind()).collect();
+    qam::solvers::registry::check_applicable(&kinds, &args.given, args.params.hierarchical.sub_solver.into())?;
     let mut sink = Sink::open(None)?;
     if args.output == OutputKind::Text {
         sink.line(&format!(
@@ -131,7 +140,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         ))?;
     }
     for file in &args.files {
-        let problem = read_file(
+        let problem = super::input::read_problem(
             file,
             ReadOptions {
                 format: args.format,

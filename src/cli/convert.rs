@@ -2,32 +2,36 @@
 
 use anyhow::Result;
 use clap::Args;
-use qam::io::{Format, ReadOptions, read_file, write_file};
+use qam::io::{Format, ReadOptions, write_file};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Arguments of `qam convert`.
 #[derive(Args)]
 pub struct ConvertArgs {
-    /// Input file.
+    /// Input file (`-`: standard input).
     input: PathBuf,
-    /// Output file (format from the extension unless --to).
+    /// Output file, written atomically.
     output: PathBuf,
-    /// Force the input format.
-    #[arg(long, value_parser = super::parse_format)]
+    /// Input format (also `--format`, as in the other commands) [default: from the
+    /// extension, else the first line].
+    #[arg(long, alias = "format", value_parser = super::parse_format)]
     from: Option<Format>,
-    /// Force the output format.
+    /// Output format [default: from the extension of OUTPUT].
     #[arg(long, value_parser = super::parse_format)]
     to: Option<Format>,
-    /// Instance of a multi-instance bqp input (1-based).
+    /// Instance of a multi-instance bqp input (1-based; required when it holds several)
+    /// [default: 1].
     #[arg(long)]
     instance: Option<usize>,
 }
 
 /// Runs `qam convert`.
 pub fn run(args: ConvertArgs) -> Result<ExitCode> {
-    qam::io::check_not_input(&args.output, &[&args.input])?;
-    let p = read_file(
+    if !super::input::is_stdin(&args.input) {
+        qam::io::check_not_input(&args.output, &[&args.input])?;
+    }
+    let p = super::input::read_problem(
         &args.input,
         ReadOptions {
             format: args.from,

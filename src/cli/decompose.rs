@@ -5,7 +5,7 @@ use super::output::{OutputKind, Sink};
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use qam::decompose::{HierarchicalQubo, HierarchyParams, PartitionMethod, SubSolverKind};
-use qam::io::{Format, ReadOptions, read_file};
+use qam::io::{Format, ReadOptions};
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,7 +14,7 @@ use std::time::Instant;
 /// `--sub-solver` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum SubSolverArg {
-    /// GPU simulated annealing, one batch of replicas per dispatch (not in this build yet).
+    /// GPU simulated annealing, one batch of subproblems per dispatch.
     GpuSa,
     /// CPU simulated annealing.
     Sa,
@@ -22,7 +22,7 @@ pub enum SubSolverArg {
     Exact,
     /// Steepest descent from random starts.
     Greedy,
-    /// QAOA simulation (not in this build yet).
+    /// QAOA simulation (clusters up to about 20 variables; --p, --shots).
     Qaoa,
 }
 
@@ -71,8 +71,8 @@ pub struct HierarchicalArgs {
     /// Sub-solver for the clusters (hierarchical).
     #[arg(long, value_enum, default_value_t = SubSolverArg::Sa)]
     pub sub_solver: SubSolverArg,
-    /// Largest cluster / subproblem (hierarchical; default: 20 for exact and qaoa, 1000 for
-    /// sa and greedy, 4096 for gpu-sa).
+    /// Largest cluster / subproblem in variables (hierarchical) [default: 20 for exact and
+    /// qaoa, 1000 for sa and greedy, 4096 for gpu-sa].
     #[arg(long)]
     pub cluster_size: Option<usize>,
     /// How cluster solutions are combined (hierarchical).
@@ -91,13 +91,13 @@ pub struct HierarchicalArgs {
     /// Sweeps per subproblem anneal (hierarchical with sa).
     #[arg(long, default_value_t = 1000)]
     pub sub_sweeps: usize,
-    /// Most rounds (V-cycles or refinement rounds) (hierarchical; default 1000, or
-    /// unlimited when --time-limit is given so that the time is used).
+    /// Most rounds (V-cycles or refinement rounds) (hierarchical) [default: 1000, or
+    /// unlimited when --time-limit is given so that the time is used].
     #[arg(long)]
     pub rounds: Option<u64>,
     /// Stop after this many rounds in a row without gain; each such round re-partitions
-    /// with a new seed (hierarchical; default 10, or unlimited when --time-limit is given
-    /// so that the time is used).
+    /// with a new seed (hierarchical) [default: 10, or unlimited when --time-limit is
+    /// given so that the time is used].
     #[arg(long)]
     pub patience: Option<u64>,
     /// Start subproblem anneals from the current state (re-anneal from a cooler β, default
@@ -119,9 +119,9 @@ pub enum SubStartArg {
 /// Arguments of `qam decompose`.
 #[derive(Args)]
 pub struct DecomposeArgs {
-    /// Problem file.
+    /// Problem file (`-`: standard input).
     file: PathBuf,
-    /// Largest cluster.
+    /// Largest cluster (variables).
     #[arg(long, default_value_t = 1000)]
     cluster_size: usize,
     /// Partitioning algorithm.
@@ -130,20 +130,26 @@ pub struct DecomposeArgs {
     /// Seed of the partitioner.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Instance of a multi-instance bqp file (1-based).
+    /// Instance of a multi-instance bqp file (1-based; required when it holds several)
+    /// [default: 1].
     #[arg(long)]
     instance: Option<usize>,
-    /// Force the input format.
+    /// Input format [default: from the extension, else the first line].
     #[arg(long, value_parser = super::parse_format)]
     format: Option<Format>,
     /// Result format.
     #[arg(long, value_enum, default_value_t = OutputKind::Text)]
     output: OutputKind,
+    /// CPU threads for this command (a rayon pool of its own; GPU solvers are unaffected)
+    /// [default: all cores, or RAYON_NUM_THREADS]. The same seed gives the same answer on
+    /// any thread count.
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 /// Runs `qam decompose`.
 pub fn run(a: DecomposeArgs) -> Result<ExitCode> {
-    let p = read_file(
+    let p = super::input::read_problem(
         &a.file,
         ReadOptions {
             format: a.format,

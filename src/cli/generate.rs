@@ -45,22 +45,24 @@ pub enum WeightsArg {
 /// Arguments of `qam gen`.
 #[derive(Args)]
 pub struct GenArgs {
-    /// Instance family.
+    /// Instance family (required) [default: none].
     #[arg(long, value_enum)]
     kind: Kind,
-    /// Number of variables (`gap`: agents, also `--agents`).
+    /// Number of variables (required; `gap`: agents, also `--agents`; tile-planted: rows x
+    /// cols; frustrated-loops: L^dims) [default: none].
     #[arg(long, alias = "agents")]
     n: usize,
-    /// `gap`: number of pools.
+    /// `gap`: number of pools (required for gap) [default: none].
     #[arg(long)]
     pools: Option<usize>,
     /// `gap`: generator type c, d or e.
     #[arg(long, default_value = "c")]
     gap_type: String,
-    /// Mean degree (erdos-renyi).
+    /// Mean degree (erdos-renyi; planted-ferro: the regular degree) [default: none;
+    /// planted-ferro: 3].
     #[arg(long, conflicts_with = "density")]
     degree: Option<f64>,
-    /// Edge probability (erdos-renyi) or entry density (dense).
+    /// Edge probability (erdos-renyi) or entry density (dense) [default: dense: 1].
     #[arg(long)]
     density: Option<f64>,
     /// Edge weights (default: 1 for erdos-renyi and regular3, ±1 for torus).
@@ -69,17 +71,20 @@ pub struct GenArgs {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Output file; the format follows the extension (.qubo .gset .bqp .mtx .json).
+    /// Output file (required); the format follows the extension (.qubo .gset .bqp .mtx
+    /// .json; `.txt`: G-set for the graph kinds, OR-Library bqp for dense, like the
+    /// distributions' files) [default: none].
     #[arg(long)]
     out: PathBuf,
-    /// Force the output format.
-    #[arg(long, value_parser = super::parse_format)]
-    format: Option<Format>,
+    /// Output format, as `qam convert --to` (was `--format`) [default: from the
+    /// extension of --out].
+    #[arg(long, alias = "format", value_parser = super::parse_format)]
+    to: Option<Format>,
     /// Overwrite an existing FILE (and FILE.planted.json); without it they are refused.
     #[arg(long)]
     force: bool,
     /// Plaquette class probabilities P1,P2,P3 of tile-planted (C1 (-1,-1,-1,+1),
-    /// C2 (-2,-1,-1,+1), C3 (-2,-2,-1,+1)); default 0.4,0.3,0.3.
+    /// C2 (-2,-1,-1,+1), C3 (-2,-2,-1,+1)) [default: 0.4,0.3,0.3].
     #[arg(long, value_parser = parse_classes)]
     tile_classes: Option<TileClasses>,
     /// Lattice dimension of frustrated-loops (2 or 3).
@@ -88,6 +93,11 @@ pub struct GenArgs {
     /// Loops per spin of frustrated-loops.
     #[arg(long, default_value_t = 0.2)]
     alpha: f64,
+    /// CPU threads for this command (a rayon pool of its own; GPU solvers are unaffected)
+    /// [default: all cores, or RAYON_NUM_THREADS]. The same seed gives the same answer on
+    /// any thread count.
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 fn parse_classes(s: &str) -> std::result::Result<TileClasses, String> {
@@ -98,6 +108,19 @@ fn parse_classes(s: &str) -> std::result::Result<TileClasses, String> {
     match v[..] {
         [a, b, c] => Ok(TileClasses([a, b, c])),
         _ => Err(format!("expected P1,P2,P3, found `{s}`")),
+    }
+}
+
+/// The format of a `.txt` output (the extension of the G-set and OR-Library files): G-set
+/// for the graph kinds (MaxCut and planted spin glasses, Ising without fields), bqp for
+/// `dense`. `None` for other extensions (the extension decides).
+fn txt_format(out: &std::path::Path, kind: Kind) -> Option<Format> {
+    let txt = out.extension().is_some_and(|e| e.eq_ignore_ascii_case("txt"));
+    match kind {
+        _ if !txt => None,
+        Kind::Dense => Some(Format::Bqp),
+        Kind::Gap => None,
+        _ => Some(Format::Gset),
     }
 }
 
@@ -113,7 +136,7 @@ pub fn run(a: GenArgs) -> Result<ExitCode> {
     }
     // Refuse before generating anything: neither file is touched without --force.
     check_overwrite(&a.out, a.force)?;
-    if matches!(a.kind, Kind::PlantedFerro | Kind::TilePlanted) {
+    if matches!(a.kind, Kind::PlantedFerro | Kind::TilePlanted | Kind::FrustratedLoops) {
         check_overwrite(&generate::sidecar_path(&a.out), a.force)?;
     }
     if a.kind == Kind::Gap {
@@ -169,10 +192,10 @@ pub fn run(a: GenArgs) -> Result<ExitCode> {
         (None, Some(p)) => &p.problem,
         (None, None) => bail!("no instance was generated"),
     };
-    write_file(&a.out, problem, a.format)?;
+    let format = a.to.or_else(|| txt_format(&a.out, a.kind));
+    write_file(&a.out, problem, format)?;
     if let Some(p) = &planted {
-        let format = a
-            .format
+        let format = format
             .or_else(|| Format::from_extension(&a.out))
             .unwrap_or(Format::Json);
         let side = p.write_sidecar(&a.out, format)?;

@@ -3,7 +3,7 @@
 use super::output::{OutputKind, Sink};
 use anyhow::Result;
 use clap::Args;
-use qam::io::{Format, ProblemKind, ReadOptions, read_file};
+use qam::io::{Format, ProblemKind, ReadOptions};
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,12 +11,13 @@ use std::process::ExitCode;
 /// Arguments of `qam info`.
 #[derive(Args)]
 pub struct InfoArgs {
-    /// Problem file.
+    /// Problem file (`-`: standard input).
     file: PathBuf,
-    /// Instance of a multi-instance bqp file (1-based).
+    /// Instance of a multi-instance bqp file (1-based; required when it holds several)
+    /// [default: 1].
     #[arg(long)]
     instance: Option<usize>,
-    /// Force the input format.
+    /// Input format [default: from the extension, else the first line].
     #[arg(long, value_parser = super::parse_format)]
     format: Option<Format>,
     /// Result format.
@@ -33,7 +34,7 @@ fn range(it: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
 
 /// Runs `qam info`.
 pub fn run(args: InfoArgs) -> Result<ExitCode> {
-    let p = read_file(
+    let p = super::input::read_problem(
         &args.file,
         ReadOptions {
             format: args.format,
@@ -69,7 +70,7 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
         }
     };
     let v = json!({
-        "file": args.file.display().to_string(),
+        "file": super::input::label(&args.file),
         "kind": kind,
         "vartype": m.vartype().as_str(),
         "num_variables": n,
@@ -87,7 +88,7 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
         OutputKind::Json => sink.line(&v.to_string())?,
         OutputKind::Text => {
             let show = |r: Option<(f64, f64)>| r.map_or("none".to_string(), |(a, b)| format!("[{a}, {b}]"));
-            sink.line(&format!("file:          {}", args.file.display()))?;
+            sink.line(&format!("file:          {}", super::input::label(&args.file)))?;
             sink.line(&format!("kind:          {kind}"))?;
             sink.line(&format!("vartype:       {}", m.vartype().as_str()))?;
             sink.line(&format!("variables:     {n}"))?;

@@ -9,10 +9,12 @@ mod decompose;
 mod devices;
 mod distributed;
 pub mod exit;
+mod flags;
 mod gen_scenario;
 mod generate;
 mod gpu_select;
 mod info;
+mod input;
 mod orchestrate;
 mod output;
 mod plot;
@@ -25,7 +27,7 @@ mod solve;
 mod solvers;
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 /// qam: fast QUBO / Ising solvers on CPUs and GPUs.
@@ -71,20 +73,30 @@ enum Command {
 
 /// Parses the command line and runs it.
 pub fn run() -> Result<ExitCode> {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    flags::warn_deprecated();
+    let given = matches.subcommand().map(|(_, m)| flags::given(m)).unwrap_or_default();
+    match &mut cli.command {
+        Command::Solve(a) => a.given = given,
+        Command::Bench(a) => a.given = given,
+        Command::Qaoa(a) => a.given = given,
+        _ => {}
+    }
     gpu_select::configure(cli.device.as_deref())?;
+    use flags::with_threads;
     match cli.command {
-        Command::Solve(a) => solve::run(a),
+        Command::Solve(a) => with_threads(a.threads, || solve::run(a)),
         Command::Info(a) => info::run(a),
-        Command::Gen(a) => generate::run(a),
+        Command::Gen(a) => with_threads(a.threads, || generate::run(a)),
         Command::Convert(a) => convert::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Devices(a) => devices::run(a),
-        Command::Orchestrate(a) => orchestrate::run(a),
+        Command::Orchestrate(a) => with_threads(a.threads, || orchestrate::run(a)),
         Command::GenScenario(a) => gen_scenario::run(a),
-        Command::ScaleTest(a) => scale_test::run(a),
-        Command::Decompose(a) => decompose::run(a),
-        Command::Qaoa(a) => qaoa::run(a),
+        Command::ScaleTest(a) => with_threads(a.threads, || scale_test::run(a)),
+        Command::Decompose(a) => with_threads(a.threads, || decompose::run(a)),
+        Command::Qaoa(a) => with_threads(a.threads, || qaoa::run(a)),
         Command::Serve(a) => serve::run(a),
     }
 }

@@ -11,7 +11,7 @@ use qam::orchestrate::{
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Subproblem solver.
+/// `--sub-solver` values (the solver of each subproblem; was `--backend`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum BackendChoice {
     /// `exact` up to 20 variables, otherwise `sa` polished by steepest descent.
@@ -22,21 +22,23 @@ pub enum BackendChoice {
     Sa,
     /// Steepest descent from random states.
     Greedy,
-    /// GPU annealing: each batch of subproblems annealed together in one run.
+    /// GPU annealing: each batch of subproblems annealed together in one run (`gpu` is the
+    /// old spelling).
+    #[value(name = "gpu-sa", alias = "gpu")]
     Gpu,
 }
 
 /// Options shared by `orchestrate` and `scale-test`.
 #[derive(Args, Clone, Debug)]
 pub struct PlanOptions {
-    /// Subproblem solver.
-    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    /// Subproblem solver (was `--backend`; same values as hierarchical's --sub-solver).
+    #[arg(long = "sub-solver", value_enum, alias = "backend", default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
-    /// Reads per subproblem.
-    #[arg(long, default_value_t = 4)]
+    /// Reads per subproblem (was `--reads`).
+    #[arg(long = "sub-reads", alias = "reads", default_value_t = 4)]
     pub reads: usize,
-    /// Sweeps per read.
-    #[arg(long, default_value_t = 400)]
+    /// Sweeps per subproblem read (was `--sweeps`).
+    #[arg(long = "sub-sweeps", alias = "sweeps", default_value_t = 400)]
     pub sweeps: usize,
     /// Seed.
     #[arg(long, default_value_t = 0)]
@@ -68,7 +70,7 @@ impl PlanOptions {
     /// The orchestrator these options describe.
     pub fn orchestrator(&self) -> Result<Orchestrator> {
         if self.reads == 0 {
-            bail!("--reads must be at least 1");
+            bail!("--sub-reads must be at least 1");
         }
         let cpu = |kind| -> Box<dyn BatchSolver> {
             Box::new(CpuBackend {
@@ -107,10 +109,11 @@ impl PlanOptions {
 pub struct OrchestrateArgs {
     /// Scenario file (JSON, `qam-scenario`).
     scenario: PathBuf,
-    /// Where to write the plan (JSON).
+    /// Where to write the plan (JSON, atomically) [default: none, the summary only].
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Previous plan: re-plan incrementally from it (agents joined, left or failed).
+    /// Previous plan: re-plan incrementally from it (agents joined, left or failed)
+    /// [default: none, plan from scratch].
     #[arg(long)]
     previous: Option<PathBuf>,
     /// Re-plan from a --previous plan even when it looks like a plan of another scenario
@@ -122,6 +125,11 @@ pub struct OrchestrateArgs {
     /// Summary style on stdout.
     #[arg(long, value_enum, default_value_t = OutputKind::Text)]
     output: OutputKind,
+    /// CPU threads for this command (a rayon pool of its own; GPU solvers are unaffected)
+    /// [default: all cores, or RAYON_NUM_THREADS]. The same seed gives the same answer on
+    /// any thread count.
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 /// Runs `qam orchestrate`.

@@ -10,7 +10,7 @@ use super::output::{OutputKind, Sink};
 use super::progress::Bar;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use qam::io::{Format, ProblemKind, ReadOptions, read_file};
+use qam::io::{Format, ProblemKind, ReadOptions};
 use qam::qaoa::qasm::{Circuit, QasmVersion};
 use qam::qaoa::{Angles, Backend, Optimizer, Precision, QaoaParams, build_simulator, index_to_spins, run_qaoa};
 use qam::solvers::SolveContext;
@@ -40,43 +40,35 @@ impl OptimizerChoice {
     }
 }
 
-/// `--backend` values.
+/// `--qaoa-device` values (was `--backend` in `qam qaoa`, `--qaoa-backend` in `qam solve`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum BackendChoice {
+pub enum DeviceChoice {
     /// The CPU simulator.
     Cpu,
-    /// The GPU simulator (complex64).
+    /// The GPU simulator (complex64), on the adapter chosen by --device.
     Gpu,
-    /// The GPU if a hardware adapter fits the state (and --precision f32), else the CPU.
+    /// The GPU if a hardware adapter fits the state and --qaoa-precision is f32, else the
+    /// CPU.
     Auto,
 }
 
-impl BackendChoice {
+impl DeviceChoice {
     fn get(self) -> Backend {
         match self {
-            BackendChoice::Cpu => Backend::Cpu,
-            BackendChoice::Gpu => Backend::Gpu,
-            BackendChoice::Auto => Backend::Auto,
+            DeviceChoice::Cpu => Backend::Cpu,
+            DeviceChoice::Gpu => Backend::Gpu,
+            DeviceChoice::Auto => Backend::Auto,
         }
     }
 }
 
-/// `--precision` values.
+/// `--qaoa-precision` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum PrecisionChoice {
     /// complex64 amplitudes (the GPU's).
     F32,
     /// complex128 amplitudes (CPU only).
     F64,
-}
-
-impl PrecisionChoice {
-    fn get(self) -> Precision {
-        match self {
-            PrecisionChoice::F32 => Precision::F32,
-            PrecisionChoice::F64 => Precision::F64,
-        }
-    }
 }
 
 /// `--convention` values.
@@ -92,13 +84,14 @@ pub enum Convention {
 #[derive(Args, Clone, Debug)]
 #[command(next_help_heading = "QAOA (--solver qaoa)")]
 pub struct QaoaFlags {
-    /// QAOA layers.
+    /// QAOA layers (also hierarchical's qaoa sub-solver).
     #[arg(long = "p", default_value_t = 1)]
     pub p: usize,
-    /// Angle optimiser.
+    /// Angle optimiser (`none`: evaluate the starting angles once).
     #[arg(long, value_enum, default_value_t = OptimizerChoice::NelderMead)]
     pub optimizer: OptimizerChoice,
-    /// Bitstrings sampled from the optimised state (each polished by steepest descent).
+    /// Bitstrings sampled from the optimised state (each polished by steepest descent;
+    /// also hierarchical's qaoa sub-solver).
     #[arg(long, default_value_t = 1000)]
     pub shots: usize,
     /// Extra optimiser runs from perturbed angles at the final depth.
@@ -107,48 +100,55 @@ pub struct QaoaFlags {
     /// Evaluations per optimiser run (0: 100 + 120 p).
     #[arg(long, default_value_t = 0)]
     pub max_evals: usize,
-    /// Where the QAOA state vector lives.
-    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
-    pub qaoa_backend: BackendChoice,
-    /// Amplitude precision of the QAOA simulator.
-    #[arg(long, value_enum, default_value_t = PrecisionChoice::F64)]
-    pub qaoa_precision: PrecisionChoice,
+    /// Where the QAOA state vector lives (was `--qaoa-backend`).
+    #[arg(long, value_enum, alias = "qaoa-backend", default_value_t = DeviceChoice::Auto)]
+    pub qaoa_device: DeviceChoice,
+    /// Amplitude precision of the QAOA simulator [default: follows --qaoa-device: f32 on
+    /// gpu, f64 otherwise].
+    #[arg(long, value_enum)]
+    pub qaoa_precision: Option<PrecisionChoice>,
 }
 
 /// Arguments of `qam qaoa`.
 #[derive(Args)]
 pub struct QaoaArgs {
-    /// Problem file (n up to about 30 on the CPU, depending on memory).
+    /// Problem file (n up to about 30 on the CPU, depending on memory; `-`: standard
+    /// input).
     file: PathBuf,
-    /// Layers (default 1; with --gamma/--beta, their length).
+    /// Layers [default: 1; with --gamma/--beta, their length].
     #[arg(long = "p")]
     p: Option<usize>,
-    /// γ_1,..,γ_p: evaluate these angles instead of optimising (with --beta).
+    /// γ_1,..,γ_p in radians (per unit of energy, or of cut with --convention cut):
+    /// evaluate these angles once instead of optimising (with --beta) [default: none].
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     gamma: Option<Vec<f64>>,
-    /// β_1,..,β_p (with --gamma).
+    /// β_1,..,β_p in radians (with --gamma) [default: none].
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     beta: Option<Vec<f64>>,
     /// Convention of --gamma.
     #[arg(long, value_enum, default_value_t = Convention::Energy)]
     convention: Convention,
-    /// Angle optimiser.
-    #[arg(long, value_enum, default_value_t = OptimizerChoice::NelderMead)]
-    optimizer: OptimizerChoice,
+    /// Angle optimiser [default: nelder-mead; none when --gamma/--beta are given]. With
+    /// --gamma/--beta and nelder-mead or cobyla, the given angles are the start; `none`
+    /// evaluates them (or the fixed-angle table / a linear ramp) once.
+    #[arg(long, value_enum)]
+    optimizer: Option<OptimizerChoice>,
     /// Extra optimiser runs from perturbed angles at the final depth.
     #[arg(long, default_value_t = 2)]
     restarts: usize,
     /// Evaluations per optimiser run (0: 100 + 120 p).
     #[arg(long, default_value_t = 0)]
     max_evals: usize,
-    /// Where the state vector lives.
-    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
-    backend: BackendChoice,
-    /// Amplitude precision (the GPU is f32 only).
-    #[arg(long, value_enum, default_value_t = PrecisionChoice::F64)]
-    precision: PrecisionChoice,
-    /// Also sample this many bitstrings and report the best (no polishing).
-    #[arg(long, default_value_t = 0)]
+    /// Where the state vector lives (was `--backend`).
+    #[arg(long, value_enum, alias = "backend", default_value_t = DeviceChoice::Auto)]
+    qaoa_device: DeviceChoice,
+    /// Amplitude precision (was `--precision`) [default: follows --qaoa-device: f32 on gpu,
+    /// f64 otherwise; gpu with f64 is refused].
+    #[arg(long, value_enum, alias = "precision")]
+    qaoa_precision: Option<PrecisionChoice>,
+    /// Sample this many bitstrings from the final state and report the best (no polishing;
+    /// 0: no sampling).
+    #[arg(long, default_value_t = 1000)]
     shots: usize,
     /// Seed of the optimiser's restarts and of sampling.
     #[arg(long, default_value_t = 0)]
@@ -157,10 +157,10 @@ pub struct QaoaArgs {
     /// `evaluation_s` (for benchmarks).
     #[arg(long, default_value_t = 1)]
     repeat: usize,
-    /// Instance of a multi-instance bqp file (1-based).
+    /// Instance of a multi-instance bqp file (1-based) [default: 1 when the file holds one].
     #[arg(long)]
     instance: Option<usize>,
-    /// Force the input format.
+    /// Input format [default: from the extension, else sniffed from the first line].
     #[arg(long, value_parser = super::parse_format)]
     format: Option<Format>,
     /// Result format.
@@ -169,10 +169,11 @@ pub struct QaoaArgs {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
-    /// Write the circuit of the final angles as OpenQASM 2.0 (qubit i = variable i).
+    /// Write the circuit of the final angles as OpenQASM 2.0 (qubit i = variable i)
+    /// [default: none].
     #[arg(long, value_name = "OUT.qasm")]
     qasm: Option<PathBuf>,
-    /// Write the circuit of the final angles as OpenQASM 3.0.
+    /// Write the circuit of the final angles as OpenQASM 3.0 [default: none].
     #[arg(long, value_name = "OUT.qasm")]
     qasm3: Option<PathBuf>,
     /// Split the state vector (complex128) over the MPI ranks: run under
@@ -180,6 +181,12 @@ pub struct QaoaArgs {
     /// `--features mpi`.
     #[arg(long)]
     distributed: bool,
+    /// CPU threads of the simulator [default: all cores, or RAYON_NUM_THREADS].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Flags given on the command line (kebab-case), filled in after parsing.
+    #[arg(skip)]
+    pub given: Vec<String>,
 }
 
 /// The MPI side of `--distributed`: this rank, the world size, and a builder of the
@@ -207,8 +214,10 @@ pub fn run(args: QaoaArgs) -> Result<ExitCode> {
 fn run_distributed(args: QaoaArgs) -> Result<ExitCode> {
     use qam::distributed::mpi::MpiSession;
     use qam::distributed::qaoa::DistributedQaoa;
-    if args.backend == BackendChoice::Gpu || args.precision == PrecisionChoice::F32 {
-        bail!("--distributed simulates complex128 on the CPU of every rank; drop --backend gpu / --precision f32");
+    if args.qaoa_device == DeviceChoice::Gpu || args.qaoa_precision == Some(PrecisionChoice::F32) {
+        bail!(
+            "--distributed simulates complex128 on the CPU of every rank; drop --qaoa-device gpu / --qaoa-precision f32"
+        );
     }
     let session = MpiSession::init_static()?;
     if !session.size().is_power_of_two() {
@@ -245,7 +254,10 @@ fn run_distributed(_args: QaoaArgs) -> Result<ExitCode> {
 fn run_with(args: QaoaArgs, dist: Option<&Dist>) -> Result<ExitCode> {
     let t0 = Instant::now();
     let root = dist.is_none_or(|d| d.rank == 0);
-    let problem = read_file(
+    if dist.is_some() && super::input::is_stdin(&args.file) {
+        bail!("--distributed reads FILE on every rank: `-` (standard input) cannot be used");
+    }
+    let problem = super::input::read_problem(
         &args.file,
         ReadOptions {
             format: args.format,
@@ -285,12 +297,37 @@ fn run_with(args: QaoaArgs, dist: Option<&Dist>) -> Result<ExitCode> {
     if p == 0 {
         bail!("--p must be at least 1");
     }
+    let optimizer = match (args.optimizer, &angles) {
+        (Some(o), Some(_)) if o != OptimizerChoice::None => bail!(
+            "--optimizer {} does not apply with --gamma/--beta, which are evaluated as given (once); \
+             drop --optimizer or the angles",
+            o.get().name()
+        ),
+        (Some(o), _) => o,
+        (None, Some(_)) => OptimizerChoice::None,
+        (None, None) => OptimizerChoice::NelderMead,
+    };
+    if optimizer == OptimizerChoice::None {
+        for flag in ["restarts", "max-evals"] {
+            if args.given.iter().any(|g| g == flag) {
+                bail!("--{flag} does not apply with --optimizer none (one evaluation, no search)");
+            }
+        }
+    }
+    if args.given.iter().any(|g| g == "repeat") && angles.is_none() {
+        bail!("--repeat applies with --gamma/--beta (timing one evaluation), not to an optimisation");
+    }
+    let precision =
+        qam::solvers::registry::qaoa_precision_for(args.qaoa_device.into(), args.qaoa_precision.map(Into::into))?;
     let params = QaoaParams {
         p,
-        optimizer: args.optimizer.get(),
+        optimizer: optimizer.get(),
         shots: args.shots,
-        backend: args.backend.get(),
-        precision: args.precision.get(),
+        backend: args.qaoa_device.get(),
+        precision: match precision {
+            qam::solvers::registry::QaoaPrecision::F32 => Precision::F32,
+            qam::solvers::registry::QaoaPrecision::F64 => Precision::F64,
+        },
         seed: args.seed,
         restarts: args.restarts,
         max_evals: args.max_evals,
@@ -324,7 +361,7 @@ fn run_with(args: QaoaArgs, dist: Option<&Dist>) -> Result<ExitCode> {
     let (emin, emax) = run.cost_range;
     let e = run.evaluation;
     let mut v = json!({
-        "file": args.file.display().to_string(),
+        "file": super::input::label(&args.file),
         "num_variables": model.num_variables(),
         "p": p,
         "gamma": run.angles.gamma,
@@ -335,7 +372,8 @@ fn run_with(args: QaoaArgs, dist: Option<&Dist>) -> Result<ExitCode> {
         "max_energy": emax,
         "norm": e.norm,
         "evaluations": run.evaluations,
-        "optimizer": if params.angles.is_some() { "given" } else { params.optimizer.name() },
+        "optimizer": params.optimizer.name(),
+        "angles": if params.angles.is_some() { "given" } else if params.optimizer == Optimizer::None { "start" } else { "optimised" },
         "backend": run.backend,
         "setup_s": setup_s,
         "evaluation_s": evaluation_s,

@@ -37,6 +37,11 @@ pub struct ScaleTestArgs {
     /// Table style.
     #[arg(long, value_enum, default_value_t = OutputKind::Text)]
     output: OutputKind,
+    /// CPU threads for this command (a rayon pool of its own; GPU solvers are unaffected)
+    /// [default: all cores, or RAYON_NUM_THREADS]. The same seed gives the same answer on
+    /// any thread count.
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 /// Peak resident memory of this process so far (Linux `VmHWM`), MiB.

@@ -1,7 +1,7 @@
 //! Solver choice and parameters shared by `solve` and `bench`.
 
 use super::decompose::{PartitionerArg, StrategyArg, SubSolverArg, SubStartArg};
-use super::qaoa::{BackendChoice as QaoaBackendChoice, OptimizerChoice, PrecisionChoice};
+use super::qaoa::{DeviceChoice as QaoaBackendChoice, OptimizerChoice, PrecisionChoice};
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use qam::gpu::gpu_required;
@@ -53,18 +53,19 @@ impl SolverChoice {
 /// Parameters of the stochastic solvers (neal's names, kebab-case).
 #[derive(Args, Clone, Debug)]
 pub struct SolverParams {
-    /// Independent reads (anneals / random starts).
+    /// Independent reads (anneals / random starts; `cqm-sa`: chains). Solvers that take
+    /// no reads (pt: --chains, pa: --population, exact, hierarchical, qaoa) refuse it.
     #[arg(long, default_value_t = 10)]
     pub reads: usize,
-    /// Sweeps per read (default 1000). With --time-limit: without --sweeps the anneal
+    /// Sweeps per read [default: 1000]. With --time-limit: without --sweeps the anneal
     /// lengths are planned to fill the time (doubling restarts); with it, complete anneals
     /// of this length repeat until the time is up.
     #[arg(long)]
     pub sweeps: Option<usize>,
-    /// Sweeps at each β of the schedule (default 1; `pa`: 10, one resampling per β).
+    /// Sweeps at each β of the schedule [default: 1; pa: 10, one resampling per β].
     #[arg(long)]
     pub sweeps_per_beta: Option<usize>,
-    /// β range `HOT,COLD` (default: derived from the problem, like neal).
+    /// β range `HOT,COLD` in 1/energy units [default: derived from the problem, like neal].
     #[arg(long, value_parser = parse_pair)]
     pub beta_range: Option<(f64, f64)>,
     /// Shape of the β schedule.
@@ -85,29 +86,30 @@ pub struct SolverParams {
     /// `pa`, `gpu-pa`: population size.
     #[arg(long, default_value_t = 256)]
     pub population: usize,
-    /// GPU solvers: kernels to sweep with.
-    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
-    pub backend: BackendChoice,
+    /// GPU solvers: kernel variant to sweep with (was `--backend`).
+    #[arg(long, value_enum, alias = "backend", default_value_t = KernelChoice::Auto)]
+    pub kernel: KernelChoice,
     /// `gpu-sa`: `all` splits the reads over every GPU adapter (one share each, run at
-    /// once); default: the one device chosen by `--device` / `QAM_ADAPTER`.
+    /// once) [default: the one adapter chosen by --device / QAM_ADAPTER].
     #[arg(long, value_parser = ["all"])]
     pub devices: Option<String>,
     /// Stop once this value is reached, in the file's metric (cut for G-set, objective for
     /// bqp, energy otherwise); solvers that can check it stop early, and `bench` reports
-    /// the time to reach it.
+    /// the time to reach it [default: none, run to the end].
     #[arg(long, allow_negative_numbers = true)]
     pub target: Option<f64>,
     /// Wall-time limit in seconds (reading excluded): annealing solvers repeat complete
-    /// anneals until it is up and never return a half-annealed state (see --sweeps).
+    /// anneals until it is up and never return a half-annealed state (see --sweeps)
+    /// [default: none, a fixed amount of work].
     #[arg(long)]
     pub time_limit: Option<f64>,
     /// Start from these states: a dimod SampleSet JSON, a JSON array of rows, or text rows
     /// of 0/1 or -1/+1 (sa, gpu-sa, greedy: reads reuse them cyclically; hierarchical: the
-    /// first state).
+    /// first state) [default: random states].
     #[arg(long)]
     pub initial_states: Option<std::path::PathBuf>,
     /// Custom β per sweep, `B1,B2,...` or a file of β values (sa, gpu-sa; pt, gpu-pt: the
-    /// temperature ladder, increasing).
+    /// temperature ladder, increasing) [default: --schedule over --beta-range].
     #[arg(long, value_parser = super::samples::parse_beta_schedule)]
     pub beta_schedule: Option<super::samples::BetaList>,
     #[command(flatten)]
@@ -116,9 +118,9 @@ pub struct SolverParams {
     pub qaoa: super::qaoa::QaoaFlags,
 }
 
-/// `--backend` values.
+/// `--kernel` values (GPU kernel variants).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum BackendChoice {
+pub enum KernelChoice {
     /// Chosen from the problem (dense, workgroup or color).
     Auto,
     /// One workgroup per replica, state in workgroup memory, colour classes in parallel.
@@ -186,11 +188,11 @@ impl SolverParams {
             chains: self.chains,
             sweeps_per_swap: self.sweeps_per_swap,
             population: self.population,
-            backend: match self.backend {
-                BackendChoice::Auto => registry::GpuBackend::Auto,
-                BackendChoice::Workgroup => registry::GpuBackend::Workgroup,
-                BackendChoice::Dense => registry::GpuBackend::Dense,
-                BackendChoice::Color => registry::GpuBackend::Color,
+            backend: match self.kernel {
+                KernelChoice::Auto => registry::GpuBackend::Auto,
+                KernelChoice::Workgroup => registry::GpuBackend::Workgroup,
+                KernelChoice::Dense => registry::GpuBackend::Dense,
+                KernelChoice::Color => registry::GpuBackend::Color,
             },
             devices: match self.devices {
                 Some(_) => registry::Devices::All,
@@ -213,8 +215,8 @@ impl SolverParams {
             shots: q.shots,
             restarts: q.restarts,
             max_evals: q.max_evals,
-            qaoa_backend: q.qaoa_backend.into(),
-            qaoa_precision: q.qaoa_precision.into(),
+            qaoa_backend: q.qaoa_device.into(),
+            qaoa_precision: q.qaoa_precision.map(Into::into),
             initial_states: None,
             beta_schedule: self.beta_schedule.as_ref().map(|b| b.0.clone()),
         }

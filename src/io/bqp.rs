@@ -15,6 +15,18 @@ use super::text::{Src, tokens};
 use super::{IoError, Problem, ProblemKind, model_err, push_num};
 use crate::model::{Couplings, Model, ModelError, Qubo};
 
+/// The number of instances the file declares (its first token).
+pub(super) fn count(src: &Src, text: &str) -> Result<usize, IoError> {
+    let Some((kline, k)) = tokens(text).next() else {
+        return Err(src.err(1, "file ends early: expected the number of instances"));
+    };
+    let count = src.count(kline, k, "number of instances")?;
+    if count == 0 {
+        return Err(src.err(kline, "the file declares 0 instances"));
+    }
+    Ok(count)
+}
+
 pub(super) fn read(src: &Src, text: &str, instance: usize) -> Result<Problem, IoError> {
     let last_line = text.lines().count().max(1);
     let mut toks = tokens(text);

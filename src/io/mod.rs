@@ -267,15 +267,7 @@ pub fn read_file(path: impl AsRef<Path>, opts: ReadOptions) -> Result<Problem, I
 /// Parses a model from bytes; `path` is only used in messages and for format detection.
 pub fn read_bytes(bytes: &[u8], path: &str, opts: ReadOptions) -> Result<Problem, IoError> {
     let text = text::decode(path, bytes)?;
-    let format = match opts.format.or_else(|| Format::from_extension(Path::new(path))) {
-        Some(f) => f,
-        None => Format::sniff(text).ok_or_else(|| IoError::Invalid {
-            path: path.into(),
-            msg: "cannot tell the format from the extension or the first line; use --format \
-                  (qubo, gset, bqp, mtx, json)"
-                .into(),
-        })?,
-    };
+    let format = detect_format(bytes, path, opts.format)?;
     if opts.instance.is_some_and(|k| k != 1) && format != Format::Bqp {
         return Err(IoError::Invalid {
             path: path.into(),
@@ -294,6 +286,37 @@ pub fn read_bytes(bytes: &[u8], path: &str, opts: ReadOptions) -> Result<Problem
         Format::MatrixMarket => mtx::read(&src, text),
         Format::Json => json::read(&src, text),
     }
+}
+
+/// The format `bytes` would be read as (`format`, else the extension of `path`, else the
+/// first line), as [`read_bytes`] decides.
+pub fn detect_format(bytes: &[u8], path: &str, format: Option<Format>) -> Result<Format, IoError> {
+    let text = text::decode(path, bytes)?;
+    match format.or_else(|| Format::from_extension(Path::new(path))) {
+        Some(f) => Ok(f),
+        None => Format::sniff(text).ok_or_else(|| IoError::Invalid {
+            path: path.into(),
+            msg: "cannot tell the format from the extension or the first line; use --format \
+                  (qubo, gset, bqp, mtx, json)"
+                .into(),
+        }),
+    }
+}
+
+/// How many instances the file holds: the count on the first line of a multi-instance
+/// OR-Library bqp file, 1 for every other format. Errors as [`read_bytes`] would for an
+/// unknown format or a malformed count.
+pub fn instance_count(bytes: &[u8], path: &str, format: Option<Format>) -> Result<usize, IoError> {
+    if detect_format(bytes, path, format)? != Format::Bqp {
+        return Ok(1);
+    }
+    let text = text::decode(path, bytes)?;
+    let src = text::Src {
+        path,
+        text_len: text.len(),
+        data_lines: text::count_data_lines(text),
+    };
+    bqp::count(&src, text)
 }
 
 /// Writes `problem` to `path` in `format` (default: from the extension), atomically (see

@@ -11,7 +11,10 @@
 //! - **Expectation** `⟨C⟩ = Σ_k |ψ_k|² c_k`; the ground-state probability is `Σ |ψ_k|²`
 //!   over the `k` with `c_k = min c`; the norm `Σ |ψ_k|²` is reported as a check.
 //! - `(γ, β) → (−γ, −β)` leaves every expectation unchanged (complex conjugation), and
-//!   `β → β + π` too (a global phase), so `β` can be taken in `[−π/2, π/2)`.
+//!   `β → β + π` too (a global phase); `β → β + π/2` when the model has no linear terms
+//!   (it flips every bit), and `γ → γ + π/g` when every Ising coefficient is a multiple of
+//!   `g`. Reported angles are in the range [`canonical_angles`] picks with these (MaxCut:
+//!   `γ_cut ∈ [0, π/g]`, `β ∈ [0, π/2)`), the range of published tables.
 //!
 //! # MaxCut and the literature's γ
 //! Papers on MaxCut write the cost as the cut `C' = Σ_(u,v) w_uv (1 − Z_u Z_v)/2` and
@@ -53,8 +56,8 @@ pub use cpu::{Blocking, CpuSimulator, Plan};
 pub use gpu::{GpuSimulator, MAX_GPU_QUBITS, shader_sources as gpu_shader_sources};
 pub use kernels::Isa;
 pub use optimize::{
-    OptimizeOptions, OptimizeResult, Optimizer, Step, fixed_angle_start, fixed_angles_3_regular, gamma_scale, interp,
-    optimize, random_start,
+    AnglePeriods, OptimizeOptions, OptimizeResult, Optimizer, Step, angle_periods, canonical_angles, canonical_with,
+    fixed_angle_start, fixed_angles_3_regular, gamma_scale, interp, optimize, random_start,
 };
 pub use real::Real;
 pub use solver::{Backend, Precision, QaoaParams, QaoaRun, QaoaSolver, build_simulator, run_qaoa};

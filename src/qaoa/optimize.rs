@@ -63,6 +63,105 @@ pub fn gamma_scale(model: &Model) -> f64 {
     if sigma > 0.0 { 1.0 / sigma } else { 1.0 }
 }
 
+/// The symmetries of `model`'s QAOA angles ([`canonical_angles`]): the period of every
+/// `γ_l` (energy convention) and of every `β_l`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AnglePeriods {
+    /// `π / g` when every Ising coefficient (`h_i`, `J_ij`) is an integer multiple of `g`
+    /// (checked on a 1/1024 grid): all energy differences are then multiples of `2g`, so
+    /// `e^{-i(γ + π/g)C}` is `e^{-iγC}` up to a global phase. `None` otherwise.
+    pub gamma: Option<f64>,
+    /// `π/2` when the model has no linear Ising terms (`X^{⊗n}` commutes with the cost, so
+    /// `β → β + π/2` only flips every sampled bit), else `π` (`e^{-iπB} = (−1)^n`).
+    pub beta: f64,
+}
+
+/// The symmetries [`canonical_angles`] uses for `model`.
+pub fn angle_periods(model: &Model) -> AnglePeriods {
+    let ising = model.to_ising();
+    let z2 = ising.h().iter().all(|&h| h == 0.0);
+    const SCALE: f64 = 1024.0;
+    let mut g: u64 = 0;
+    let mut grid = true;
+    for c in ising.h().iter().copied().chain(ising.j().iter_upper().map(|t| t.2)) {
+        let x = (c * SCALE).abs();
+        let r = x.round();
+        if c == 0.0 {
+            continue;
+        }
+        if r < 1.0 || r > 2f64.powi(50) || (x - r).abs() > 1e-9 * x.max(1.0) {
+            grid = false;
+            break;
+        }
+        g = gcd(g, r as u64);
+    }
+    AnglePeriods {
+        gamma: (grid && g > 0).then(|| std::f64::consts::PI * SCALE / g as f64),
+        beta: if z2 {
+            std::f64::consts::FRAC_PI_2
+        } else {
+            std::f64::consts::PI
+        },
+    }
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+/// `a` in the conventional range, found with QAOA's exact symmetries (every expectation,
+/// the ground-state probability and the distribution of sampled energies are unchanged):
+/// the periods of [`angle_periods`] and time reversal `(γ, β) → (−γ, −β)`.
+///
+/// In the maximisation convention `γ' = −γ` (for MaxCut `γ_cut = 2γ'`, the literature's
+/// sign): every `γ'_l` in `[0, P)` when the γ period `P` is known, every `β_l` in
+/// `[0, π/2)` (models without linear terms, e.g. MaxCut) or `[0, π)`; of the two
+/// time-reversed candidates the one with the smaller `γ'_1` (first differing layer, then
+/// β) is kept, so `γ'_1 ≤ P/2`. Without a known period only the sign is chosen (first
+/// non-zero `γ'` positive). For 3-regular MaxCut this gives the published fixed angles
+/// (Wurtz & Lykov), e.g. `γ_cut = 0.6155, β = 0.3927` at `p = 1`.
+pub fn canonical_angles(model: &Model, a: &Angles) -> Angles {
+    canonical_with(angle_periods(model), a)
+}
+
+/// [`canonical_angles`] with given periods.
+pub fn canonical_with(per: AnglePeriods, a: &Angles) -> Angles {
+    let wrap = |x: f64, period: f64| {
+        let r = x.rem_euclid(period);
+        // An angle a rounding error below a period is 0.
+        if period - r <= 1e-12 * period { 0.0 } else { r }
+    };
+    let reduce = |gp: Vec<f64>, beta: Vec<f64>| -> (Vec<f64>, Vec<f64>) {
+        let g = match per.gamma {
+            Some(pg) => gp.iter().map(|&x| wrap(x, pg)).collect(),
+            None => gp,
+        };
+        (g, beta.iter().map(|&b| wrap(b, per.beta)).collect())
+    };
+    let gp: Vec<f64> = a.gamma.iter().map(|g| -g).collect();
+    let cand_a = reduce(gp.clone(), a.beta.clone());
+    let cand_b = reduce(gp.iter().map(|g| -g).collect(), a.beta.iter().map(|b| -b).collect());
+    let key = |c: &(Vec<f64>, Vec<f64>)| -> Vec<f64> {
+        match per.gamma {
+            Some(_) => c.0.iter().chain(&c.1).copied().collect(),
+            // Unknown period: prefer the first non-zero γ' positive (compare −γ').
+            None => c.0.iter().map(|g| -g).chain(c.1.iter().copied()).collect(),
+        }
+    };
+    let tol = 1e-12;
+    let (ka, kb) = (key(&cand_a), key(&cand_b));
+    let b_first = ka
+        .iter()
+        .zip(&kb)
+        .find(|(x, y)| (*x - *y).abs() > tol * (1.0 + x.abs()))
+        .is_some_and(|(x, y)| y < x);
+    let (g, b) = if b_first { cand_b } else { cand_a };
+    Angles {
+        gamma: g.iter().map(|x| if *x == 0.0 { 0.0 } else { -x }).collect(),
+        beta: b,
+    }
+}
+
 /// INTERP (Zhou et al., PRX 10, 021067): angles for `p + 1` layers from optimised angles
 /// for `p`, `x'_i = ((i−1)/p) x_{i−1} + ((p−i+1)/p) x_i`, `i = 1..p+1` (`x_0 = x_{p+1} = 0`).
 pub fn interp(a: &Angles) -> Angles {
@@ -99,7 +198,8 @@ pub enum Optimizer {
     NelderMead,
     /// COBYLA (Powell), from the `cobyla` crate.
     Cobyla,
-    /// No local search: evaluate the starting angles only.
+    /// No search: evaluate the starting angles once (given, fixed-angle table, or a linear
+    /// ramp; no grid, no restarts).
     None,
 }
 
@@ -365,6 +465,36 @@ pub fn optimize(
                 s.p()
             )));
         }
+    }
+    if opts.optimizer == Optimizer::None {
+        // No search at all: one evaluation of the start (grown to p layers by INTERP), or
+        // of the linear ramp γ_l = −scale·(l − ½)/p, β_l = 0.8·(1 − (l − ½)/p).
+        let mut x = match start {
+            Some(s) => s.to_vec(),
+            None => {
+                let t = |l: usize| (l as f64 + 0.5) / p as f64;
+                let g = (0..p).map(|l| -opts.gamma_scale * t(l));
+                g.chain((0..p).map(|l| 0.8 * (1.0 - t(l)))).collect()
+            }
+        };
+        while x.len() / 2 < p {
+            x = interp(&Angles::from_vec(&x)).to_vec();
+        }
+        let angles = Angles::from_vec(&x);
+        let evaluation = sim.evaluate(&angles)?;
+        let stopped = !on_step(&Step {
+            p,
+            evaluations: 1,
+            best: evaluation.expectation,
+            stage: "evaluate".into(),
+        });
+        return Ok(OptimizeResult {
+            angles,
+            by_depth: vec![(p, evaluation.expectation)],
+            evaluation,
+            evaluations: 1,
+            stopped,
+        });
     }
     let mut obj = Objective {
         sim,

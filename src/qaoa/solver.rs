@@ -129,7 +129,8 @@ pub fn build_simulator(
 /// What [`run_qaoa`] found.
 #[derive(Clone, Debug)]
 pub struct QaoaRun {
-    /// Final angles (energy convention).
+    /// Final angles (energy convention), in the conventional range of
+    /// [`canonical_angles`](super::optimize::canonical_angles).
     pub angles: Angles,
     /// Their evaluation.
     pub evaluation: Evaluation,
@@ -157,7 +158,7 @@ pub fn run_qaoa(
     if let Some(a) = &params.angles {
         let evaluation = sim.evaluate(a)?;
         return Ok(QaoaRun {
-            angles: a.clone(),
+            angles: super::optimize::canonical_angles(model, a),
             evaluation,
             cost_range: sim.cost_range(),
             evaluations: 1,
@@ -192,7 +193,8 @@ pub fn run_qaoa(
     };
     let r = optimize(sim, params.p, start.as_ref(), &opts, &mut on_step)?;
     Ok(QaoaRun {
-        angles: r.angles,
+        // Reported in the conventional range (same expectation; see canonical_angles).
+        angles: super::optimize::canonical_angles(model, &r.angles),
         evaluation: r.evaluation,
         cost_range: sim.cost_range(),
         evaluations: r.evaluations,

@@ -212,7 +212,8 @@ pub enum QaoaBackend {
     Auto,
 }
 
-/// QAOA amplitude precision (`qaoa-precision`).
+/// QAOA amplitude precision (`qaoa-precision`; when not given it follows the device:
+/// f32 on the GPU, f64 on the CPU).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum QaoaPrecision {
@@ -221,6 +222,23 @@ pub enum QaoaPrecision {
     /// complex128.
     #[default]
     F64,
+}
+
+/// The precision a QAOA simulator on `device` runs at: `precision` when given, else the
+/// device's natural one (f32 for `gpu`, f64 for `cpu`, and f64 for `auto`, which then runs
+/// on the CPU unless `f32` is asked for). An explicit `f64` on `gpu` is refused, naming
+/// both parameters.
+pub fn qaoa_precision_for(device: QaoaBackend, precision: Option<QaoaPrecision>) -> Result<QaoaPrecision, SolveError> {
+    match (device, precision) {
+        (QaoaBackend::Gpu, Some(QaoaPrecision::F64)) => Err(invalid(
+            "qaoa-precision",
+            "f64 cannot run on qaoa-device gpu (the GPU simulator is complex64): use --qaoa-precision f32 \
+             or --qaoa-device cpu",
+        )),
+        (QaoaBackend::Gpu, None) => Ok(QaoaPrecision::F32),
+        (_, Some(p)) => Ok(p),
+        (_, None) => Ok(QaoaPrecision::F64),
+    }
 }
 
 /// Which GPU devices `gpu-sa` uses (`--devices`).
@@ -264,7 +282,8 @@ pub struct SolverParams {
     pub sweeps_per_swap: usize,
     /// `pa`, `gpu-pa`: population size.
     pub population: usize,
-    /// GPU solvers: kernels to sweep with.
+    /// GPU solvers: kernels to sweep with (key `kernel`; `backend` is the old spelling).
+    #[serde(rename = "kernel", alias = "backend")]
     pub backend: GpuBackend,
     /// `gpu-sa`: one device (the shared one) or the reads split over every adapter.
     pub devices: Devices,
@@ -319,12 +338,19 @@ pub struct SolverParams {
     /// Custom β per sweep (`sa`, `gpu-sa`) or the temperature ladder (`pt`, `gpu-pt`).
     #[serde(alias = "beta_schedule")]
     pub beta_schedule: Option<Vec<f64>>,
-    /// `qaoa`: where the state vector lives.
-    #[serde(alias = "qaoa_backend")]
+    /// `qaoa`: where the state vector lives (key `qaoa-device`; `qaoa-backend` is the old
+    /// spelling).
+    #[serde(
+        rename = "qaoa-device",
+        alias = "qaoa_device",
+        alias = "qaoa-backend",
+        alias = "qaoa_backend"
+    )]
     pub qaoa_backend: QaoaBackend,
-    /// `qaoa`: amplitude precision.
+    /// `qaoa`: amplitude precision; `None` follows the device (f32 on the GPU, f64 on the
+    /// CPU; see [`SolverParams::qaoa_precision`]).
     #[serde(alias = "qaoa_precision")]
-    pub qaoa_precision: QaoaPrecision,
+    pub qaoa_precision: Option<QaoaPrecision>,
 }
 
 impl Default for SolverParams {
@@ -360,7 +386,7 @@ impl Default for SolverParams {
             restarts: 2,
             max_evals: 0,
             qaoa_backend: QaoaBackend::Auto,
-            qaoa_precision: QaoaPrecision::F64,
+            qaoa_precision: None,
             initial_states: None,
             beta_schedule: None,
         }
@@ -450,6 +476,7 @@ impl SolverParams {
         {
             return Err(invalid("beta-range", format!("must be finite, not ({a}, {b})")));
         }
+        qaoa_precision_for(self.qaoa_backend, self.qaoa_precision)?;
         Ok(())
     }
 
@@ -568,6 +595,13 @@ impl SolverParams {
         }
     }
 
+    /// The QAOA amplitude precision: `qaoa-precision`, or the device's when not given
+    /// ([`qaoa_precision_for`]; an impossible pair falls back to f32, and
+    /// [`validate`](Self::validate) refuses it first).
+    pub fn qaoa_precision(&self) -> QaoaPrecision {
+        qaoa_precision_for(self.qaoa_backend, self.qaoa_precision).unwrap_or(QaoaPrecision::F32)
+    }
+
     /// The QAOA parameters.
     pub fn qaoa(&self) -> QaoaParams {
         QaoaParams {
@@ -583,7 +617,7 @@ impl SolverParams {
                 QaoaBackend::Gpu => crate::qaoa::Backend::Gpu,
                 QaoaBackend::Auto => crate::qaoa::Backend::Auto,
             },
-            precision: match self.qaoa_precision {
+            precision: match self.qaoa_precision() {
                 QaoaPrecision::F32 => crate::qaoa::Precision::F32,
                 QaoaPrecision::F64 => crate::qaoa::Precision::F64,
             },
@@ -690,10 +724,99 @@ impl SolverParams {
     }
 }
 
+/// Solver parameters and the solvers that use them, by parameter name (the CLI's flag
+/// names, kebab-case). `seed`, `target` and `time-limit` apply to every solver and are not
+/// listed. `p` and `shots` also apply to `hierarchical` with `sub-solver qaoa` (see
+/// [`check_applicable`]).
+pub const PARAM_SOLVERS: &[(&str, &[SolverKind])] = {
+    use SolverKind::*;
+    const HIER: &[SolverKind] = &[Auto, Hierarchical];
+    const QAOA: &[SolverKind] = &[Qaoa];
+    const PT: &[SolverKind] = &[Auto, Pt, GpuPt];
+    &[
+        ("reads", &[Auto, Sa, GpuSa, Greedy, CqmSa]),
+        ("sweeps", &[Auto, Sa, GpuSa, Pt, GpuPt, Pa, GpuPa, CqmSa]),
+        ("sweeps-per-beta", &[Auto, Sa, GpuSa, Pa, GpuPa]),
+        ("beta-range", &[Auto, Sa, GpuSa, Pt, GpuPt, Pa, GpuPa, Hierarchical]),
+        ("schedule", &[Auto, Sa, GpuSa, Pa, GpuPa]),
+        ("replicas", PT),
+        ("chains", PT),
+        ("sweeps-per-swap", PT),
+        ("population", &[Pa, GpuPa]),
+        ("kernel", &[Auto, GpuSa, GpuPt, GpuPa]),
+        ("devices", &[Auto, GpuSa]),
+        ("initial-states", &[Sa, GpuSa, Greedy, Hierarchical]),
+        ("beta-schedule", &[Sa, GpuSa, Pt, GpuPt]),
+        ("sub-solver", HIER),
+        ("cluster-size", HIER),
+        ("strategy", HIER),
+        ("partitioner", HIER),
+        ("exact-below", HIER),
+        ("sub-reads", HIER),
+        ("sub-sweeps", HIER),
+        ("rounds", HIER),
+        ("patience", HIER),
+        ("sub-start", HIER),
+        ("p", QAOA),
+        ("shots", QAOA),
+        ("optimizer", QAOA),
+        ("restarts", QAOA),
+        ("max-evals", QAOA),
+        ("qaoa-device", QAOA),
+        ("qaoa-precision", QAOA),
+    ]
+};
+
+/// The solvers that use parameter `param` (a [`PARAM_SOLVERS`] name), or `None` for a
+/// name that every solver accepts or that is not a solver parameter.
+pub fn solvers_using(param: &str) -> Option<(&'static str, &'static [SolverKind])> {
+    PARAM_SOLVERS.iter().find(|(name, _)| *name == param).copied()
+}
+
+/// Refuses a parameter that none of `kinds` uses (e.g. `reads` for `pt`, whose reads are
+/// its `chains`; `replicas` for `sa`). `given` are the parameters the caller set
+/// explicitly (CLI flag names, kebab-case; snake_case is accepted), `sub_solver` is
+/// `hierarchical`'s (it uses `p` and `shots` with `qaoa`). Several kinds (`qam bench
+/// --compare`) accept a parameter any of them uses. The error is
+/// [`SolveError::InvalidParameter`] naming the parameter and the solver(s).
+pub fn check_applicable<S: AsRef<str>>(
+    kinds: &[SolverKind],
+    given: &[S],
+    sub_solver: SubSolver,
+) -> Result<(), SolveError> {
+    for g in given {
+        let key = g.as_ref().replace('_', "-");
+        let Some((name, users)) = solvers_using(&key) else {
+            continue;
+        };
+        let uses = |k: &SolverKind| {
+            users.contains(k)
+                || (*k == SolverKind::Hierarchical && sub_solver == SubSolver::Qaoa && matches!(name, "p" | "shots"))
+        };
+        if !kinds.iter().any(uses) {
+            let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+            let mut supported: Vec<&str> = users.iter().map(|k| k.name()).collect();
+            if matches!(name, "p" | "shots") {
+                supported.push("hierarchical with sub-solver qaoa");
+            }
+            return Err(invalid(
+                name,
+                format!(
+                    "--{name} does not apply to solver `{}` (it is used by: {})",
+                    names.join(","),
+                    supported.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The result record of one solved problem, exactly as `qam solve --output json` prints
 /// it (one line per file) and `qam serve` returns it: `file`, `solver`, sizes, best
 /// `energy` and `state`, `seed`, `elapsed_s`, read statistics, `params`, and where they
-/// apply `instance`, `cut`, `objective`, `auto` and the solver's extra fields.
+/// apply `instance`, `threads` (CPU solvers: the calling rayon pool's size), `cut`,
+/// `objective`, `auto` and the solver's extra fields.
 /// `set` must hold at least one sample.
 pub fn result_json(
     file: &str,
@@ -725,6 +848,11 @@ pub fn result_json(
     });
     if let Some(k) = instance {
         v["instance"] = json!(k);
+    }
+    if !solver.starts_with("gpu") {
+        // The CPU threads the solve ran on: the rayon pool of the caller (`qam solve
+        // --threads N` builds one per command).
+        v["threads"] = json!(rayon::current_num_threads());
     }
     if let Some(labels) = &problem.labels {
         // dimod inputs: `labels[i]` names `state[i]`; `sample` maps label -> value.
@@ -783,8 +911,59 @@ mod tests {
         assert_eq!(p.beta_range, Some((0.1, 3.0)));
         let back: SolverParams = serde_json::from_value(serde_json::to_value(&p).unwrap()).unwrap();
         assert_eq!(back, p);
+        // Renamed keys: `kernel` and `qaoa-device`; the old spellings still read.
+        let old: SolverParams = serde_json::from_str(r#"{"backend": "dense", "qaoa-backend": "cpu"}"#).unwrap();
+        let new: SolverParams = serde_json::from_str(r#"{"kernel": "dense", "qaoa-device": "cpu"}"#).unwrap();
+        assert_eq!(old, new);
+        assert_eq!(new.backend, GpuBackend::Dense);
+        assert_eq!(new.qaoa_backend, QaoaBackend::Cpu);
+        let keys = serde_json::to_value(&new).unwrap();
+        assert_eq!(keys["kernel"], "dense");
+        assert_eq!(keys["qaoa-device"], "cpu");
         let err = serde_json::from_str::<SolverParams>(r#"{"sweepz": 3}"#).unwrap_err();
         assert!(err.to_string().contains("sweepz"), "{err}");
+    }
+
+    #[test]
+    fn inapplicable_parameters_are_refused_by_name() {
+        let e = check_applicable(&[SolverKind::Pt], &["reads"], SubSolver::Sa).unwrap_err();
+        assert!(matches!(e, SolveError::InvalidParameter { name: "reads", .. }), "{e}");
+        assert!(e.to_string().contains("pt"), "{e}");
+        assert!(check_applicable(&[SolverKind::Sa], &["replicas"], SubSolver::Sa).is_err());
+        assert!(check_applicable(&[SolverKind::Exact], &["sweeps"], SubSolver::Sa).is_err());
+        // Accepted: used by the solver, by one of several, universal, or unknown names.
+        assert!(
+            check_applicable(
+                &[SolverKind::Pt],
+                &["replicas", "sweeps", "seed", "time_limit"],
+                SubSolver::Sa
+            )
+            .is_ok()
+        );
+        assert!(check_applicable(&[SolverKind::Sa, SolverKind::Pt], &["reads", "replicas"], SubSolver::Sa).is_ok());
+        // `p` and `shots` reach hierarchical's qaoa sub-solver only.
+        assert!(check_applicable(&[SolverKind::Hierarchical], &["p"], SubSolver::Qaoa).is_ok());
+        assert!(check_applicable(&[SolverKind::Hierarchical], &["p"], SubSolver::Sa).is_err());
+        // Every listed name is a field of SolverParams (serde keys).
+        let keys = serde_json::to_value(SolverParams::default()).unwrap();
+        for (name, _) in PARAM_SOLVERS {
+            assert!(keys.get(*name).is_some(), "{name} is not a SolverParams key");
+        }
+    }
+
+    #[test]
+    fn qaoa_precision_follows_the_device() {
+        use QaoaBackend::*;
+        assert_eq!(qaoa_precision_for(Gpu, None).unwrap(), QaoaPrecision::F32);
+        assert_eq!(qaoa_precision_for(Cpu, None).unwrap(), QaoaPrecision::F64);
+        assert_eq!(
+            qaoa_precision_for(Cpu, Some(QaoaPrecision::F32)).unwrap(),
+            QaoaPrecision::F32
+        );
+        let e = qaoa_precision_for(Gpu, Some(QaoaPrecision::F64))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("qaoa-precision") && e.contains("qaoa-device"), "{e}");
     }
 
     #[test]

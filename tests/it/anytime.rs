@@ -296,9 +296,15 @@ fn target_stops_every_solver() {
         assert!(v["time_to_target_s"].as_f64().unwrap() < 30.0, "{solver}");
         assert!(v["elapsed_s"].as_f64().unwrap() < 30.0, "{solver}");
         assert!(v["energy"].as_f64().unwrap() <= target.parse::<f64>().unwrap() + 1e-9);
-        let v = qam(&[
-            "solve", f, "--solver", solver, "--sweeps", "100", "--output", "json", "-q",
-        ]);
+        // `--sweeps` where the solver anneals (hierarchical: --sub-sweeps; qaoa: none).
+        let sweeps: &[&str] = match solver {
+            "hierarchical" => &["--sub-sweeps", "100"],
+            "qaoa" => &[],
+            _ => &["--sweeps", "100"],
+        };
+        let mut args = vec!["solve", f, "--solver", solver, "--output", "json", "-q"];
+        args.extend(sweeps);
+        let v = qam(&args);
         assert!(
             v.get("stop_reason").is_some() && v.get("time_to_target_s").is_some(),
             "{solver}: {v}"

@@ -82,7 +82,13 @@ fn solve_prints_one_json_line_per_file() {
         p(&files[2]),
     ]);
     let rows = json_lines(&o.stdout);
-    assert_eq!(rows.len(), 3);
+    // bqp_two.txt holds two instances: without --instance both are solved, one line each.
+    assert_eq!(rows.len(), 4);
+    assert_eq!(
+        (rows[2]["instance"].clone(), rows[3]["instance"].clone()),
+        (1.into(), 2.into())
+    );
+    assert_eq!(rows[3]["file"], p(&files[2]));
     for (row, file) in rows.iter().zip(&files) {
         for k in KEYS {
             assert!(row.get(k).is_some(), "missing `{k}` in {row}");
@@ -96,7 +102,7 @@ fn solve_prints_one_json_line_per_file() {
         assert_eq!(row["energy"].as_f64().unwrap(), prob.model.energy(&s));
         assert_eq!(row["num_variables"], prob.model.num_variables());
         assert_eq!(row["vartype"], prob.model.vartype().as_str());
-        assert!(row.get("instance").is_none());
+        assert_eq!(row.get("instance").is_some(), file == &files[2], "{row}");
     }
     assert_eq!(rows[0]["energy"], -3.5);
     assert!(rows[0].get("cut").is_none() && rows[0].get("objective").is_none());
@@ -315,7 +321,13 @@ fn convert_between_formats_preserves_energies() {
         let src = read(&data(input));
         for ext in ["qubo", "gset", "bqp", "mtx", "json"] {
             let out = dir.path().join(format!("{input}.{ext}"));
-            let o = qam(&["convert", p(&data(input)), p(&out)]);
+            // bqp_two.txt holds two instances: convert needs --instance (1 is what `read` reads).
+            let input_path = data(input);
+            let mut args = vec!["convert", p(&input_path), p(&out)];
+            if input == "bqp_two.txt" {
+                args.extend(["--instance", "1"]);
+            }
+            let o = qam(&args);
             let writable = match ext {
                 "gset" => matches!(src.kind, qam::io::ProblemKind::MaxCut { .. }),
                 "bqp" => src.model.to_qubo().offset() == 0.0,

@@ -542,7 +542,7 @@ fn qaoa_too_large_is_refused_up_front() {
         text.push_str(&format!("{i} {} 1\n", i % n + 1));
     }
     std::fs::write(&g, text).unwrap();
-    let o = run(&["qaoa", p(&g), "--backend", "cpu"]);
+    let o = run(&["qaoa", p(&g), "--qaoa-device", "cpu"]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("state vector") && err.contains("GiB"), "{err}");

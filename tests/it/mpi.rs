@@ -184,7 +184,7 @@ fn decomposed_instance_over_three_ranks_matches_single_process() {
 fn qaoa_eval(ranks: usize, file: &str, gamma: &str, beta: &str) -> Value {
     let mut args = vec!["qaoa", file, "--gamma", gamma, "--beta", beta, "--output", "json", "-q"];
     let out = if ranks == 0 {
-        args.extend(["--backend", "cpu", "--precision", "f64"]);
+        args.extend(["--qaoa-device", "cpu", "--qaoa-precision", "f64"]);
         single(&args)
     } else {
         args.push("--distributed");
@@ -316,9 +316,9 @@ fn distributed_qaoa_matches_on_dense_energies_and_sampling() {
         "--output",
         "json",
         "-q",
-        "--backend",
+        "--qaoa-device",
         "cpu",
-        "--precision",
+        "--qaoa-precision",
         "f64",
     ]);
     assert!(cpu.status.success());

@@ -95,7 +95,10 @@ fn qaoa_evaluates_given_angles_in_either_convention() {
     let energy = json_of(&qam(&[
         "qaoa", f, "--gamma", "-0.30775", "--beta", "0.3927", "--output", "json",
     ]));
-    assert_eq!(cut["optimizer"], "given");
+    // Given angles are evaluated once: optimizer `none`, angles `given`.
+    assert_eq!(cut["optimizer"], "none");
+    assert_eq!(cut["angles"], "given");
+    assert_eq!(cut["evaluations"], 1);
     assert_eq!(cut["gamma"][0].as_f64().unwrap(), -0.30775);
     assert_eq!(energy["gamma_cut"][0].as_f64().unwrap(), 0.6155);
     let a = cut["expected_cut"].as_f64().unwrap();
@@ -114,9 +117,9 @@ fn qaoa_rejects_bad_input_with_clear_errors() {
     let out = qam(&["qaoa", f, "--gamma", "0.1"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--gamma and --beta go together"));
-    let out = qam(&["qaoa", f, "--backend", "gpu", "--precision", "f64"]);
+    let out = qam(&["qaoa", f, "--qaoa-device", "gpu", "--qaoa-precision", "f64"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("complex64 only"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("complex64"));
 
     let qubo = dir.path().join("q.qubo");
     std::fs::write(&qubo, "p qubo 0 2 2 1\n0 0 -1\n1 1 -1\n0 1 2\n").unwrap();
@@ -161,7 +164,7 @@ fn solve_with_the_qaoa_solver() {
         "40",
         "--seed",
         "3",
-        "--qaoa-backend",
+        "--qaoa-device",
         "cpu",
         "--output",
         "json",
@@ -175,7 +178,7 @@ fn solve_with_the_qaoa_solver() {
     assert_eq!(v["cut"].as_f64().unwrap(), 24.0);
 }
 
-/// `--backend gpu` runs the WGSL kernels (lavapipe in CI) and agrees with the CPU.
+/// `--qaoa-device gpu` runs the WGSL kernels (lavapipe in CI) and agrees with the CPU.
 #[test]
 fn qaoa_on_the_gpu_backend() {
     if let Err(e) = GpuContext::shared() {
@@ -193,9 +196,9 @@ fn qaoa_on_the_gpu_backend() {
             "-0.2,-0.4",
             "--beta",
             "0.5,0.3",
-            "--backend",
+            "--qaoa-device",
             backend,
-            "--precision",
+            "--qaoa-precision",
             "f32",
             "--output",
             "json",

@@ -586,7 +586,7 @@ fn a_plan_job_returns_the_plan_qam_orchestrate_writes() {
     let out = Command::new(QAM)
         .arg("orchestrate")
         .arg(&scen)
-        .args(["--backend", "sa", "--seed", "1", "--out"])
+        .args(["--sub-solver", "sa", "--seed", "1", "--out"])
         .arg(&plan_file)
         .output()
         .unwrap();
