@@ -47,6 +47,7 @@ pub use backend::{CpuBackend, CpuSolverKind, SolverBackend, Subproblem, Subprobl
 pub use generate::{GenParams, churn, generate};
 pub use gpu_backend::GpuBackend;
 pub use metrics::Metrics;
+pub use orchestrator::Interrupt;
 pub use orchestrator::{Orchestrator, OrchestratorConfig};
 pub use plan::{Plan, Violation};
 pub use scenario::{Agent, Costs, Pool, Scenario, Task, Traffic};
