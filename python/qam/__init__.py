@@ -47,8 +47,9 @@ def orchestrate(scenario, time_limit=None, seed=0):
     ``qam orchestrate --out`` writes).
 
     ``time_limit`` (seconds) is the planner's budget: its constrained stage keeps improving
-    until it is spent, and should the earlier stages run past it the planner is interrupted
-    and returns the complete plan it has; ``plan["stop_reason"]`` says ``completed``,
+    until it is spent, and should the planner still run at ``1.25 * time_limit + 1`` seconds
+    (earlier stages that took longer than the budget) it is interrupted and returns the
+    complete plan it has; ``plan["stop_reason"]`` says ``completed``,
     ``time_limit`` or ``interrupted``. Without a limit the planner does a fixed amount of
     work (the same plan for the same seed). Raises ``ValueError`` naming the field of an
     invalid scenario, and ``KeyboardInterrupt`` on Ctrl-C once the planner stopped (at its

@@ -539,9 +539,10 @@ fn sample<'py>(
 
 /// Plans a fleet: `scenario_json` is a `qam-scenario` document, the result the plan as
 /// JSON. `time_limit` (seconds) is the planner's budget
-/// ([`OrchestratorConfig::time_limit`]); should the stages before the constrained one run
-/// past it, the planner is interrupted and returns the complete plan it has
-/// (`stop_reason` then `time_limit`). Ctrl-C interrupts it the same way and raises
+/// ([`OrchestratorConfig::time_limit`]: its constrained stage improves until it is spent,
+/// then the plan is scheduled); should the planner still run at `1.25 time_limit + 1 s`
+/// (stages before the constrained one that took longer than the budget), it is interrupted
+/// and returns the complete plan it has (`stop_reason` then `time_limit`). Ctrl-C interrupts it the same way and raises
 /// `KeyboardInterrupt` once it stopped. The GIL is released while planning.
 #[pyfunction]
 #[pyo3(signature = (scenario_json, seed=0, time_limit=None))]
@@ -561,7 +562,9 @@ fn orchestrate(py: Python<'_>, scenario_json: &str, seed: u64, time_limit: Optio
         interrupt: Some(stop.clone()),
         ..Default::default()
     });
-    let deadline = time_limit.map(|t| Instant::now() + Duration::from_secs_f64(t));
+    // The grace after the budget leaves the stages after the constrained one (schedule,
+    // metrics: fixed work) their time.
+    let deadline = time_limit.map(|t| Instant::now() + Duration::from_secs_f64(1.25 * t + 1.0));
     let (plan, timed_out) = run_with_flag(py, stop.flag(), deadline, || orch.plan(&scenario))?;
     let mut plan = plan.map_err(value_error)?;
     if timed_out && plan.stop_reason == Some(qam::solvers::StopReason::Interrupted) {
