@@ -13,12 +13,13 @@
 )]
 
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
-use pyo3::exceptions::{PyRuntimeError, PyTimeoutError, PyValueError};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
+use qam::cqm::{CqmSaParams, CqmSaSolver};
 use qam::decompose::{HierarchicalParams, HierarchicalSolver, PartitionMethod, Strategy, SubSolverKind, SubStart};
 use qam::gpu::anneal::Backend as GpuBackend;
 use qam::model::{Couplings, Ising, Model, Qubo, SampleSet};
-use qam::orchestrate::{Orchestrator, OrchestratorConfig, Scenario};
+use qam::orchestrate::{Interrupt, Orchestrator, OrchestratorConfig, Scenario};
 use qam::qaoa::qasm::{Circuit, QasmVersion};
 use qam::qaoa::{Angles, CostModel, Optimizer, Precision, QaoaParams, QaoaSolver};
 use qam::rng::derive_seed;
@@ -29,8 +30,8 @@ use qam::solvers::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 /// How often the waiting thread checks for signals (Ctrl-C).
 const SIGNAL_POLL: Duration = Duration::from_millis(50);
@@ -343,6 +344,19 @@ fn run_interruptible<T: Send>(
         target_energy: target,
         ..Default::default()
     };
+    run_with_flag(py, &flag, None, || f(&ctx)).map(|(out, _)| out)
+}
+
+/// Runs `f` on a worker thread with the GIL released, setting `flag` on Ctrl-C (the
+/// exception is re-raised once `f` returned) and, when `deadline` passes, also setting it
+/// (then the second value returned is true).
+fn run_with_flag<T: Send>(
+    py: Python<'_>,
+    flag: &AtomicBool,
+    deadline: Option<Instant>,
+    f: impl FnOnce() -> T + Send,
+) -> PyResult<(T, bool)> {
+    let mut timed_out = false;
     let done = (Mutex::new(false), Condvar::new());
     let mut raised: Option<PyErr> = None;
     let out = std::thread::scope(|s| {
@@ -356,7 +370,7 @@ fn run_interruptible<T: Send>(
                 }
             }
             let _done = Done(&done);
-            f(&ctx)
+            f()
         });
         loop {
             let finished = py.detach(|| {
@@ -376,13 +390,18 @@ fn run_interruptible<T: Send>(
                 flag.store(true, Ordering::Relaxed);
                 raised = Some(e);
             }
+            if !timed_out && deadline.is_some_and(|d| Instant::now() >= d) {
+                flag.store(true, Ordering::Relaxed);
+                timed_out = true;
+            }
         }
         worker.join()
     });
     if let Some(e) = raised {
         return Err(e);
     }
-    out.map_err(|_| PyRuntimeError::new_err("the solver panicked"))
+    out.map(|o| (o, timed_out))
+        .map_err(|_| PyRuntimeError::new_err("the solver panicked"))
 }
 
 /// Samples as numpy arrays: `(samples[int8, rows x n], energies[float64],
@@ -519,9 +538,12 @@ fn sample<'py>(
 }
 
 /// Plans a fleet: `scenario_json` is a `qam-scenario` document, the result the plan as
-/// JSON. `time_limit` (seconds): the orchestrator has no budget of its own yet, so the
-/// planning runs on a worker thread and a `TimeoutError` is raised when it is not done in
-/// time (the worker finishes in the background and its plan is dropped).
+/// JSON. `time_limit` (seconds) is the planner's budget
+/// ([`OrchestratorConfig::time_limit`]: its constrained stage improves until it is spent,
+/// then the plan is scheduled); should the planner still run at `1.25 time_limit + 1 s`
+/// (stages before the constrained one that took longer than the budget), it is interrupted
+/// and returns the complete plan it has (`stop_reason` then `time_limit`). Ctrl-C interrupts it the same way and raises
+/// `KeyboardInterrupt` once it stopped. The GIL is released while planning.
 #[pyfunction]
 #[pyo3(signature = (scenario_json, seed=0, time_limit=None))]
 fn orchestrate(py: Python<'_>, scenario_json: &str, seed: u64, time_limit: Option<f64>) -> PyResult<String> {
@@ -533,44 +555,122 @@ fn orchestrate(py: Python<'_>, scenario_json: &str, seed: u64, time_limit: Optio
         )));
     }
     let scenario = Scenario::from_json(scenario_json).map_err(value_error)?;
+    let stop = Interrupt::new();
     let orch = Orchestrator::new(OrchestratorConfig {
         seed,
+        time_limit,
+        interrupt: Some(stop.clone()),
         ..Default::default()
     });
-    type Slot = (Mutex<Option<Result<String, String>>>, Condvar);
-    let slot: Arc<Slot> = Arc::new((Mutex::new(None), Condvar::new()));
-    let worker_slot = Arc::clone(&slot);
-    // Not scoped: on a timeout the call returns while the planner may still run.
-    std::thread::spawn(move || {
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            orch.plan(&scenario).map(|p| p.to_json()).map_err(|e| e.to_string())
-        }))
-        .unwrap_or_else(|_| Err("the orchestrator panicked".into()));
-        *worker_slot.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-        worker_slot.1.notify_all();
-    });
-    let start = std::time::Instant::now();
-    loop {
-        let got = py.detach(|| {
-            let guard = slot.0.lock().unwrap_or_else(|e| e.into_inner());
-            let (mut guard, _) = slot
-                .1
-                .wait_timeout_while(guard, SIGNAL_POLL, |r| r.is_none())
-                .unwrap_or_else(|e| e.into_inner());
-            guard.take()
-        });
-        if let Some(r) = got {
-            return r.map_err(PyValueError::new_err);
+    // The grace after the budget leaves the stages after the constrained one (schedule,
+    // metrics: fixed work) their time.
+    let deadline = time_limit.map(|t| Instant::now() + Duration::from_secs_f64(1.25 * t + 1.0));
+    let (plan, timed_out) = run_with_flag(py, stop.flag(), deadline, || orch.plan(&scenario))?;
+    let mut plan = plan.map_err(value_error)?;
+    if timed_out && plan.stop_reason == Some(qam::solvers::StopReason::Interrupted) {
+        plan.stop_reason = Some(qam::solvers::StopReason::TimeLimit);
+    }
+    Ok(plan.to_json())
+}
+
+/// `cqm-sa` parameters from Python (`ConstrainedSampler.sample_cqm`).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CqmParams {
+    num_reads: Option<usize>,
+    num_sweeps: Option<usize>,
+    num_chains: Option<usize>,
+    seed: Option<u64>,
+    time_limit: Option<f64>,
+}
+
+/// Solves a constrained model given as qam-cqm JSON whose variables are named `"0"`,
+/// `"1"`, ... (column order of the result) with `cqm-sa`: `num_reads` independent runs
+/// (seeds derived from `seed`; a time limit is shared evenly between them), each returning
+/// its best state. Returns `(samples[uint8, reads x n], info_json)`; `info_json` holds
+/// `solver`, `params`, `seed`, `timing` and per read `stop_reason`, `feasible`,
+/// `objective`. Ctrl-C stops the run in progress (its best state is kept) and raises
+/// `KeyboardInterrupt`.
+#[pyfunction]
+fn sample_cqm<'py>(py: Python<'py>, model_json: &str, params_json: &str) -> PyResult<(Bound<'py, PyAny>, String)> {
+    let p: CqmParams = serde_json::from_str(params_json).map_err(value_error)?;
+    let t_build = Instant::now();
+    let m = qam::cqm::json::read_str(model_json, "cqm").map_err(value_error)?;
+    let n = m.num_variables();
+    let mut column = vec![0usize; n];
+    for (i, name) in m.variable_names().iter().enumerate() {
+        column[i] = name
+            .parse::<usize>()
+            .ok()
+            .filter(|&c| c < n)
+            .ok_or_else(|| value_error(format!("variable name `{name}` is not a column index")))?;
+    }
+    let reads = p.num_reads.unwrap_or(1);
+    if reads == 0 {
+        return Err(value_error("num_reads must be at least 1"));
+    }
+    if let Some(t) = p.time_limit
+        && !(t.is_finite() && t > 0.0)
+    {
+        return Err(value_error(format!(
+            "time_limit must be a positive number of seconds, not {t}"
+        )));
+    }
+    let seed = p.seed.unwrap_or(0);
+    let base = CqmSaParams::default();
+    let params = CqmSaParams {
+        chains: p.num_chains.unwrap_or(base.chains),
+        sweeps: p.num_sweeps.unwrap_or(base.sweeps),
+        time_limit: p.time_limit.map(|t| Duration::from_secs_f64(t / reads as f64)),
+        ..base
+    };
+    params.validate().map_err(value_error)?;
+    let build_ns = t_build.elapsed().as_nanos() as u64;
+    let t_solve = Instant::now();
+    let flag = AtomicBool::new(false);
+    let ctx = SolveContext {
+        interrupt: Some(&flag),
+        ..Default::default()
+    };
+    let (runs, _) = run_with_flag(py, &flag, None, || {
+        let mut runs = Vec::with_capacity(reads);
+        for r in 0..reads {
+            if r > 0 && flag.load(Ordering::Relaxed) {
+                break;
+            }
+            let prm = CqmSaParams {
+                seed: derive_seed(seed, r as u64),
+                ..params.clone()
+            };
+            runs.push(CqmSaSolver::new(prm).solve_with(&m, None, &ctx));
         }
-        py.check_signals()?;
-        if let Some(t) = time_limit
-            && start.elapsed().as_secs_f64() > t
-        {
-            return Err(PyTimeoutError::new_err(format!(
-                "planning took longer than time_limit={t} s"
-            )));
+        runs
+    })?;
+    let runs = runs.into_iter().collect::<Result<Vec<_>, _>>().map_err(value_error)?;
+    let sampling_ns = t_solve.elapsed().as_nanos() as u64;
+    let mut flat = vec![0u8; runs.len() * n];
+    for (r, sol) in runs.iter().enumerate() {
+        for (i, &x) in sol.state.iter().enumerate() {
+            flat[r * n + column[i]] = x;
         }
     }
+    let samples = PyArray1::from_vec(py, flat).reshape([runs.len(), n])?.into_any();
+    let info = json!({
+        "solver": "cqm-sa",
+        "seed": seed,
+        "params": {
+            "num_reads": reads,
+            "num_sweeps": params.sweeps,
+            "num_chains": params.chains,
+            "time_limit": p.time_limit,
+        },
+        "timing": {"model_build_ns": build_ns, "preprocessing_ns": 0, "sampling_ns": sampling_ns, "postprocessing_ns": 0},
+        "stop_reason": runs.iter().map(|s| s.stop).collect::<Vec<_>>(),
+        "feasible": runs.iter().map(|s| s.feasible).collect::<Vec<_>>(),
+        "objective": runs.iter().map(|s| s.objective).collect::<Vec<_>>(),
+        "time_to_feasible_s": runs.iter().map(|s| s.time_to_feasible_s).collect::<Vec<_>>(),
+    });
+    Ok((samples, info.to_string()))
 }
 
 /// OpenQASM text of the QAOA circuit of `(gamma, beta)` (qam's energy convention) on the
@@ -613,6 +713,7 @@ fn qaoa_circuit(
 fn _qam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sample, m)?)?;
     m.add_function(wrap_pyfunction!(orchestrate, m)?)?;
+    m.add_function(wrap_pyfunction!(sample_cqm, m)?)?;
     m.add_function(wrap_pyfunction!(qaoa_circuit, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

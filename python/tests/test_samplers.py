@@ -301,8 +301,9 @@ def test_orchestrate_returns_the_plan():
     here = os.path.dirname(__file__)
     with open(os.path.join(here, "..", "..", "examples", "scenario_small.json")) as f:
         scenario = json.load(f)
-    plan = qam.orchestrate(scenario, time_limit=120, seed=1)
+    plan = qam.orchestrate(scenario, seed=1)
     assert plan["format"] == "qam-plan"
+    assert plan["stop_reason"] == "completed"
     agents = {a["id"] for a in scenario["agents"]}
     assert {p["agent"] for p in plan["placements"]} == agents
     again = qam.orchestrate(json.dumps(scenario), seed=1)

@@ -28,6 +28,7 @@
 
 use super::{Cmp, ConstrainedModel, ConstraintViolation, CqmError, tolerance};
 use crate::rng::Rng;
+use crate::solvers::SolveContext;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -108,6 +109,9 @@ pub enum StopReason {
     TimeLimit,
     /// A feasible state at or below the target energy was found.
     Target,
+    /// Interrupted from outside ([`SolveContext::interrupt`]: Ctrl-C, a cancelled
+    /// request, a planner being stopped); the best state so far is returned.
+    Interrupted,
 }
 
 /// The result of a [`CqmSaSolver`] run.
@@ -758,15 +762,25 @@ impl Chain {
     }
 }
 
-struct Control {
+struct Control<'a> {
     deadline: Option<Instant>,
     target: Option<f64>,
     stop: AtomicBool,
+    /// The caller's interrupt flag ([`SolveContext::interrupt`]).
+    interrupt: Option<&'a AtomicBool>,
 }
 
-impl Control {
+impl Control<'_> {
+    fn interrupted(&self) -> bool {
+        self.interrupt.is_some_and(|f| f.load(Ordering::Relaxed))
+    }
+
     fn stopped(&self) -> bool {
         if self.stop.load(Ordering::Relaxed) {
+            return true;
+        }
+        if self.interrupted() {
+            self.stop.store(true, Ordering::Relaxed);
             return true;
         }
         if let Some(d) = self.deadline
@@ -794,6 +808,20 @@ impl CqmSaSolver {
     /// [`solve`](Self::solve) with an optional starting state (0/1 per variable) for every
     /// chain, e.g. a plan to improve; it must keep every one-hot group at exactly one.
     pub fn solve_from(&self, m: &ConstrainedModel, initial: Option<&[u8]>) -> Result<CqmSolution, CqmError> {
+        self.solve_with(m, initial, &SolveContext::default())
+    }
+
+    /// [`solve_from`](Self::solve_from) under run-time controls, as the QUBO solvers take
+    /// them: `ctx.interrupt` stops the run within one sweep (it returns its best state so
+    /// far with [`StopReason::Interrupted`]), `ctx.progress` gets the best feasible
+    /// energy (minimisation sense, offset included) after every cycle. The time limit and
+    /// target stay those of the parameters.
+    pub fn solve_with(
+        &self,
+        m: &ConstrainedModel,
+        initial: Option<&[u8]>,
+        ctx: &SolveContext,
+    ) -> Result<CqmSolution, CqmError> {
         let prm = &self.params;
         prm.validate()?;
         let start = Instant::now();
@@ -822,7 +850,9 @@ impl CqmSaSolver {
             deadline: prm.time_limit.map(|d| start + d),
             target: prm.target_energy.map(|t| t - m.offset() * m.to_energy(1.0)),
             stop: AtomicBool::new(false),
+            interrupt: ctx.interrupt,
         };
+        let offset = m.offset() * m.to_energy(1.0);
         let mut chains: Vec<Chain> = (0..prm.chains)
             .map(|c| {
                 let mut ch = Chain::new(&p, prm.seed, c as u64);
@@ -859,12 +889,25 @@ impl CqmSaSolver {
                 .map(|ch| ch.cycle(&p, prm.sweeps, hot, t_cold, &ctl))
                 .collect();
             epoch += 1;
-            if done.iter().any(|d| !d) || ctl.stop.load(Ordering::Relaxed) {
+            if let Some(bf) = chains
+                .iter()
+                .filter_map(|c| c.best.as_ref().map(|b| b.1))
+                .min_by(f64::total_cmp)
+            {
+                ctx.best_energy(bf + offset);
+            }
+            if done.iter().any(|d| !d) || ctl.stop.load(Ordering::Relaxed) || ctl.interrupted() {
                 let hit = ctl.target.is_some()
                     && chains
                         .iter()
                         .any(|c| c.best.as_ref().is_some_and(|(_, f)| Some(*f) <= ctl.target));
-                stop_reason = if hit { StopReason::Target } else { StopReason::TimeLimit };
+                stop_reason = if ctl.interrupted() {
+                    StopReason::Interrupted
+                } else if hit {
+                    StopReason::Target
+                } else {
+                    StopReason::TimeLimit
+                };
                 break;
             }
             if prm.time_limit.is_none() && epoch >= prm.cycles {

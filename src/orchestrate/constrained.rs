@@ -56,6 +56,21 @@ pub fn solve_assignment(
     current: &[Option<usize>],
     params: CqmSaParams,
 ) -> Result<Option<Vec<usize>>, CqmError> {
+    solve_assignment_with(p, current, params, None)
+}
+
+/// [`solve_assignment`] that stops early (with the best feasible placement found so far)
+/// once `interrupt` is set.
+pub fn solve_assignment_with(
+    p: &AssignProblem,
+    current: &[Option<usize>],
+    params: CqmSaParams,
+    interrupt: Option<&std::sync::atomic::AtomicBool>,
+) -> Result<Option<Vec<usize>>, CqmError> {
+    let ctx = crate::solvers::SolveContext {
+        interrupt,
+        ..Default::default()
+    };
     let m = p.num_pools;
     if p.num_items == 0 || m == 0 {
         return Ok(None);
@@ -87,7 +102,7 @@ pub fn solve_assignment(
             target_energy: Some(f64::INFINITY),
             ..params.clone()
         };
-        let sol = CqmSaSolver::new(phase1).solve_from(&assign_model(&bare), Some(&x))?;
+        let sol = CqmSaSolver::new(phase1).solve_with(&assign_model(&bare), Some(&x), &ctx)?;
         if sol.feasible {
             x = sol.state;
         }
@@ -95,7 +110,7 @@ pub fn solve_assignment(
             params.time_limit = Some(t.saturating_sub(t0.elapsed()).max(std::time::Duration::from_millis(50)));
         }
     }
-    let sol = CqmSaSolver::new(params).solve_from(&model, Some(&x))?;
+    let sol = CqmSaSolver::new(params).solve_with(&model, Some(&x), &ctx)?;
     if !sol.feasible {
         return Ok(None);
     }

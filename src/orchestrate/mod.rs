@@ -45,6 +45,7 @@ pub use crate::batch::{BatchSolver, GpuBatcher, Subproblem};
 pub use backend::{CpuBackend, CpuSolverKind, SolverBackend};
 pub use generate::{GenParams, churn, generate};
 pub use metrics::Metrics;
+pub use orchestrator::Interrupt;
 pub use orchestrator::{Orchestrator, OrchestratorConfig};
 pub use plan::{Plan, Violation};
 pub use scenario::{Agent, Costs, Pool, Scenario, Task, Traffic};

@@ -39,10 +39,53 @@ use super::{OrchestrateError, Violation};
 use crate::batch::{BatchSolver, Subproblem};
 use crate::model::{Couplings, Model};
 use crate::rng::derive_seed;
-use crate::solvers::SolveContext;
+use crate::solvers::{SolveContext, StopReason};
 use rayon::prelude::*;
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
+
+/// A stop flag shared with other threads (Ctrl-C, a cancelled request): set it and a
+/// running [`Orchestrator`] skips its remaining improvement work, then returns the plan it
+/// has, complete (every agent placed where it fits, every task scheduled by the list
+/// scheduler) and marked [`StopReason::Interrupted`](crate::solvers::StopReason). Clones
+/// share the flag; two `Interrupt`s are equal when they share it.
+#[derive(Clone, Debug, Default)]
+pub struct Interrupt(Arc<AtomicBool>);
+
+impl Interrupt {
+    /// A new flag, not set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Wraps an existing shared flag.
+    pub fn from_flag(flag: Arc<AtomicBool>) -> Self {
+        Interrupt(flag)
+    }
+
+    /// Sets the flag: the run stops at its next check.
+    pub fn set(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the flag is set.
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// The flag itself (e.g. for [`SolveContext::interrupt`](crate::solvers::SolveContext)).
+    pub fn flag(&self) -> &AtomicBool {
+        &self.0
+    }
+}
+
+impl PartialEq for Interrupt {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
 
 /// Settings of the [`Orchestrator`].
 #[derive(Clone, Debug, PartialEq)]
@@ -85,6 +128,9 @@ pub struct OrchestratorConfig {
     /// improving until it is spent. `None` (default): a fixed amount of work (2 chains,
     /// 2 cycles of 200 sweeps), the same answer on any machine.
     pub time_limit: Option<f64>,
+    /// Stop flag checked between stages, rounds and subproblem batches and inside the
+    /// constrained stage (see [`Interrupt`]); `None` (default): runs to the end.
+    pub interrupt: Option<Interrupt>,
 }
 
 impl Default for OrchestratorConfig {
@@ -106,6 +152,7 @@ impl Default for OrchestratorConfig {
             baseline: true,
             constrained_max_vars: 200_000,
             time_limit: None,
+            interrupt: None,
         }
     }
 }
@@ -169,6 +216,11 @@ impl Orchestrator {
     /// An orchestrator routing every subproblem to `backend`.
     pub fn with_backend(config: OrchestratorConfig, backend: Box<dyn BatchSolver>) -> Self {
         Orchestrator { config, backend }
+    }
+
+    /// Whether the run was asked to stop ([`OrchestratorConfig::interrupt`]).
+    fn interrupted(&self) -> bool {
+        self.config.interrupt.as_ref().is_some_and(Interrupt::is_set)
     }
 
     /// The backend's name.
@@ -331,6 +383,9 @@ impl Orchestrator {
         let mut subproblems = 0;
         let pairs_of_clusters = cluster_pairs(inst, &clustering);
         for round in 0..cfg.rounds {
+            if self.interrupted() {
+                break;
+            }
             let before = problem.objective(&st.global.placement);
             let r = round as u64 * 4;
             subproblems +=
@@ -354,7 +409,9 @@ impl Orchestrator {
 
         // 4. Refine across borders.
         let t0 = Instant::now();
-        refine_moves(&mut st.global, cfg.refine_passes);
+        if !self.interrupted() {
+            refine_moves(&mut st.global, cfg.refine_passes);
+        }
         stages.push(StageReport {
             stage: "refine".into(),
             seconds: t0.elapsed().as_secs_f64(),
@@ -365,7 +422,7 @@ impl Orchestrator {
         // 4b. Constrained engine over the whole assignment (capacities as native
         // constraints), then the exact optimum when the scenario is small enough.
         let t0 = Instant::now();
-        if cfg.constrained_max_vars > 0 && aa > 0 && aa * pp <= cfg.constrained_max_vars {
+        if cfg.constrained_max_vars > 0 && aa > 0 && aa * pp <= cfg.constrained_max_vars && !self.interrupted() {
             let time_limit = cfg.time_limit.map(|t| {
                 let left = t - t_start.elapsed().as_secs_f64();
                 std::time::Duration::from_secs_f64(left.max(0.05))
@@ -379,7 +436,9 @@ impl Orchestrator {
                 target_energy: None,
             };
             let current = st.global.placement.clone();
-            let found = super::constrained::solve_assignment(&problem, &current, params).map_err(|e| {
+            let interrupt = cfg.interrupt.as_ref().map(Interrupt::flag);
+            let solve_assignment = super::constrained::solve_assignment_with;
+            let found = solve_assignment(&problem, &current, params, interrupt).map_err(|e| {
                 OrchestrateError::InvalidParameter {
                     name: "constrained",
                     reason: e.to_string(),
@@ -397,7 +456,7 @@ impl Orchestrator {
                 }
             }
         }
-        let exact = if previous.is_none() {
+        let exact = if previous.is_none() && !self.interrupted() {
             exact_assignment(inst, cfg.exact_max_leaves)
         } else {
             None
@@ -423,14 +482,25 @@ impl Orchestrator {
 
         // 5. Schedule.
         let t0 = Instant::now();
-        let sched = schedule(
-            inst,
-            self.backend.as_ref(),
-            cfg.schedule_chunk,
-            cfg.schedule_window,
-            &cfg.penalties,
-            derive_seed(cfg.seed, 3),
-        )?;
+        let sched = if self.interrupted() {
+            // Interrupted: the list schedule (greedy, fast) keeps the plan complete.
+            let ls = list_schedule(inst);
+            super::schedule::ScheduleResult {
+                start: ls.start.iter().map(|s| s.unwrap_or(0)).collect(),
+                agent: ls.agent,
+                subproblems: 0,
+                qubo_wins: 0,
+            }
+        } else {
+            schedule(
+                inst,
+                self.backend.as_ref(),
+                cfg.schedule_chunk,
+                cfg.schedule_window,
+                &cfg.penalties,
+                derive_seed(cfg.seed, 3),
+            )?
+        };
         stages.push(StageReport {
             stage: "schedule".into(),
             seconds: t0.elapsed().as_secs_f64(),
@@ -438,6 +508,13 @@ impl Orchestrator {
             objective: None,
         });
         let solve_time = t_start.elapsed().as_secs_f64();
+        let stop_reason = if self.interrupted() {
+            StopReason::Interrupted
+        } else if cfg.time_limit.is_some_and(|t| solve_time >= t) {
+            StopReason::TimeLimit
+        } else {
+            StopReason::Completed
+        };
 
         // 6. Metrics and comparisons.
         let placement = st.global.placement.clone();
@@ -504,6 +581,7 @@ impl Orchestrator {
             comparison,
             replan,
             stages,
+            stop_reason: Some(stop_reason),
         })
     }
 
@@ -514,6 +592,9 @@ impl Orchestrator {
         let (pp, kk) = (inst.num_pools(), inst.num_kinds());
         let mut solved = 0;
         for (g, clusters) in clustering.groups().into_iter().enumerate() {
+            if self.interrupted() {
+                break; // the agents left are placed greedily by the repair that follows
+            }
             let n = clusters.len();
             let members: Vec<&Vec<u32>> = clusters.iter().map(|&c| &clustering.members[c as usize]).collect();
             let mut item_of: HashMap<u32, usize> = HashMap::new();
@@ -679,6 +760,9 @@ impl Orchestrator {
             subsets
         };
         for (chunk_index, chunk) in subsets.chunks(cfg.batch_size).enumerate() {
+            if self.interrupted() {
+                break;
+            }
             for (s, set) in chunk.iter().enumerate() {
                 for &a in set {
                     owner[a as usize] = s as u32;

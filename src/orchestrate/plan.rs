@@ -111,6 +111,11 @@ pub struct Plan {
     pub replan: Option<ReplanReport>,
     /// Pipeline stages.
     pub stages: Vec<StageReport>,
+    /// Why planning stopped: `completed`, `time_limit` (the budget was spent) or
+    /// `interrupted` ([`OrchestratorConfig::interrupt`](super::OrchestratorConfig): the
+    /// plan is complete but skipped the improvement work left). Absent in older plans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_reason: Option<crate::solvers::StopReason>,
 }
 
 impl Plan {

@@ -43,6 +43,10 @@ pub struct JobRow {
     pub attempts: i64,
     /// A client asked to cancel it.
     pub cancel_requested: bool,
+    /// Seconds of wall time earlier attempts ran before the server died (the last
+    /// heartbeat of each attempt minus its start); a restarted job gets its time limit less
+    /// this.
+    pub spent_s: f64,
 }
 
 /// What [`Journal::insert`] did.
@@ -66,8 +70,7 @@ pub struct Journal {
     path: PathBuf,
 }
 
-const COLUMNS: &str =
-    "id, seq, kind, request, status, result, error, created_at, started_at, finished_at, attempts, cancel_requested";
+const COLUMNS: &str = "id, seq, kind, request, status, result, error, created_at, started_at, finished_at, attempts, cancel_requested, spent_s";
 
 fn row_to_job(r: &rusqlite::Row) -> rusqlite::Result<JobRow> {
     Ok(JobRow {
@@ -83,6 +86,7 @@ fn row_to_job(r: &rusqlite::Row) -> rusqlite::Result<JobRow> {
         finished_at: r.get(9)?,
         attempts: r.get(10)?,
         cancel_requested: r.get::<_, i64>(11)? != 0,
+        spent_s: r.get(12)?,
     })
 }
 
@@ -138,11 +142,29 @@ impl Journal {
                  finished_at REAL,
                  attempts INTEGER NOT NULL DEFAULT 0,
                  cancel_requested INTEGER NOT NULL DEFAULT 0,
-                 checkpoint TEXT
+                 checkpoint TEXT,
+                 spent_s REAL NOT NULL DEFAULT 0,
+                 alive_at REAL
              );
              CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);",
         )
         .map_err(err)?;
+        // Journals written before `spent_s` / `alive_at` existed get the two columns.
+        let has_spent: bool = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = 'spent_s'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(err)?
+            > 0;
+        if !has_spent {
+            conn.execute_batch(
+                "ALTER TABLE jobs ADD COLUMN spent_s REAL NOT NULL DEFAULT 0;
+                 ALTER TABLE jobs ADD COLUMN alive_at REAL;",
+            )
+            .map_err(err)?;
+        }
         Ok(Journal { conn, path })
     }
 
@@ -281,8 +303,17 @@ impl Journal {
 
     /// After a restart: running jobs go back to the queue (or to `cancelled` when a client
     /// had asked), and the ids of all queued jobs are returned, oldest first.
+    /// A running job's time so far (last heartbeat minus start) is added to its `spent_s`.
     pub fn recover(&mut self) -> Result<Vec<String>, ServeError> {
         let now = now_s();
+        self.conn
+            .execute(
+                "UPDATE jobs SET spent_s = spent_s + MAX(0.0, COALESCE(alive_at, started_at) - started_at),
+                                 alive_at = NULL
+                 WHERE status = 'running' AND started_at IS NOT NULL",
+                [],
+            )
+            .map_err(|e| self.err(e))?;
         self.conn
             .execute(
                 "UPDATE jobs SET status = 'cancelled', finished_at = ?1
@@ -319,12 +350,22 @@ impl Journal {
         Ok(rows)
     }
 
+    /// Marks every running job as alive now (the workers call it about twice a second):
+    /// after a crash, [`recover`](Self::recover) counts a job's time up to its last
+    /// heartbeat as spent.
+    pub fn heartbeat(&mut self) -> Result<(), ServeError> {
+        self.conn
+            .execute("UPDATE jobs SET alive_at = ?1 WHERE status = 'running'", [now_s()])
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// Stores a running job's latest checkpoint (JSON text), replacing the previous one.
     pub fn save_checkpoint(&mut self, id: &str, checkpoint: &str) -> Result<(), ServeError> {
         self.conn
             .execute(
-                "UPDATE jobs SET checkpoint = ?2 WHERE id = ?1 AND status = 'running'",
-                params![id, checkpoint],
+                "UPDATE jobs SET checkpoint = ?2, alive_at = ?3 WHERE id = ?1 AND status = 'running'",
+                params![id, checkpoint, now_s()],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
@@ -385,5 +426,54 @@ mod tests {
         let page = j.list(1, None).unwrap();
         assert_eq!(page[0].id, b);
         assert_eq!(j.list(10, Some(page[0].seq)).unwrap()[0].id, a);
+    }
+
+    #[test]
+    fn a_restart_counts_the_time_a_running_job_spent_up_to_its_last_heartbeat() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path()).unwrap();
+        let Inserted::New(a) = j.insert("solve", "{}", None).unwrap() else {
+            panic!("new job expected")
+        };
+        assert_eq!(j.claim(&a).unwrap().unwrap().spent_s, 0.0);
+        // Pretend the attempt started 5 s ago and its last heartbeat was 2 s ago.
+        let now = now_s();
+        j.conn
+            .execute(
+                "UPDATE jobs SET started_at = ?2, alive_at = ?3 WHERE id = ?1",
+                params![a, now - 5.0, now - 2.0],
+            )
+            .unwrap();
+        drop(j);
+        let mut j = Journal::open(dir.path()).unwrap();
+        assert_eq!(j.recover().unwrap(), vec![a.clone()]);
+        let row = j.claim(&a).unwrap().unwrap();
+        assert!((row.spent_s - 3.0).abs() < 1e-6, "{}", row.spent_s);
+        // A second crash adds the second attempt's time; a heartbeat marks it alive now.
+        j.heartbeat().unwrap();
+        drop(j);
+        let mut j = Journal::open(dir.path()).unwrap();
+        j.recover().unwrap();
+        let spent = j.get(&a).unwrap().unwrap().spent_s;
+        assert!((3.0..3.5).contains(&spent), "{spent}");
+    }
+
+    #[test]
+    fn an_old_journal_without_spent_time_is_upgraded() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join("jobs.sqlite3")).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+                 kind TEXT NOT NULL, idem_key TEXT UNIQUE, request TEXT NOT NULL, status TEXT NOT NULL,
+                 result TEXT, error TEXT, created_at REAL NOT NULL, started_at REAL, finished_at REAL,
+                 attempts INTEGER NOT NULL DEFAULT 0, cancel_requested INTEGER NOT NULL DEFAULT 0,
+                 checkpoint TEXT);
+             INSERT INTO jobs (id, kind, request, status, created_at) VALUES ('old', 'solve', '{}', 'queued', 0);",
+        )
+        .unwrap();
+        drop(conn);
+        let mut j = Journal::open(dir.path()).unwrap();
+        assert_eq!(j.recover().unwrap(), vec!["old".to_string()]);
+        assert_eq!(j.claim("old").unwrap().unwrap().spent_s, 0.0);
     }
 }

@@ -86,6 +86,11 @@ pub struct PlanRequest {
     /// Planner settings (the names of `qam orchestrate`'s flags).
     #[serde(default)]
     pub params: PlanParams,
+    /// Wall-time budget in seconds (at most the server's `max-time-limit`): the planner's
+    /// constrained stage keeps improving until it is spent
+    /// ([`OrchestratorConfig::time_limit`]). Without one, a fixed amount of work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_limit: Option<f64>,
     /// Label used in messages (default `scenario`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -343,6 +348,30 @@ impl SolveRequest {
         }
         p
     }
+
+    /// The request as a restarted job runs it: its time limit (`time_limit` or
+    /// `params.time-limit`) less the `spent` seconds earlier attempts used, at least
+    /// [`RESUME_FLOOR_S`]. Requests without a time limit are unchanged.
+    pub fn with_time_spent(&self, spent: f64) -> SolveRequest {
+        let mut r = self.clone();
+        if spent > 0.0
+            && let Some(t) = self.solver_params().time_limit
+        {
+            let left = time_left(t, spent);
+            r.time_limit = Some(left);
+            r.params.time_limit = Some(left);
+        }
+        r
+    }
+}
+
+/// The least time limit a restarted job gets, seconds (when its earlier attempts used
+/// nearly all of it): enough for one short complete run.
+pub const RESUME_FLOOR_S: f64 = 0.5;
+
+/// `limit - spent`, at least [`RESUME_FLOOR_S`] (or `limit` when that is less).
+pub fn time_left(limit: f64, spent: f64) -> f64 {
+    (limit - spent).max(RESUME_FLOOR_S.min(limit))
 }
 
 impl PlanRequest {
@@ -357,6 +386,24 @@ impl PlanRequest {
     /// Checks the request against the limits (agents count as variables).
     pub fn check(&self, limits: &Limits) -> Result<crate::orchestrate::Instance, Rejection> {
         self.params.orchestrator()?;
+        if let Some(t) = self.time_limit {
+            if !(t.is_finite() && t > 0.0) {
+                return Err(Rejection::new(
+                    422,
+                    format!("time_limit must be a positive number of seconds, not {t}"),
+                ));
+            }
+            if t > limits.max_time_limit_s {
+                return Err(Rejection::limit(
+                    422,
+                    "max-time-limit",
+                    format!(
+                        "time_limit {t} s is over the limit max-time-limit = {} s",
+                        limits.max_time_limit_s
+                    ),
+                ));
+            }
+        }
         let inst = self.scenario()?;
         if inst.num_agents() > limits.max_variables {
             return Err(Rejection::limit(
@@ -399,5 +446,21 @@ mod tests {
         let e = parse_json::<SolveRequest>(br#"{"dta": "x"}"#).unwrap_err();
         assert_eq!(e.status, 422);
         assert!(e.message.contains("dta"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_restarted_request_gets_its_time_limit_less_the_time_spent() {
+        let r: SolveRequest = parse_json(br#"{"format": "gset", "data": "", "time_limit": 10}"#).unwrap();
+        assert_eq!(r.with_time_spent(0.0), r);
+        assert_eq!(r.with_time_spent(3.5).solver_params().time_limit, Some(6.5));
+        assert_eq!(r.with_time_spent(99.0).solver_params().time_limit, Some(RESUME_FLOOR_S));
+        let p: SolveRequest = parse_json(br#"{"format": "gset", "data": "", "params": {"time-limit": 4}}"#).unwrap();
+        assert_eq!(p.with_time_spent(1.0).solver_params().time_limit, Some(3.0));
+        let none: SolveRequest = parse_json(br#"{"format": "gset", "data": ""}"#).unwrap();
+        assert_eq!(none.with_time_spent(5.0).solver_params().time_limit, None);
+        assert_eq!(time_left(0.2, 1.0), 0.2, "the floor never exceeds the limit itself");
+        let limits = Limits::default();
+        let plan: PlanRequest = parse_json(br#"{"scenario": {}, "time_limit": -1}"#).unwrap();
+        assert_eq!(plan.check(&limits).unwrap_err().status, 422);
     }
 }

@@ -9,13 +9,18 @@ use super::journal::{Inserted, JobRow, Journal};
 use super::metrics::{Gauges, Metrics};
 use super::request::{PlanRequest, Rejection, SolveRequest};
 use super::{ServeConfig, ServeError};
+use crate::orchestrate::Interrupt;
 use crate::solvers::registry::{SolverKind, result_json};
-use crate::solvers::{Checkpoint, Progress};
+use crate::solvers::{Checkpoint, Progress, SolveContext};
 use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+/// How often the running jobs are marked alive in the journal (their time spent, should the
+/// server die, is counted up to the last mark).
+const HEARTBEAT_EVERY: Duration = Duration::from_millis(500);
 
 /// How often a running job's checkpoint is written to the journal at most.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
@@ -25,8 +30,8 @@ const HISTORY_MAX: usize = 1000;
 
 /// Progress of a running job, shared by its solver thread and the HTTP handlers.
 pub struct Live {
-    /// Set by `DELETE`: the solver stops and returns its best state so far.
-    pub interrupt: AtomicBool,
+    /// Set by `DELETE`: the solver (or planner) stops and returns its best state so far.
+    pub interrupt: Interrupt,
     total: AtomicU64,
     done: AtomicU64,
     started: Instant,
@@ -48,7 +53,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Live {
     fn new(gpu: bool) -> Self {
         Live {
-            interrupt: AtomicBool::new(false),
+            interrupt: Interrupt::new(),
             total: AtomicU64::new(0),
             done: AtomicU64::new(0),
             started: Instant::now(),
@@ -218,7 +223,7 @@ impl Shared {
             "running" => {
                 journal.request_cancel(id).map_err(internal)?;
                 if let Some(live) = self.live(id) {
-                    live.interrupt.store(true, Ordering::Relaxed);
+                    live.interrupt.set();
                 }
                 Ok(Some((202, json!({"id": id, "status": "cancelling"}))))
             }
@@ -282,6 +287,20 @@ pub fn start_workers(shared: &Arc<Shared>) {
             })
             .expect("spawn a worker thread");
     }
+    let s = shared.clone();
+    std::thread::Builder::new()
+        .name("qam-heartbeat".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(HEARTBEAT_EVERY);
+                if !lock(&s.live).is_empty()
+                    && let Err(e) = s.journal().heartbeat()
+                {
+                    eprintln!("qam serve: heartbeat: {e}");
+                }
+            }
+        })
+        .expect("spawn the heartbeat thread");
 }
 
 /// How a job ended.
@@ -304,15 +323,8 @@ fn run_one(s: &Shared, id: &str) {
     let live = Arc::new(Live::new(gpu));
     lock(&s.live).insert(id.to_string(), live.clone());
     let t0 = Instant::now();
-    let outcome =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| execute(s, &row, &live))).unwrap_or_else(|p| {
-            let msg = p
-                .downcast_ref::<&str>()
-                .map(|m| m.to_string())
-                .or_else(|| p.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Outcome::Failed(format!("the solver panicked: {msg}"))
-        });
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| execute(s, &row, &live)))
+        .unwrap_or_else(|p| Outcome::Failed(format!("the solver panicked: {}", panic_message(p.as_ref()))));
     let seconds = t0.elapsed().as_secs_f64();
     let (status, result, error) = match outcome {
         Outcome::Done(v) => ("done", Some(v), None),
@@ -328,6 +340,13 @@ fn run_one(s: &Shared, id: &str) {
         Err(e) => eprintln!("qam serve: job {id}: {e}"),
     }
     lock(&s.live).remove(id);
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|m| m.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 fn wants_gpu(row: &JobRow) -> bool {
@@ -351,17 +370,41 @@ fn flip_attempts(v: &Value) -> u64 {
     }
 }
 
+/// Runs a claimed job. A job restarted after a crash runs with the time it had left
+/// (its limit less `spent_s`); its result then says `time_spent_before_s` and
+/// `time_limit_left_s`.
 fn execute(s: &Shared, row: &JobRow, live: &Live) -> Outcome {
-    match row.kind.as_str() {
+    let spent = row.spent_s;
+    let (outcome, limit) = match row.kind.as_str() {
         "solve" => match serde_json::from_str::<SolveRequest>(&row.request) {
-            Ok(req) => solve(s, &row.id, &req, live),
-            Err(e) => Outcome::Failed(format!("stored request: {e}")),
+            Ok(req) => {
+                let req = req.with_time_spent(spent);
+                (solve(s, &row.id, &req, live), req.solver_params().time_limit)
+            }
+            Err(e) => (Outcome::Failed(format!("stored request: {e}")), None),
         },
         "plan" => match serde_json::from_str::<PlanRequest>(&row.request) {
-            Ok(req) => plan(&req, live),
-            Err(e) => Outcome::Failed(format!("stored request: {e}")),
+            Ok(mut req) => {
+                if spent > 0.0 {
+                    req.time_limit = req.time_limit.map(|t| super::request::time_left(t, spent));
+                }
+                (plan(&req, live), req.time_limit)
+            }
+            Err(e) => (Outcome::Failed(format!("stored request: {e}")), None),
         },
-        k => Outcome::Failed(format!("unknown job kind `{k}`")),
+        k => (Outcome::Failed(format!("unknown job kind `{k}`")), None),
+    };
+    match outcome {
+        Outcome::Done(mut v) | Outcome::Cancelled(Some(mut v)) if spent > 0.0 && v.is_object() => {
+            v["time_spent_before_s"] = json!(spent);
+            v["time_limit_left_s"] = json!(limit);
+            if live.interrupt.is_set() {
+                Outcome::Cancelled(Some(v))
+            } else {
+                Outcome::Done(v)
+            }
+        }
+        o => o,
     }
 }
 
@@ -427,20 +470,35 @@ fn solve(s: &Shared, id: &str, req: &SolveRequest, live: &Live) -> Outcome {
     }
     ctx.time_limit = Some(ctx.time_limit.map_or(cap, |t| t.min(cap)));
     ctx.progress = Some(live);
-    ctx.interrupt = Some(&live.interrupt);
+    ctx.interrupt = Some(live.interrupt.flag());
     ctx.checkpoint = Some(&cp);
     let model = &problem.model;
     let attempt = |kind: SolverKind| {
         let built = params.build(kind, model, &s.config.gpu).map_err(|e| (e, kind))?;
         let resolved = built.kind;
-        let set = built.solver.solve_with(model, &ctx).map_err(|e| (e, resolved))?;
+        #[cfg(test)]
+        let built = fault::inject(req.name.as_deref(), built);
+        // A GPU solver whose device fails mid-run may panic inside the driver stack: that
+        // is a lost device too (its CPU twin takes over), not a failed job.
+        let run = || built.solver.solve_with(model, &ctx);
+        let set = if resolved.is_gpu() {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|p| {
+                Err(crate::solvers::SolveError::Backend(format!(
+                    "the GPU solver failed: {}",
+                    panic_message(p.as_ref())
+                )))
+            })
+        } else {
+            run()
+        }
+        .map_err(|e| (e, resolved))?;
         Ok::<_, (crate::solvers::SolveError, SolverKind)>((set, built.solver.name(), built.auto))
     };
     let (run, fallback) = match attempt(req.solver) {
         Ok(r) => (r, None),
         // A GPU solver that lacks or loses its device re-runs on its CPU twin.
         Err((e, kind)) => match kind.cpu_twin() {
-            Some(twin) if !live.interrupt.load(Ordering::Relaxed) => {
+            Some(twin) if !live.interrupt.is_set() => {
                 live.gpu.store(false, Ordering::Relaxed);
                 live.set_total(0);
                 match attempt(twin) {
@@ -476,7 +534,7 @@ fn solve(s: &Shared, id: &str, req: &SolveRequest, live: &Live) -> Outcome {
         v["fallback"] = json!("cpu");
         v["fallback_reason"] = json!(reason);
     }
-    if live.interrupt.load(Ordering::Relaxed) {
+    if live.interrupt.is_set() {
         Outcome::Cancelled(Some(v))
     } else {
         Outcome::Done(v)
@@ -485,7 +543,7 @@ fn solve(s: &Shared, id: &str, req: &SolveRequest, live: &Live) -> Outcome {
 
 /// A constrained model (LP, qam-cqm JSON) with `cqm-sa`; the result is what `qam solve
 /// FILE.lp --output json` prints. The run is bounded by the job's time limit (at most the
-/// server's cap); a cancel takes effect when it ends.
+/// server's cap); a cancel stops it within a sweep, with its best state so far.
 fn solve_constrained(
     s: &Shared,
     req: &SolveRequest,
@@ -496,12 +554,17 @@ fn solve_constrained(
     let cap = Duration::from_secs_f64(s.config.limits.max_time_limit_s);
     let params = req.cqm_params(m, cap);
     live.message("cqm-sa");
-    match crate::cqm::CqmSaSolver::new(params.clone()).solve(m) {
+    let ctx = SolveContext {
+        progress: Some(live),
+        interrupt: Some(live.interrupt.flag()),
+        ..Default::default()
+    };
+    match crate::cqm::CqmSaSolver::new(params.clone()).solve_with(m, None, &ctx) {
         Ok(sol) => {
             live.best_energy(sol.energy);
             let auto = (req.solver == SolverKind::Auto).then_some("auto: cqm-sa (constrained model)");
             let v = crate::cqm::result_json(req.label(), m, &params, &sol, t0.elapsed().as_secs_f64(), auto);
-            if live.interrupt.load(Ordering::Relaxed) {
+            if live.interrupt.is_set() {
                 Outcome::Cancelled(Some(v))
             } else {
                 Outcome::Done(v)
@@ -516,19 +579,193 @@ fn plan(req: &PlanRequest, live: &Live) -> Outcome {
         Ok(i) => i,
         Err(e) => return Outcome::Failed(e.message),
     };
-    let orch = match req.params.orchestrator() {
+    let mut orch = match req.params.orchestrator() {
         Ok(o) => o,
         Err(e) => return Outcome::Failed(e.message),
     };
+    orch.config.time_limit = req.time_limit;
+    orch.config.interrupt = Some(live.interrupt.clone());
     live.message("planning");
     match orch.plan_instance(&inst, None) {
         Ok(plan) => {
             live.best_energy(plan.metrics.objective);
             match serde_json::to_value(&plan) {
+                Ok(v) if live.interrupt.is_set() => Outcome::Cancelled(Some(v)),
                 Ok(v) => Outcome::Done(v),
                 Err(e) => Outcome::Failed(e.to_string()),
             }
         }
         Err(e) => Outcome::Failed(e.to_string()),
+    }
+}
+
+/// Test-only fault injection: a GPU solve of a request whose `name` is registered here runs
+/// on its device for a while, then its device is "lost" (an error, or a panic as a driver
+/// may raise). Compiled into unit tests only; nothing in a shipped build can trigger it.
+#[cfg(test)]
+pub(crate) mod fault {
+    use crate::model::{Model, SampleSet};
+    use crate::solvers::registry::Built;
+    use crate::solvers::{SolveContext, SolveError, Solver, TimeBudget};
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    /// How the device fails.
+    #[derive(Clone, Copy, Debug)]
+    pub enum Loss {
+        /// The solver returns a device error.
+        Error,
+        /// The solver panics (as wgpu does on some device losses).
+        Panic,
+    }
+
+    /// Request names whose GPU solves lose their device after the given run time.
+    pub static LOSE_DEVICE: Mutex<Vec<(String, Duration, Loss)>> = Mutex::new(Vec::new());
+
+    struct LosesDevice {
+        inner: Box<dyn Solver>,
+        after: Duration,
+        loss: Loss,
+    }
+
+    impl Solver for LosesDevice {
+        fn name(&self) -> &'static str {
+            self.inner.name()
+        }
+
+        fn solve_with(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
+            // Really start on the device (progress, best energies), then lose it.
+            let short = SolveContext {
+                time_limit: Some(self.after),
+                budget: TimeBudget::Single,
+                start: None,
+                ..*ctx
+            };
+            self.inner.solve_with(model, &short)?;
+            match self.loss {
+                Loss::Error => Err(SolveError::Backend("GPU device lost (injected fault)".into())),
+                Loss::Panic => panic!("GPU device lost (injected panic)"),
+            }
+        }
+    }
+
+    /// Wraps `built` when its request is registered and it is a GPU solver.
+    pub(crate) fn inject(name: Option<&str>, built: Built) -> Built {
+        let hit = LOSE_DEVICE
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(n, _, _)| Some(n.as_str()) == name)
+            .map(|&(_, after, loss)| (after, loss));
+        match hit {
+            Some((after, loss)) if built.kind.is_gpu() => Built {
+                solver: Box::new(LosesDevice {
+                    inner: built.solver,
+                    after,
+                    loss,
+                }),
+                ..built
+            },
+            _ => built,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serve::{Limits, ServeConfig};
+
+    fn server(dir: &std::path::Path) -> Arc<Shared> {
+        let shared = Shared::open(ServeConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.to_path_buf(),
+            token: None,
+            workers: 1,
+            limits: Limits::default(),
+            gpu: Default::default(),
+        })
+        .unwrap();
+        start_workers(&shared);
+        shared
+    }
+
+    fn wait_end(s: &Shared, id: &str) -> JobRow {
+        for _ in 0..1200 {
+            let row = s.journal().get(id).unwrap().unwrap();
+            if !matches!(row.status.as_str(), "queued" | "running") {
+                return row;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("job {id} did not end within 60 s");
+    }
+
+    fn ring(n: usize) -> String {
+        let mut s = format!("{n} {n}\n");
+        for i in 0..n {
+            s += &format!("{} {} 1\n", i + 1, (i + 1) % n + 1);
+        }
+        s
+    }
+
+    /// A `gpu-sa` job whose device is lost after it started ends `done` on the CPU twin,
+    /// with `"fallback": "cpu"` and the reason; the answer is the ring's ground state.
+    #[test]
+    fn a_gpu_job_whose_device_is_lost_mid_run_falls_back_to_the_cpu_twin() {
+        if crate::gpu::GpuContext::shared().is_err() {
+            eprintln!("no GPU adapter (not even lavapipe): the device-lost path is not reachable here");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let s = server(dir.path());
+        for (name, loss) in [("lost-error", fault::Loss::Error), ("lost-panic", fault::Loss::Panic)] {
+            fault::LOSE_DEVICE
+                .lock()
+                .unwrap()
+                .push((name.into(), Duration::from_millis(200), loss));
+            let req = json!({"format": "gset", "data": ring(12), "solver": "gpu-sa", "name": name,
+                             "params": {"reads": 4, "sweeps": 200, "seed": 3}});
+            let (code, v) = s.admit("solve", &req.to_string(), None).unwrap();
+            assert_eq!(code, 202);
+            let row = wait_end(&s, v["id"].as_str().unwrap());
+            assert_eq!(row.status, "done", "{loss:?}: {:?}", row.error);
+            let r: Value = serde_json::from_str(row.result.as_deref().unwrap()).unwrap();
+            assert_eq!(r["fallback"], "cpu", "{r}");
+            assert_eq!(r["solver"], "sa", "{r}");
+            let reason = r["fallback_reason"].as_str().unwrap();
+            assert!(reason.contains("GPU device lost"), "{loss:?}: {reason}");
+            // The CPU twin's own answer with the same parameters and seed.
+            let twin = json!({"format": "gset", "data": ring(12), "solver": "sa",
+                              "params": {"reads": 4, "sweeps": 200, "seed": 3}});
+            let (_, t) = s.admit("solve", &twin.to_string(), None).unwrap();
+            let t: Value =
+                serde_json::from_str(wait_end(&s, t["id"].as_str().unwrap()).result.as_deref().unwrap()).unwrap();
+            assert_eq!((&r["energy"], &r["state"]), (&t["energy"], &t["state"]));
+            assert!(r["energy"].as_f64().unwrap() >= -12.0);
+        }
+        assert!(
+            s.render_metrics().contains("qam_gpu_fallbacks_total 2"),
+            "{}",
+            s.render_metrics()
+        );
+    }
+
+    /// The same fallback without a fault is not taken: the GPU result stands.
+    #[test]
+    fn a_gpu_job_without_a_fault_runs_on_the_gpu() {
+        if crate::gpu::GpuContext::shared().is_err() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let s = server(dir.path());
+        let req = json!({"format": "gset", "data": ring(12), "solver": "gpu-sa", "name": "healthy",
+                         "params": {"reads": 4, "sweeps": 200, "seed": 3}});
+        let (_, v) = s.admit("solve", &req.to_string(), None).unwrap();
+        let row = wait_end(&s, v["id"].as_str().unwrap());
+        assert_eq!(row.status, "done", "{:?}", row.error);
+        let r: Value = serde_json::from_str(row.result.as_deref().unwrap()).unwrap();
+        assert!(r.get("fallback").is_none(), "{r}");
+        assert_eq!(r["solver"], "gpu-sa", "{r}");
     }
 }

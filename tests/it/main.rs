@@ -23,6 +23,7 @@ mod gpu_select;
 mod gpu_shaders_validate;
 mod hostile;
 mod hostile_cli;
+mod interrupt;
 mod malformed;
 #[cfg(feature = "mpi")]
 mod mpi;

@@ -631,3 +631,95 @@ fn an_lp_job_is_solved_by_the_constrained_annealer() {
     let (code, v) = srv.json("POST", "/v1/jobs", &json!({"format": "lp", "data": lp, "solver": "sa"}));
     assert_eq!(code, 422, "{v}");
 }
+
+/// `DELETE` of a running plan job and of a running LP job (both with a 60 s budget) stops
+/// them promptly: each ends `cancelled` with its best answer so far (a complete plan, a
+/// feasible assignment) and the stop reason `interrupted`. The 30 s bound can only fail
+/// when the interrupt is ignored.
+#[test]
+fn delete_stops_a_running_plan_job_and_a_running_lp_job_with_their_best_so_far() {
+    let dir = data_dir();
+    let srv = Server::start(dir.path(), &["--workers", "2"]);
+    let scenario = serde_json::to_value(qam::orchestrate::generate(&qam::orchestrate::GenParams {
+        agents: 100,
+        pools: 5,
+        tasks: 20,
+        seed: 3,
+        ..Default::default()
+    }))
+    .unwrap();
+    let (code, v) = srv.json(
+        "POST",
+        "/v1/plans",
+        &json!({"scenario": scenario, "time_limit": 60, "params": {"backend": "sa"}}),
+    );
+    assert_eq!(code, 202, "{v}");
+    let plan_id = v["id"].as_str().unwrap().to_string();
+    let gap = qam::cqm::gap::generate(qam::cqm::gap::GapType::C, 20, 4, 1)
+        .unwrap()
+        .to_model();
+    let lp = qam::cqm::lp::write_string(&gap).unwrap();
+    let lp_id = srv.submit(&json!({"format": "lp", "data": lp, "time_limit": 60, "params": {"reads": 2}}));
+    srv.wait_status(&plan_id, "running", 30);
+    srv.wait_status(&lp_id, "running", 30);
+    std::thread::sleep(Duration::from_millis(500));
+    let t0 = std::time::Instant::now();
+    for id in [&plan_id, &lp_id] {
+        let (code, v) = srv.json("DELETE", &format!("/v1/jobs/{id}"), &json!(null));
+        assert_eq!(code, 202, "{v}");
+    }
+    let plan = srv.wait_end(&plan_id, 30);
+    let job = srv.wait_end(&lp_id, 30);
+    assert!(t0.elapsed().as_secs_f64() < 30.0);
+    assert_eq!(plan["status"], "cancelled", "{plan}");
+    let p = &plan["result"];
+    assert_eq!(p["stop_reason"], "interrupted", "{p}");
+    assert_eq!(p["placements"].as_array().unwrap().len(), 100);
+    assert!(
+        p["placements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["pool"].is_string())
+    );
+    assert_eq!(p["schedule"].as_array().unwrap().len(), 20);
+    assert_eq!(p["violations"].as_array().map(Vec::len), Some(0), "{p}");
+    assert_eq!(job["status"], "cancelled", "{job}");
+    let r = &job["result"];
+    assert_eq!(r["stop"], "interrupted", "{r}");
+    assert_eq!(r["feasible"], true, "{r}");
+    // The reported objective is the model's at the reported state.
+    let state: Vec<u8> = r["state"]
+        .as_array()
+        .expect("the best state")
+        .iter()
+        .map(|x| x.as_u64().unwrap() as u8)
+        .collect();
+    assert!(gap.is_feasible(&state));
+    assert!((gap.objective(&state) - r["objective"].as_f64().unwrap()).abs() < 1e-6);
+}
+
+/// A job with an 8 s budget killed (`kill -9`) about 3 s into its run is restarted with
+/// only the time it had left: its result records the time spent before (from the
+/// journal's heartbeats) and the limit it ran under, and the restarted run ends well
+/// before a full 8 s.
+#[test]
+fn a_job_restarted_after_kill_9_gets_only_the_time_it_had_left() {
+    let dir = data_dir();
+    let srv = Server::start(dir.path(), &["--workers", "1"]);
+    let id = srv.submit(&long_job(8.0));
+    srv.wait_status(&id, "running", 30);
+    std::thread::sleep(Duration::from_secs(3));
+    srv.kill9();
+    let srv = Server::start(dir.path(), &["--workers", "1"]);
+    let job = srv.wait_end(&id, 60);
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(job["attempts"], 2);
+    let r = &job["result"];
+    let spent = r["time_spent_before_s"].as_f64().expect("time spent recorded");
+    let left = r["time_limit_left_s"].as_f64().expect("time left recorded");
+    assert!((2.0..8.0).contains(&spent), "spent {spent}");
+    assert!((left - (8.0 - spent)).abs() < 1e-9, "left {left}, spent {spent}");
+    let ran = r["elapsed_s"].as_f64().unwrap();
+    assert!(ran < 7.5, "the restarted run took {ran} s: it got its full time again");
+}
