@@ -12,6 +12,7 @@ mod cqm;
 mod cqm_cli;
 mod decompose;
 mod decompose_cli;
+mod domain_walls;
 mod formats;
 mod frustrated;
 mod fuzz;
