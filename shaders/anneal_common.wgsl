@@ -69,10 +69,16 @@ fn rand_bits(v: u32, t: u32, r: u32) -> u32 {
     return pcg4d(vec4<u32>(v, t, r, P.key)).x;
 }
 
-// Metropolis test of an energy change `de` (fixed point) at `beta_s` = beta / scale.
+// Metropolis test of an energy change `de` (fixed point) at `beta_s` = beta / scale. A
+// sideways move (de == 0) is taken 15 times in 16 when beta > 0 (as on the CPU:
+// `solvers::anneal::SIDEWAYS_P`; taking all of them moves every domain wall in lock-step),
+// decided by the low bits, which the uniform draw below does not use.
 fn metropolis(de: i32, beta_s: f32, bits: u32) -> bool {
-    if de <= 0 {
+    if de < 0 {
         return true;
+    }
+    if de == 0 {
+        return beta_s == 0.0 || (bits & 15u) != 0u;
     }
     let z = beta_s * f32(de);
     if z > 17.0 {

@@ -234,6 +234,15 @@ impl PaParams {
     /// [`available_memory`].
     pub fn validate(&self, n: usize) -> Result<(), SolveError> {
         check_count("population", self.population, MAX_READS, "members")?;
+        if self.sweeps_per_beta > MAX_SCHEDULE_BETAS {
+            return Err(invalid(
+                "sweeps_per_beta",
+                format!(
+                    "{} sweeps per β exceed the limit of {MAX_SCHEDULE_BETAS} (the same bound as sweeps per read)",
+                    self.sweeps_per_beta
+                ),
+            ));
+        }
         let steps = self.num_sweeps / self.sweeps_per_beta.max(1);
         if steps > MAX_SCHEDULE_BETAS {
             return Err(invalid(

@@ -255,10 +255,12 @@ const TABLE_CAP: usize = 1024;
 /// Acceptance thresholds of the integer path at `b = 2 β q` (a move with `ΔE = 2 q g` is
 /// accepted with probability `exp(-b g)`).
 ///
-/// `table[g] = floor(exp(-b g) * 2^64)` for `0 <= g < table.len()` (`table[0]` accepts
-/// always). When `complete`, the table also ends in a 0 entry at `g = gmax`, every `g >=
-/// gmax` is rejected (`b g >= 44.36`, probability below 2^-64), and a move is one lookup
-/// at `min(g, gmax)`; otherwise `g` past the table uses [`exp_neg`] up to `gmax`.
+/// Entry `g + 1` is the threshold of `g`: `table[0]` accepts always (`g < 0`, downhill),
+/// `table[1]` with probability [`SIDEWAYS_P`] (`g = 0`, a sideways move; see [`sideways_or_exp`]), and
+/// `table[g + 1] = floor(exp(-b g) * 2^64)` for `1 <= g`. When `complete`, the table also
+/// ends in a 0 entry for `g = gmax`, every `g >= gmax` is rejected (`b g >= 44.36`,
+/// probability below 2^-64), and a move is one lookup at `min(g, gmax) + 1`; otherwise `g`
+/// past the table uses [`exp_neg`] up to `gmax`.
 struct Thresholds {
     table: Vec<u64>,
     gmax: i64,
@@ -287,7 +289,10 @@ impl Thresholds {
         self.complete = self.gmax <= cap;
         let len = if self.complete { self.gmax } else { cap };
         self.table.clear();
-        self.table.push(u64::MAX);
+        self.table.push(u64::MAX); // g < 0: downhill, always
+        // g == 0 (a sideways move): 15 times in 16, except at β = 0 where every move is taken.
+        self.table
+            .push(if b > 0.0 { u64::MAX - (u64::MAX >> 4) } else { u64::MAX });
         for g in 1..len {
             let p = exp_neg(-b * g as f64);
             self.table.push(if p >= 1.0 {
@@ -322,13 +327,14 @@ fn sweep_int(
     for i in 0..n {
         let s = spins[i] as i32;
         let g = -(s * field[i]) as i64;
+        // table[g + 1] holds the threshold of g (see `Thresholds`).
         let accept = if th.complete {
-            // One lookup, no branch on g: g <= 0 hits table[0] (always), g >= gmax the 0.
-            rng.next_u64() < table[g.clamp(0, last) as usize]
-        } else if g <= 0 {
+            // One lookup, no branch on g: g < 0 hits table[0] (always), g >= gmax the 0.
+            rng.next_u64() < table[(g + 1).clamp(0, last) as usize]
+        } else if g < 0 {
             true
-        } else if g < last {
-            rng.next_u64() < table[g as usize]
+        } else if g + 1 < last {
+            rng.next_u64() < table[g as usize + 1]
         } else {
             g < th.gmax && rng.next_f64() < exp_neg(-b * g as f64)
         };
@@ -365,7 +371,7 @@ fn sweep_float(
     for i in 0..n {
         let s = spins[i] as f64;
         let de = -2.0 * s * field[i];
-        let accept = de <= 0.0 || (de < limit && rng.next_f64() < exp_neg(-beta * de));
+        let accept = de < 0.0 || (de < limit && rng.next_f64() < sideways_or_exp(beta, de));
         if accept {
             spins[i] = -spins[i];
             let step = -2.0 * s;
@@ -375,6 +381,30 @@ fn sweep_float(
                 unsafe { *field.get_unchecked_mut(j as usize) += w * step }
             }
         }
+    }
+}
+
+/// Probability of taking a sideways move (energy change 0) at `beta > 0`: 15/16.
+///
+/// Plain Metropolis takes every sideways move. With sequential sweeps that moves every
+/// domain wall of a chain or lattice one site per sweep in lock-step, so walls never meet
+/// and annihilate: an even ring (MaxCut 24) stayed at cut 16-20 whatever the number of
+/// sweeps. Rejecting one sideways move in 16 lets walls random-walk (the ring reaches 24
+/// in every read) and measured no loss on G-set and frustrated-loop instances at fixed
+/// sweeps (16 reads x 1,000 sweeps, seeds 0-2: mean energy G22 -6,663 vs -6,656, G62
+/// -9,675 vs -9,677, G55 within noise; one half lost about 0.4% on G62). Detailed balance
+/// holds for any value (the reverse of a sideways move is sideways).
+pub const SIDEWAYS_P: f64 = 0.9375;
+
+/// Acceptance probability of a move with energy change `de >= 0` at inverse temperature
+/// `beta`: `exp(-beta de)` (Metropolis), except that a sideways move (`de == 0`) is taken
+/// with probability [`SIDEWAYS_P`] when `beta > 0`. At `beta == 0` every move is taken.
+#[inline]
+pub fn sideways_or_exp(beta: f64, de: f64) -> f64 {
+    if de == 0.0 && beta > 0.0 {
+        SIDEWAYS_P
+    } else {
+        exp_neg(-beta * de)
     }
 }
 

@@ -11,8 +11,8 @@
 //! Integer path only (fields in units of the model's power-of-two quantum, see
 //! [`anneal`](super::anneal)). Acceptance: `u < exp(-β ΔE)` with `u` a 31-bit uniform
 //! (`(r >> 1) / 2^31`, resolution 2^-31) and `exp` a degree-6 polynomial in f32 (relative
-//! error ~1e-7); `ΔE <= 0` is always accepted and `β ΔE >= 44.36` always rejected, as in
-//! the scalar kernel. All arithmetic is exact integer or plain IEEE f32 (never fused), so
+//! error ~1e-7); `ΔE < 0` is always accepted, `ΔE = 0` 15 times in 16 (always at `β = 0`;
+//! see `anneal::SIDEWAYS_P`) and `β ΔE >= 44.36` always rejected, as in the scalar kernel. All arithmetic is exact integer or plain IEEE f32 (never fused), so
 //! every instruction set gives bit-identical results. Each lane's generator is
 //! xoshiro128++ seeded from its read's stream, so a read's trajectory does not depend on
 //! `W`, on which lane it occupies, or on the instruction set.
@@ -135,6 +135,7 @@ fn sweep_generic<const W: usize>(
     assert!(field.len() == n && m.row_ptr.len() == n + 1 && m.row_ptr[n] <= m.cols.len().min(m.w2.len()));
     // p = 2^(c g) with c = -b log2(e); `c g` stays in [-64, 0] since g <= gcut.
     let c = -b * std::f32::consts::LOG2_E;
+    let hot = b == 0.0;
     for i in 0..n {
         let r = rng.next_u32s();
         let si = spins[i];
@@ -146,8 +147,11 @@ fn sweep_generic<const W: usize>(
             let x = c * g.max(0).min(gcut) as f32;
             let threshold = exp2_times_2_31(x);
             let u = (r[l] >> 1) as i32 as f32;
-            // x == 0 (β = 0): p = 1 exactly; the float of the largest u would round up to 2^31.
-            let accept = (g <= 0) | (x >= 0.0) | ((u < threshold) & (g < gcut));
+            // β = 0: p = 1 exactly (the float of the largest u would round up to 2^31).
+            // g == 0 at β > 0 (a sideways move): 15 times in 16 (`anneal::SIDEWAYS_P`),
+            // decided by low bits (`u` is only read when g > 0).
+            let sideways = (g == 0) & (r[l] & 15 != 0);
+            let accept = (g < 0) | hot | sideways | ((u < threshold) & (g > 0) & (g < gcut));
             mask[l] = -(accept as i32);
             delta[l] = -si[l] & mask[l]; // the new spin where accepted, 0 elsewhere
         }

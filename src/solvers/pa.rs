@@ -159,6 +159,11 @@ impl PaSolver {
         let mut steps_done = 0usize;
         let mut time_to_target = None;
         let mut families: Vec<usize> = (0..r).collect();
+        let (interrupt, limit, clock) = (ctx.interrupt, ctx.time_limit, ctx.start.unwrap_or(t0));
+        let stopped = || {
+            interrupt.is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed))
+                || limit.is_some_and(|l| clock.elapsed() >= l)
+        };
         for (k, &beta) in betas.iter().enumerate() {
             if time_to_target.is_some() || ctx.should_stop(t0) {
                 break;
@@ -177,6 +182,10 @@ impl PaSolver {
             pop.par_iter_mut().enumerate().for_each(|(i, rep)| {
                 let mut rng = Rng::stream(step_seed, i as u64 + r as u64);
                 for _ in 0..schedule.sweeps_per_beta {
+                    // A long β step (many sweeps per β) still ends at the time limit.
+                    if stopped() {
+                        break;
+                    }
                     match &table {
                         Some((acc, t)) => rep.sweep_table(&ising, acc, t, &mut rng),
                         None => rep.sweep(&ising, beta, &mut rng),

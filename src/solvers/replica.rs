@@ -6,7 +6,7 @@
 //! (`E = offset + 1/2 sum_i s_i (h_i + f_i)`), which is exact for integer weights; callers
 //! that report an energy recompute it from the state.
 
-use super::sa::exp_neg;
+use super::sa::{SIDEWAYS_P, sideways_or_exp};
 use crate::model::Ising;
 use crate::rng::Rng;
 
@@ -50,7 +50,7 @@ impl Replica {
         for i in 0..n {
             let s = spins[i] as f64;
             let de = -2.0 * s * field[i];
-            let accept = de <= 0.0 || (de < limit && rng.next_f64() < exp_neg(-beta * de));
+            let accept = de < 0.0 || (de < limit && rng.next_f64() < sideways_or_exp(beta, de));
             if accept {
                 accepted += 1;
                 de_sum += de;
@@ -89,7 +89,7 @@ impl Replica {
             let s = spins[i] as f64;
             // Uphill amount m = -s f; the move costs ΔE = 2 m.
             let m = -s * field[i];
-            let accept = m <= 0.0 || {
+            let accept = m < 0.0 || {
                 // m * scale is an integer in 1..=max_units (fields are exact multiples of
                 // 1/scale and bounded by the largest sum of |bias|).
                 let k = ((m * acc.scale) as usize).min(acc.max_units);
@@ -154,11 +154,16 @@ impl IntegerAcceptance {
     }
 
     /// Thresholds at inverse temperature `beta`: entry `k` is `P(accept) * 2^64` for an
-    /// uphill field of `k / scale` (0 when below 2^-64).
+    /// uphill field of `k / scale` (0 when below 2^-64; entry 0, a sideways move, is
+    /// [`SIDEWAYS_P`] when `beta > 0`, see [`sideways_or_exp`]).
     pub fn thresholds(&self, beta: f64) -> Vec<u64> {
         (0..=self.max_units)
             .map(|k| {
-                let p = (-2.0 * beta * k as f64 / self.scale).exp();
+                let p = if k == 0 && beta > 0.0 {
+                    SIDEWAYS_P
+                } else {
+                    (-2.0 * beta * k as f64 / self.scale).exp()
+                };
                 if p >= 1.0 {
                     u64::MAX
                 } else {
@@ -241,10 +246,15 @@ mod tests {
         let acc = IntegerAcceptance::detect(&ising).unwrap();
         assert_eq!(acc.scale, 4.0);
         let thr = acc.thresholds(0.7);
-        assert_eq!(thr[0], u64::MAX);
+        // a sideways move (k = 0) is taken with probability SIDEWAYS_P, uphill ones by exp
+        assert_eq!(thr[0], u64::MAX - (u64::MAX >> 4));
         assert!(thr.windows(2).all(|w| w[0] >= w[1]));
         for (k, &t) in thr.iter().enumerate() {
-            let p = (-2.0 * 0.7 * k as f64 / 4.0).exp();
+            let p = if k == 0 {
+                crate::solvers::sa::SIDEWAYS_P
+            } else {
+                (-2.0 * 0.7 * k as f64 / 4.0).exp()
+            };
             assert!((t as f64 / 2f64.powi(64) - p).abs() < 1e-12, "k = {k}");
         }
         let mut rng = Rng::new(2);

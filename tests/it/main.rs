@@ -13,6 +13,7 @@ mod cqm;
 mod cqm_cli;
 mod decompose;
 mod decompose_cli;
+mod domain_walls;
 mod flags;
 mod formats;
 mod frustrated;
