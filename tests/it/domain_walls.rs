@@ -75,17 +75,10 @@ fn gpu_kernels_reach_the_ground_state_of_even_rings() {
         let r = solve(
             &f,
             &[
-                "--solver",
-                "gpu-sa",
-                "--backend",
-                kernel,
-                "--reads",
-                "32",
-                "--sweeps",
-                "2000",
+                "--solver", "gpu-sa", "--kernel", kernel, "--reads", "32", "--sweeps", "2000",
             ],
         );
         let e = r["energy"].as_f64().unwrap();
-        assert_eq!(e, -24.0, "gpu-sa --backend {kernel}: energy {e}");
+        assert_eq!(e, -24.0, "gpu-sa --kernel {kernel}: energy {e}");
     }
 }
