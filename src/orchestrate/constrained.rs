@@ -6,34 +6,47 @@
 use super::assign::AssignProblem;
 use crate::cqm::{Cmp, ConstrainedModel, CqmError, CqmSaParams, CqmSaSolver, Sense};
 
-/// The assignment problem as a constrained model. Variable `x_i_p` (index `i * pools + p`)
-/// places item `i` in pool `p`; one-hot group `assign_i`; constraint `cap_p_k` bounds pool
-/// `p`'s use of kind `k` (kinds no item uses are left out). A pair `(i, j, w)` costs `w`
-/// unless both items share a pool: `w - w * sum_p x_i_p x_j_p`.
-pub fn assign_model(p: &AssignProblem) -> ConstrainedModel {
+/// The assignment problem as a constrained model, with the index of each variable.
+/// Variable `x_i_p` places item `i` in pool `p`; only pools the item may use get a
+/// variable (`index[i * pools + p]`, `usize::MAX` for the others). One-hot group
+/// `assign_i`; constraint `cap_p_k` bounds pool `p`'s use of kind `k` with the items' loads
+/// in `p` (kinds no item uses there are left out). A pair `(i, j, w)` costs `w` unless both
+/// items share a pool: `w - w * sum_p x_i_p x_j_p`.
+pub fn assign_model_indexed(p: &AssignProblem) -> (ConstrainedModel, Vec<usize>) {
     let (n, m, kk) = (p.num_items, p.num_pools, p.num_kinds);
     let mut cm = ConstrainedModel::new(Sense::Minimize);
+    let mut index = vec![usize::MAX; n * m];
     for i in 0..n {
         for q in 0..m {
-            let v = cm.add_variable(&format!("x_{i}_{q}")).expect("fresh names");
-            cm.add_linear(v, p.cost[i * m + q]);
+            if p.allowed(i, q) {
+                let v = cm.add_variable(&format!("x_{i}_{q}")).expect("fresh names");
+                cm.add_linear(v, p.cost[i * m + q]);
+                index[i * m + q] = v;
+            }
         }
     }
     for i in 0..n {
-        let vars: Vec<usize> = (i * m..(i + 1) * m).collect();
+        let vars: Vec<usize> = index[i * m..(i + 1) * m]
+            .iter()
+            .copied()
+            .filter(|&v| v != usize::MAX)
+            .collect();
         cm.add_one_hot(&format!("assign_{i}"), &vars).expect("fresh group");
     }
     for &(i, j, w) in &p.pairs {
         cm.add_offset(w);
         for q in 0..m {
-            cm.add_quadratic(i as usize * m + q, j as usize * m + q, -w);
+            let (u, v) = (index[i as usize * m + q], index[j as usize * m + q]);
+            if u != usize::MAX && v != usize::MAX {
+                cm.add_quadratic(u, v, -w);
+            }
         }
     }
     for q in 0..m {
         for k in 0..kk {
             let terms: Vec<(usize, f64)> = (0..n)
-                .filter(|&i| p.load[i * kk + k] != 0.0)
-                .map(|i| (i * m + q, p.load[i * kk + k]))
+                .filter(|&i| index[i * m + q] != usize::MAX && p.load_in(i, q)[k] != 0.0)
+                .map(|i| (index[i * m + q], p.load_in(i, q)[k]))
                 .collect();
             let cap = p.capacity[q * kk + k];
             if terms.is_empty() || !cap.is_finite() {
@@ -43,7 +56,13 @@ pub fn assign_model(p: &AssignProblem) -> ConstrainedModel {
                 .expect("fresh constraint");
         }
     }
-    cm
+    (cm, index)
+}
+
+/// The assignment problem as a constrained model ([`assign_model_indexed`] without the
+/// index; with every pool allowed, variable `x_i_p` has index `i * pools + p`).
+pub fn assign_model(p: &AssignProblem) -> ConstrainedModel {
+    assign_model_indexed(p).0
 }
 
 /// Runs the constrained annealer on `p` from `current` (unplaced items start in their
@@ -60,15 +79,19 @@ pub fn solve_assignment(
     if p.num_items == 0 || m == 0 {
         return Ok(None);
     }
-    let model = assign_model(p);
-    let mut x = vec![0u8; p.num_items * m];
+    if (0..p.num_items).any(|i| (0..m).all(|q| !p.allowed(i, q))) {
+        return Ok(None); // an item no pool may take: no feasible placement
+    }
+    let (model, index) = assign_model_indexed(p);
+    let mut x = vec![0u8; model.num_variables()];
     for (i, pl) in current.iter().enumerate() {
-        let q = pl.unwrap_or_else(|| {
+        let q = pl.filter(|&q| p.allowed(i, q)).unwrap_or_else(|| {
             (0..m)
+                .filter(|&q| p.allowed(i, q))
                 .min_by(|&a, &b| p.cost[i * m + a].total_cmp(&p.cost[i * m + b]))
-                .expect("pools")
+                .expect("an allowed pool")
         });
-        x[i * m + q] = 1;
+        x[index[i * m + q]] = 1;
     }
     let mut params = params;
     if !model.is_feasible(&x) {
@@ -100,7 +123,11 @@ pub fn solve_assignment(
         return Ok(None);
     }
     let placement = (0..p.num_items)
-        .map(|i| (0..m).find(|&q| sol.state[i * m + q] != 0).expect("one-hot"))
+        .map(|i| {
+            (0..m)
+                .find(|&q| index[i * m + q] != usize::MAX && sol.state[index[i * m + q]] != 0)
+                .expect("one-hot")
+        })
         .collect();
     Ok(Some(placement))
 }

@@ -83,7 +83,13 @@ pub fn evaluate(
             Some(p) => {
                 count[p] += 1;
                 for k in 0..kk {
-                    used[p * kk + k] += inst.load[a * kk + k];
+                    used[p * kk + k] += inst.agent_load_in(a, p)[k];
+                }
+                if !inst.can_place(a, p) {
+                    v.push(Violation::PoolNotAllowed {
+                        agent: inst.agent_ids[a].clone(),
+                        pool: inst.pool_ids[p].clone(),
+                    });
                 }
             }
             None => v.push(Violation::AgentUnplaced {

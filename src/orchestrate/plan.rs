@@ -18,6 +18,13 @@ pub enum Violation {
         /// Agent id.
         agent: String,
     },
+    /// An agent is placed in a pool its per-pool load does not list.
+    PoolNotAllowed {
+        /// Agent id.
+        agent: String,
+        /// Pool id.
+        pool: String,
+    },
     /// A pool is over capacity.
     CapacityExceeded {
         /// Pool id.
@@ -64,6 +71,12 @@ impl std::fmt::Display for Violation {
         match self {
             Violation::AgentUnplaced { agent } => {
                 write!(f, "agent `{agent}` is not placed (no pool has room left for it)")
+            }
+            Violation::PoolNotAllowed { agent, pool } => {
+                write!(
+                    f,
+                    "agent `{agent}` is placed in pool `{pool}`, which its load does not list"
+                )
             }
             Violation::CapacityExceeded {
                 pool,
