@@ -75,12 +75,23 @@ pub fn solve_assignment(
     current: &[Option<usize>],
     params: CqmSaParams,
 ) -> Result<Option<Vec<usize>>, CqmError> {
+    solve_assignment_timed(p, current, params).map(|r| r.0)
+}
+
+/// [`solve_assignment`], also returning when the run first held a feasible placement
+/// (zero when `current` already was; the end of the first phase when it found one).
+pub fn solve_assignment_timed(
+    p: &AssignProblem,
+    current: &[Option<usize>],
+    params: CqmSaParams,
+) -> Result<(Option<Vec<usize>>, Option<std::time::Duration>), CqmError> {
+    let t_start = std::time::Instant::now();
     let m = p.num_pools;
     if p.num_items == 0 || m == 0 {
-        return Ok(None);
+        return Ok((None, None));
     }
     if (0..p.num_items).any(|i| (0..m).all(|q| !p.allowed(i, q))) {
-        return Ok(None); // an item no pool may take: no feasible placement
+        return Ok((None, None)); // an item no pool may take: no feasible placement
     }
     let (model, index) = assign_model_indexed(p);
     let mut x = vec![0u8; model.num_variables()];
@@ -94,7 +105,8 @@ pub fn solve_assignment(
         x[index[i * m + q]] = 1;
     }
     let mut params = params;
-    if !model.is_feasible(&x) {
+    let mut first_feasible = model.is_feasible(&x).then(std::time::Duration::default);
+    if first_feasible.is_none() {
         // Phase 1: find a feasible packing first, with the traffic terms damped to a tenth
         // (they make the landscape rugged; kept a little so teams stay together), stopping
         // at the first feasible state.
@@ -113,6 +125,7 @@ pub fn solve_assignment(
         let sol = CqmSaSolver::new(phase1).solve_from(&assign_model(&bare), Some(&x))?;
         if sol.feasible {
             x = sol.state;
+            first_feasible = Some(t_start.elapsed());
         }
         if let Some(t) = params.time_limit {
             params.time_limit = Some(t.saturating_sub(t0.elapsed()).max(std::time::Duration::from_millis(50)));
@@ -120,8 +133,9 @@ pub fn solve_assignment(
     }
     let sol = CqmSaSolver::new(params).solve_from(&model, Some(&x))?;
     if !sol.feasible {
-        return Ok(None);
+        return Ok((None, first_feasible));
     }
+    let first_feasible = first_feasible.or(Some(t_start.elapsed()));
     let placement = (0..p.num_items)
         .map(|i| {
             (0..m)
@@ -129,5 +143,5 @@ pub fn solve_assignment(
                 .expect("one-hot")
         })
         .collect();
-    Ok(Some(placement))
+    Ok((Some(placement), first_feasible))
 }

@@ -61,6 +61,11 @@ pub struct Metrics {
     pub total_completion_time: f64,
     /// Wall time to produce the plan, seconds.
     pub solve_time_s: f64,
+    /// Seconds from the start until the placement first had every agent placed within
+    /// capacity (end of the first pipeline stage with a feasible placement, or the moment
+    /// the constrained stage found one); `None` when it never was (or for baselines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_to_feasible_s: Option<f64>,
 }
 
 /// Evaluates a plan: `pool[a]` per agent, `cluster[a]` per agent (if any), `start[t]` and
@@ -227,6 +232,7 @@ pub fn evaluate(
         makespan,
         total_completion_time,
         solve_time_s: 0.0,
+        time_to_feasible_s: None,
     };
     (metrics, v)
 }

@@ -296,6 +296,7 @@ impl Orchestrator {
         };
         let mut subproblems = 0;
         let mut forced = 0;
+        let mut time_to_feasible: Option<f64> = None;
         if let Some(prev) = &prev {
             for (a, p) in prev.iter().enumerate() {
                 if let Some(p) = *p {
@@ -319,6 +320,9 @@ impl Orchestrator {
         }
         // Agents that fit nowhere stay unplaced; the metrics report them as violations.
         repair_assignment(&mut st.global);
+        if time_to_feasible.is_none() && problem.is_feasible(&st.global.placement) {
+            time_to_feasible = Some(t_start.elapsed().as_secs_f64());
+        }
         stages.push(StageReport {
             stage: if prev.is_some() { "warm-start" } else { "place" }.into(),
             seconds: t0.elapsed().as_secs_f64(),
@@ -345,6 +349,9 @@ impl Orchestrator {
                 break;
             }
         }
+        if time_to_feasible.is_none() && problem.is_feasible(&st.global.placement) {
+            time_to_feasible = Some(t_start.elapsed().as_secs_f64());
+        }
         stages.push(StageReport {
             stage: "improve".into(),
             seconds: t0.elapsed().as_secs_f64(),
@@ -355,6 +362,9 @@ impl Orchestrator {
         // 4. Refine across borders.
         let t0 = Instant::now();
         refine_moves(&mut st.global, cfg.refine_passes);
+        if time_to_feasible.is_none() && problem.is_feasible(&st.global.placement) {
+            time_to_feasible = Some(t_start.elapsed().as_secs_f64());
+        }
         stages.push(StageReport {
             stage: "refine".into(),
             seconds: t0.elapsed().as_secs_f64(),
@@ -379,12 +389,18 @@ impl Orchestrator {
                 target_energy: None,
             };
             let current = st.global.placement.clone();
-            let found = super::constrained::solve_assignment(&problem, &current, params).map_err(|e| {
-                OrchestrateError::InvalidParameter {
-                    name: "constrained",
-                    reason: e.to_string(),
-                }
-            })?;
+            let (found, first) =
+                super::constrained::solve_assignment_timed(&problem, &current, params).map_err(|e| {
+                    OrchestrateError::InvalidParameter {
+                        name: "constrained",
+                        reason: e.to_string(),
+                    }
+                })?;
+            if time_to_feasible.is_none()
+                && let Some(first) = first
+            {
+                time_to_feasible = Some((t0.duration_since(t_start) + first).as_secs_f64());
+            }
             if let Some(found) = found {
                 let found: Vec<Option<usize>> = found.into_iter().map(Some).collect();
                 let old_feasible = problem.is_feasible(&current);
@@ -449,6 +465,19 @@ impl Orchestrator {
             &sched.agent,
         );
         metrics.solve_time_s = solve_time;
+        if time_to_feasible.is_none()
+            && violations.iter().all(|v| {
+                !matches!(
+                    v,
+                    Violation::AgentUnplaced { .. }
+                        | Violation::CapacityExceeded { .. }
+                        | Violation::PoolNotAllowed { .. }
+                )
+            })
+        {
+            time_to_feasible = Some(solve_time);
+        }
+        metrics.time_to_feasible_s = time_to_feasible;
         let mut comparison = Comparison::default();
         if cfg.baseline {
             let t0 = Instant::now();
