@@ -611,3 +611,57 @@ fn solve_lp_proven_infeasible_exits_2_naming_the_violated_constraints() {
             .all(|x| x["constraint"].as_str().unwrap().starts_with("cap"))
     );
 }
+
+#[test]
+fn constrained_stage_from_an_infeasible_start_is_thread_count_independent() {
+    // U = 1.2: every agent in its cheapest pool overfills, so the stage's first phase (find a
+    // feasible packing) runs; one thread and the default pool give the same placement.
+    let s = generate(&GenParams {
+        agents: 120,
+        pools: 6,
+        tasks: 0,
+        utilisation: 1.2,
+        seed: 5,
+        load_model: LoadModel::PerPool,
+        ..Default::default()
+    });
+    let inst = validate(&s).unwrap();
+    let (aa, pp) = (inst.num_agents(), inst.num_pools());
+    let problem = AssignProblem {
+        num_items: aa,
+        num_pools: pp,
+        num_kinds: inst.num_kinds(),
+        load: inst.load.clone(),
+        pool_load: inst.pool_load.clone(),
+        allowed: inst.allowed.clone(),
+        cost: inst.cost.clone(),
+        pairs: inst
+            .traffic
+            .iter_upper()
+            .map(|(i, j, w)| (i as u32, j as u32, w * inst.comm_cost))
+            .collect(),
+        capacity: inst.capacity.clone(),
+    };
+    let start = vec![None; aa];
+    let cheapest: Vec<Option<usize>> = (0..aa)
+        .map(|a| {
+            let c = inst.agent_cost(a);
+            (0..pp).min_by(|&x, &y| c[x].total_cmp(&c[y]).then(x.cmp(&y)))
+        })
+        .collect();
+    assert!(!problem.is_feasible(&cheapest), "the start must be infeasible");
+    let run = || {
+        qam::orchestrate::constrained::solve_assignment(&problem, &start, Default::default())
+            .unwrap()
+            .expect("a feasible packing")
+    };
+    let many = run();
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(run);
+    assert_eq!(one, many);
+    let pl: Vec<Option<usize>> = many.iter().map(|&p| Some(p)).collect();
+    assert!(problem.is_feasible(&pl));
+}
