@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use qam::orchestrate::{GenParams, Scenario, churn, generate};
+use qam::orchestrate::{GenParams, LoadModel, Scenario, churn, generate};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -22,9 +22,14 @@ pub struct GenScenarioArgs {
     /// Mean team size.
     #[arg(long, default_value_t = 16)]
     team_size: usize,
-    /// Total demand / total capacity.
+    /// Total demand / total capacity, in (0, 1]; with `--load-model per-pool`: the load when
+    /// every agent is in its cheapest pool / total capacity, in (0, 1.2].
     #[arg(long, default_value_t = 0.85)]
     utilisation: f64,
+    /// `uniform`: an agent's load is the same in every pool; `per-pool`: loads and costs
+    /// depend on the pool (generalized-assignment type D: the cheapest pool needs most).
+    #[arg(long, value_enum, default_value_t = LoadModelArg::Uniform)]
+    load_model: LoadModelArg,
     /// Cost per unit of message rate between pools.
     #[arg(long, default_value_t = 1.0)]
     comm_cost: f64,
@@ -42,13 +47,35 @@ pub struct GenScenarioArgs {
     out: PathBuf,
 }
 
+/// `--load-model` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LoadModelArg {
+    /// Same load in every pool.
+    Uniform,
+    /// A load per pool.
+    PerPool,
+}
+
 /// Runs `qam gen-scenario`.
 pub fn run(a: GenScenarioArgs) -> Result<ExitCode> {
     if !(0.0..=1.0).contains(&a.churn) {
         anyhow::bail!("--churn must be in [0, 1], got {}", a.churn);
     }
-    if a.utilisation <= 0.0 || a.utilisation > 1.0 || !a.utilisation.is_finite() {
-        anyhow::bail!("--utilisation must be in (0, 1], got {}", a.utilisation);
+    let max_util = if a.load_model == LoadModelArg::PerPool {
+        1.2
+    } else {
+        1.0
+    };
+    if a.utilisation <= 0.0 || a.utilisation > max_util || !a.utilisation.is_finite() {
+        anyhow::bail!(
+            "--utilisation must be in (0, {max_util}] with --load-model {}, got {}",
+            if a.load_model == LoadModelArg::PerPool {
+                "per-pool"
+            } else {
+                "uniform"
+            },
+            a.utilisation
+        );
     }
     if a.from.is_none() && (a.agents == 0 || a.pools == 0) {
         anyhow::bail!(
@@ -71,6 +98,10 @@ pub fn run(a: GenScenarioArgs) -> Result<ExitCode> {
                 utilisation: a.utilisation,
                 comm_cost: a.comm_cost,
                 seed: a.seed,
+                load_model: match a.load_model {
+                    LoadModelArg::Uniform => LoadModel::Uniform,
+                    LoadModelArg::PerPool => LoadModel::PerPool,
+                },
             };
             qam::orchestrate::check_gen_params(&params)?;
             generate(&params)

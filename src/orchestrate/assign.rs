@@ -22,6 +22,12 @@
 //! sum_i l'[i,k])` and `span = C' - lo`, so no bit is spent on slack values no plan reaches.
 //! Constraints no plan can violate (`sum_i l' <= C'`) get no term at all.
 //!
+//! Per-pool loads ([`AssignProblem::pool_load`]): `l[i,k]` becomes `l[i,p,k]`, the load of
+//! item `i` in pool `p` (units over all pools' loads). A pool an item may not use
+//! ([`AssignProblem::allowed`]) adds `F = 2 (A + S)` to the linear cost of its bit: clearing
+//! such a bit always lowers the energy (it gains at most `A + S`), so the minimum never sets
+//! one; samples that do decode as unplaced and are repaired.
+//!
 //! Penalty weights (automatic, [`PenaltySettings`]): with `S_i = max_p |c[i,p]| + sum_j
 //! w[i,j]`, the most any single item can gain by breaking a constraint, and `S = max_i S_i`:
 //! `A = 2 S` (leaving an item out gains at most `|c[i,p]|`, putting it in two pools at most
@@ -124,8 +130,14 @@ pub struct AssignProblem {
     pub num_pools: usize,
     /// Number of resource kinds.
     pub num_kinds: usize,
-    /// Loads, `load[i*K + k]`.
+    /// Loads when they are the same in every pool, `load[i*K + k]` (empty when
+    /// `pool_load` is used). Read loads with [`AssignProblem::load_in`].
     pub load: Vec<f64>,
+    /// Loads per pool, `pool_load[(i*m + p)*K + k]`, when an item's load depends on the
+    /// pool; empty otherwise (then `load` applies everywhere).
+    pub pool_load: Vec<f64>,
+    /// Pools each item may go to, `allowed[i*m + p]`; empty: every pool.
+    pub allowed: Vec<bool>,
     /// Linear cost of item `i` in pool `p`, `cost[i*m + p]` (placement cost, traffic to
     /// fixed agents outside the subproblem, move penalties).
     pub cost: Vec<f64>,
@@ -137,6 +149,22 @@ pub struct AssignProblem {
 }
 
 impl AssignProblem {
+    /// Loads of item `i` in pool `p`, one per kind.
+    pub fn load_in(&self, i: usize, p: usize) -> &[f64] {
+        let kk = self.num_kinds;
+        if self.pool_load.is_empty() {
+            &self.load[i * kk..(i + 1) * kk]
+        } else {
+            let x = (i * self.num_pools + p) * kk;
+            &self.pool_load[x..x + kk]
+        }
+    }
+
+    /// True when item `i` may go to pool `p` (capacity aside).
+    pub fn allowed(&self, i: usize, p: usize) -> bool {
+        self.allowed.is_empty() || self.allowed[i * self.num_pools + p]
+    }
+
     /// Objective of a placement (`None` = unplaced; an unplaced item pays all its pairs).
     pub fn objective(&self, placement: &[Option<usize>]) -> f64 {
         let m = self.num_pools;
@@ -161,17 +189,20 @@ impl AssignProblem {
         let mut u = vec![0.0; self.num_pools * kk];
         for (i, p) in placement.iter().enumerate() {
             if let Some(p) = *p {
-                for k in 0..kk {
-                    u[p * kk + k] += self.load[i * kk + k];
+                for (k, l) in self.load_in(i, p).iter().enumerate() {
+                    u[p * kk + k] += l;
                 }
             }
         }
         u
     }
 
-    /// True when every item is placed and no capacity is exceeded.
+    /// True when every item is placed in a pool it may use and no capacity is exceeded.
     pub fn is_feasible(&self, placement: &[Option<usize>]) -> bool {
-        placement.iter().all(|p| p.is_some())
+        placement
+            .iter()
+            .enumerate()
+            .all(|(i, p)| p.is_some_and(|p| self.allowed(i, p)))
             && self
                 .usage(placement)
                 .iter()
@@ -201,12 +232,22 @@ impl AssignProblem {
     pub fn check(&self) -> Result<(), OrchestrateError> {
         let (n, m, k) = (self.num_items, self.num_pools, self.num_kinds);
         let bad = |name: &'static str, reason: String| OrchestrateError::InvalidParameter { name, reason };
-        if self.load.len() != n * k || self.cost.len() != n * m || self.capacity.len() != m * k {
+        let loads_ok = if self.pool_load.is_empty() {
+            self.load.len() == n * k
+        } else {
+            self.pool_load.len() == n * m * k
+        };
+        if !loads_ok
+            || self.cost.len() != n * m
+            || self.capacity.len() != m * k
+            || !(self.allowed.is_empty() || self.allowed.len() == n * m)
+        {
             return Err(bad("assign_problem", "array lengths do not match the sizes".into()));
         }
         if let Some(v) = self
             .load
             .iter()
+            .chain(&self.pool_load)
             .chain(&self.cost)
             .chain(&self.capacity)
             .find(|v| !v.is_finite())
@@ -252,8 +293,11 @@ pub struct AssignQubo {
     pub num_pools: usize,
     /// Load units per kind (`delta_k`).
     pub delta: Vec<f64>,
-    /// Loads in units, `[i*K + k]` (rounded up).
+    /// Loads in units, `[(i*m + p)*K + k]` (rounded up; 0 in pools an item may not use).
     pub load_units: Vec<i64>,
+    /// Pools each item may use, `[i*m + p]` (empty: all); bits of other pools carry a
+    /// linear penalty `2 (A + S)` and decode as unplaced.
+    pub allowed: Vec<bool>,
     /// Capacity constraints that got a penalty term.
     pub constraints: Vec<SlackConstraint>,
     /// One-hot weight `A` used.
@@ -335,20 +379,31 @@ pub fn build_assign_qubo(p: &AssignProblem, pen: &PenaltySettings) -> Result<Ass
     let (n, m, kk) = (p.num_items, p.num_pools, p.num_kinds);
     let s_max = p.item_scales().into_iter().fold(0.0, f64::max).max(1e-9);
 
-    // Units per kind.
+    // Units per kind (over the loads in every pool).
+    let per_pool = !p.pool_load.is_empty();
+    let loads_of = |k: usize| {
+        let all = if per_pool { &p.pool_load } else { &p.load };
+        all.iter().skip(k).step_by(kk.max(1)).copied()
+    };
     let mut delta = vec![1.0; kk];
     for (k, d) in delta.iter_mut().enumerate() {
-        let loads = (0..n).map(|i| p.load[i * kk + k]);
-        *d = match grid_gcd(loads.clone()) {
+        *d = match grid_gcd(loads_of(k)) {
             Some(g) => g,
             None => {
-                let max = loads.fold(0.0, f64::max);
+                let max = loads_of(k).fold(0.0, f64::max);
                 if max > 0.0 { max / 64.0 } else { 1.0 }
             }
         };
     }
-    let load_units: Vec<i64> = (0..n * kk)
-        .map(|x| (p.load[x] / delta[x % kk] - 1e-9).ceil().max(0.0) as i64)
+    // Units of item i in pool q, `[(i*m + q)*K + k]` (0 in pools the item may not use).
+    let load_units: Vec<i64> = (0..n * m * kk)
+        .map(|x| {
+            let (i, q, k) = (x / (m * kk), (x / kk) % m, x % kk);
+            if !p.allowed(i, q) {
+                return 0;
+            }
+            (p.load_in(i, q)[k] / delta[k] - 1e-9).ceil().max(0.0) as i64
+        })
         .collect();
 
     let nx = n * m;
@@ -358,7 +413,7 @@ pub fn build_assign_qubo(p: &AssignProblem, pen: &PenaltySettings) -> Result<Ass
         for k in 0..kk {
             let cap = p.capacity[pool * kk + k].max(0.0);
             let cap_units = (cap / delta[k] + 1e-9).floor() as i64;
-            let total: i64 = (0..n).map(|i| load_units[i * kk + k]).sum();
+            let total: i64 = (0..n).map(|i| load_units[(i * m + pool) * kk + k]).sum();
             if total <= cap_units {
                 continue;
             }
@@ -377,12 +432,17 @@ pub fn build_assign_qubo(p: &AssignProblem, pen: &PenaltySettings) -> Result<Ass
     }
     let nv = next;
     let (a_w, b_w) = pen.resolve(2.0 * s_max, 2.0 * s_max, nv);
+    // A pool an item may not use: setting its bit costs more than anything it can gain.
+    let forbid_w = 2.0 * (a_w + s_max);
     let mut linear = vec![0.0; nv];
     let mut quad: Vec<(u32, u32, f64)> = Vec::new();
     let mut offset = 0.0;
     for i in 0..n {
         for pool in 0..m {
             linear[i * m + pool] += p.cost[i * m + pool];
+            if !p.allowed(i, pool) {
+                linear[i * m + pool] += forbid_w;
+            }
         }
         // A (1 - sum_p x)^2 = A (1 - sum_p x + 2 sum_{p<q} x_p x_q)
         offset += a_w;
@@ -401,8 +461,9 @@ pub fn build_assign_qubo(p: &AssignProblem, pen: &PenaltySettings) -> Result<Ass
     }
     for c in &constraints {
         let mut terms: Vec<(usize, f64)> = (0..n)
-            .filter(|&i| load_units[i * kk + c.kind] > 0)
-            .map(|i| (i * m + c.pool, load_units[i * kk + c.kind] as f64))
+            .map(|i| (i, load_units[(i * m + c.pool) * kk + c.kind]))
+            .filter(|&(_, u)| u > 0)
+            .map(|(i, u)| (i * m + c.pool, u as f64))
             .collect();
         terms.extend(c.coeffs.iter().enumerate().map(|(b, &g)| (c.first_bit + b, g as f64)));
         add_square(
@@ -422,6 +483,7 @@ pub fn build_assign_qubo(p: &AssignProblem, pen: &PenaltySettings) -> Result<Ass
         num_pools: m,
         delta,
         load_units,
+        allowed: p.allowed.clone(),
         constraints,
         one_hot: a_w,
         capacity_weight: b_w,
@@ -455,7 +517,7 @@ impl AssignQubo {
                 .iter()
                 .enumerate()
                 .filter(|(_, p)| **p == Some(c.pool))
-                .map(|(i, _)| self.load_units[i * kk + c.kind])
+                .map(|(i, _)| self.load_units[(i * m + c.pool) * kk + c.kind])
                 .sum();
             let slack = (c.cap_units - used - c.lo).clamp(0, c.coeffs.iter().sum());
             for (b, v) in encode_slack(&c.coeffs, slack).into_iter().enumerate() {
@@ -466,14 +528,15 @@ impl AssignQubo {
     }
 
     /// Reads the placement part of a state: the set pool of each item, `None` when no pool
-    /// is set; when several are set, the one with the lowest linear coefficient.
+    /// is set (pools the item may not use are ignored); when several are set, the one with
+    /// the lowest linear coefficient.
     pub fn decode(&self, state: &[i8]) -> Vec<Option<usize>> {
         let m = self.num_pools;
         let lin = self.qubo.linear();
         (0..self.num_items)
             .map(|i| {
                 (0..m)
-                    .filter(|&p| state[i * m + p] != 0)
+                    .filter(|&p| state[i * m + p] != 0 && (self.allowed.is_empty() || self.allowed[i * m + p]))
                     .min_by(|&a, &b| lin[i * m + a].total_cmp(&lin[i * m + b]).then(a.cmp(&b)))
             })
             .collect()
@@ -515,6 +578,7 @@ mod tests {
             cost: vec![1.0, 2.0, 3.0, 1.0, 0.5, 0.25],
             pairs: vec![(0, 1, 0.5), (1, 2, 2.0)],
             capacity: vec![3.0, 4.0],
+            ..Default::default()
         };
         let aq = build_assign_qubo(&p, &PenaltySettings::default()).unwrap();
         for code in 0..8u32 {

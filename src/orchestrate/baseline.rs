@@ -8,6 +8,9 @@
 //!   (longest remaining path first) at its earliest feasible slot.
 //! - [`exact_assignment`]: the optimum by depth-first enumeration of all placements with
 //!   capacity pruning and a cost lower bound, for small scenarios.
+//!
+//! Both use each agent's load in the pool tried and skip pools its per-pool load does not
+//! list.
 
 use super::validate::Instance;
 
@@ -59,11 +62,12 @@ pub fn greedy_assignment_in(inst: &Instance, order: &[usize]) -> Vec<Option<usiz
                 placed_total += r;
             }
         }
-        let load = inst.agent_load(a);
         let mut best: Option<(usize, f64)> = None;
         for p in 0..pp {
             let cap = inst.pool_capacity(p);
-            let fits = (0..kk).all(|k| usage[p * kk + k] + load[k] <= cap[k] + 1e-9 * (1.0 + cap[k]));
+            let load = inst.agent_load_in(a, p);
+            let fits =
+                inst.can_place(a, p) && (0..kk).all(|k| usage[p * kk + k] + load[k] <= cap[k] + 1e-9 * (1.0 + cap[k]));
             if !fits {
                 continue;
             }
@@ -79,8 +83,8 @@ pub fn greedy_assignment_in(inst: &Instance, order: &[usize]) -> Vec<Option<usiz
         }
         if let Some((p, _)) = best {
             placement[a] = Some(p);
-            for k in 0..kk {
-                usage[p * kk + k] += load[k];
+            for (k, l) in inst.agent_load_in(a, p).iter().enumerate() {
+                usage[p * kk + k] += l;
             }
         }
     }
@@ -100,7 +104,11 @@ pub fn exact_assignment(inst: &Instance, max_leaves: f64) -> Option<(Vec<usize>,
     // Lower bound on the cost of agents a.. (traffic costs are non-negative).
     let mut tail_min = vec![0.0; aa + 1];
     for a in (0..aa).rev() {
-        let m = inst.agent_cost(a).iter().fold(f64::INFINITY, |x, &y| x.min(y));
+        let c = inst.agent_cost(a);
+        let m = (0..pp)
+            .filter(|&p| inst.can_place(a, p))
+            .map(|p| c[p])
+            .fold(f64::INFINITY, f64::min);
         tail_min[a] = tail_min[a + 1] + m;
     }
     struct Search<'a> {
@@ -125,10 +133,12 @@ pub fn exact_assignment(inst: &Instance, max_leaves: f64) -> Option<(Vec<usize>,
             {
                 return;
             }
-            let load = inst.agent_load(a).to_vec();
             for p in 0..pp {
                 let cap = inst.pool_capacity(p);
-                if (0..kk).any(|k| self.usage[p * kk + k] + load[k] > cap[k] + 1e-9 * (1.0 + cap[k])) {
+                let load = inst.agent_load_in(a, p);
+                if !inst.can_place(a, p)
+                    || (0..kk).any(|k| self.usage[p * kk + k] + load[k] > cap[k] + 1e-9 * (1.0 + cap[k]))
+                {
                     continue;
                 }
                 // Traffic to earlier agents in other pools.
@@ -139,6 +149,7 @@ pub fn exact_assignment(inst: &Instance, max_leaves: f64) -> Option<(Vec<usize>,
                         comm += r;
                     }
                 }
+                let load = inst.agent_load_in(a, p);
                 for k in 0..kk {
                     self.usage[p * kk + k] += load[k];
                 }

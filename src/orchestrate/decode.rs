@@ -44,17 +44,19 @@ impl<'a> Assignment<'a> {
         }
     }
 
-    /// True when item `i` fits in pool `q` given the current usage (excluding itself if it
-    /// is already there).
+    /// True when item `i` may use pool `q` and fits there given the current usage
+    /// (excluding itself if it is already there).
     pub fn fits(&self, i: usize, q: usize) -> bool {
         let kk = self.problem.num_kinds;
         let here = self.placement[i] == Some(q);
-        (0..kk).all(|k| {
-            let l = self.problem.load[i * kk + k];
-            let u = self.usage[q * kk + k] - if here { l } else { 0.0 };
-            let c = self.problem.capacity[q * kk + k];
-            u + l <= c + 1e-9 * (1.0 + c.abs())
-        })
+        let load = self.problem.load_in(i, q);
+        self.problem.allowed(i, q)
+            && (0..kk).all(|k| {
+                let l = load[k];
+                let u = self.usage[q * kk + k] - if here { l } else { 0.0 };
+                let c = self.problem.capacity[q * kk + k];
+                u + l <= c + 1e-9 * (1.0 + c.abs())
+            })
     }
 
     /// Objective change if item `i` moves to `to` (`None`: unplaced).
@@ -81,12 +83,12 @@ impl<'a> Assignment<'a> {
         let kk = self.problem.num_kinds;
         if let Some(p) = self.placement[i] {
             for k in 0..kk {
-                self.usage[p * kk + k] -= self.problem.load[i * kk + k];
+                self.usage[p * kk + k] -= self.problem.load_in(i, p)[k];
             }
         }
         if let Some(p) = to {
             for k in 0..kk {
-                self.usage[p * kk + k] += self.problem.load[i * kk + k];
+                self.usage[p * kk + k] += self.problem.load_in(i, p)[k];
             }
         }
         self.placement[i] = to;
@@ -122,6 +124,14 @@ impl<'a> Assignment<'a> {
 pub fn repair_assignment(a: &mut Assignment) -> Vec<usize> {
     let n = a.problem.num_items;
     let m = a.problem.num_pools;
+    // 0. Items in pools they may not use (per-pool loads) are unplaced first.
+    if !a.problem.allowed.is_empty() {
+        for i in 0..n {
+            if a.placement[i].is_some_and(|q| !a.problem.allowed(i, q)) {
+                a.apply(i, None);
+            }
+        }
+    }
     // 1. Overflowing pools shed items.
     for q in 0..m {
         while a.overflows(q) {

@@ -12,8 +12,21 @@
 //! largest agent). Tasks form a DAG (each has 0-2 predecessors among the 20 tasks
 //! before it), last 1-4 slots, need a capability (a few capabilities are rare), and 10%
 //! conflict with another task.
+//!
+//! With [`LoadModel::PerPool`] (`--load-model per-pool`) loads and costs depend on the
+//! pool, generalized-assignment style (Chu & Beasley type D: use and cost inversely
+//! correlated, so the cheapest pool is the one where the agent needs most): agent `a` in
+//! pool `p` has load `round1(base_a * f)` per kind with `f ~ U[0.5, 1.5]` and cost
+//! `round2(price_p * size_a * (2.1 - f + U[-0.1, 0.1]))`; with 3 or more pools each agent
+//! cannot use a pool with probability 0.1 (never its cheapest). Capacities: with `T_k` the
+//! total load of kind `k` when every agent is in its cheapest pool,
+//! `C[p,k] = ceil(T_k / U * L[p,k] / sum_q L[q,k])` (`L[p,k]` = the agents' total load in
+//! `p`), at least the largest single load there. So `U = utilisation` is the ratio of the
+//! cheapest-choice load to capacity (the issue's "capacity at 80% of the cheapest free
+//! choice" is U = 1.25); U is in (0, 1.2]. Teams, traffic and tasks are those of the
+//! uniform model with the same seed (the per-pool draws use their own random stream).
 
-use super::scenario::{Agent, Costs, Pool, Scenario, Task, Traffic};
+use super::scenario::{Agent, Costs, Load, Pool, Scenario, Task, Traffic};
 use crate::rng::Rng;
 use std::collections::{BTreeMap, HashSet};
 
@@ -34,6 +47,19 @@ pub struct GenParams {
     pub comm_cost: f64,
     /// Seed.
     pub seed: u64,
+    /// Loads the same in every pool (default) or per pool (see the module docs; then
+    /// `utilisation` is the cheapest-choice load over capacity, in (0, 1.2]).
+    pub load_model: LoadModel,
+}
+
+/// How [`generate`] makes agents' loads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LoadModel {
+    /// One load per agent, the same in every pool.
+    #[default]
+    Uniform,
+    /// A load per agent and pool, inversely correlated with the cost (GAP type D).
+    PerPool,
 }
 
 impl Default for GenParams {
@@ -46,6 +72,7 @@ impl Default for GenParams {
             utilisation: 0.85,
             comm_cost: 1.0,
             seed: 0,
+            load_model: LoadModel::Uniform,
         }
     }
 }
@@ -154,11 +181,15 @@ pub fn generate(p: &GenParams) -> Scenario {
             Agent {
                 id: format!("a{a}"),
                 capabilities: caps[a].clone(),
-                load,
+                load: Load::Uniform(load),
                 cost,
             }
         })
         .collect();
+    let (pools, agents) = match p.load_model {
+        LoadModel::Uniform => (pools, agents),
+        LoadModel::PerPool => per_pool_loads(p, &loads, &price, agents),
+    };
 
     // Traffic.
     let mut traffic = Vec::new();
@@ -255,6 +286,98 @@ pub fn generate(p: &GenParams) -> Scenario {
         tasks,
         traffic,
     }
+}
+
+fn round1(x: f64) -> f64 {
+    ((x * 10.0).round() / 10.0).max(0.1)
+}
+
+/// Per-pool loads, costs and capacities (model in the module docs) over the agents of the
+/// uniform model (`loads[a] = (cpu, mem)`), from their own random stream.
+#[allow(clippy::needless_range_loop)] // parallel arrays indexed by agent, pool and kind
+fn per_pool_loads(
+    p: &GenParams,
+    loads: &[(f64, f64)],
+    price: &[f64],
+    mut agents: Vec<Agent>,
+) -> (Vec<Pool>, Vec<Agent>) {
+    let mut rng = Rng::stream(p.seed, 2);
+    let (n, pp) = (loads.len(), price.len());
+    // l[(a*pp + j)] = (cpu, mem) or None when pool j cannot take agent a.
+    let mut l: Vec<Option<(f64, f64)>> = vec![None; n * pp];
+    let mut c = vec![0.0; n * pp];
+    let mut cheapest = vec![0usize; n];
+    for a in 0..n {
+        let (cpu, mem) = loads[a];
+        let size = cpu + mem / 4.0;
+        for j in 0..pp {
+            let f = 0.5 + rng.next_f64();
+            l[a * pp + j] = Some((round1(cpu * f), round1(mem * f)));
+            c[a * pp + j] = round2(price[j] * size * (2.1 - f + 0.2 * (rng.next_f64() - 0.5))).max(0.01);
+        }
+        cheapest[a] = (0..pp)
+            .min_by(|&x, &y| c[a * pp + x].total_cmp(&c[a * pp + y]).then(x.cmp(&y)))
+            .expect("pools");
+        if pp >= 3 {
+            for j in 0..pp {
+                if j != cheapest[a] && rng.next_f64() < 0.1 {
+                    l[a * pp + j] = None;
+                }
+            }
+        }
+    }
+    let util = p.utilisation.clamp(0.05, 1.2);
+    let mut capacity = vec![[0.0f64; 2]; pp];
+    for k in 0..2 {
+        let get = |x: (f64, f64)| if k == 0 { x.0 } else { x.1 };
+        let cheap_total: f64 = (0..n).map(|a| get(l[a * pp + cheapest[a]].expect("cheapest"))).sum();
+        let min_total: f64 = (0..n)
+            .map(|a| {
+                (0..pp)
+                    .filter_map(|j| l[a * pp + j].map(get))
+                    .fold(f64::INFINITY, f64::min)
+            })
+            .sum();
+        let in_pool: Vec<f64> = (0..pp)
+            .map(|j| (0..n).filter_map(|a| l[a * pp + j].map(get)).sum())
+            .collect();
+        let largest: Vec<f64> = (0..pp)
+            .map(|j| (0..n).filter_map(|a| l[a * pp + j].map(get)).fold(0.0, f64::max))
+            .collect();
+        let all: f64 = in_pool.iter().sum::<f64>().max(1e-9);
+        let target = (cheap_total / util).max(min_total);
+        for j in 0..pp {
+            capacity[j][k] = (target * in_pool[j] / all).ceil().max(largest[j]).max(1.0);
+        }
+    }
+    let pools = (0..pp)
+        .map(|j| Pool {
+            id: format!("p{j}"),
+            capacity: BTreeMap::from([
+                ("cpu".to_string(), capacity[j][0]),
+                ("mem_gb".to_string(), capacity[j][1]),
+            ]),
+        })
+        .collect();
+    for (a, agent) in agents.iter_mut().enumerate() {
+        let mut per = BTreeMap::new();
+        for j in 0..pp {
+            if let Some((cpu, mem)) = l[a * pp + j] {
+                per.insert(
+                    format!("p{j}"),
+                    BTreeMap::from([("cpu".to_string(), cpu), ("mem_gb".to_string(), mem)]),
+                );
+            }
+        }
+        agent.load = Load::PerPool(per);
+        let costs: Vec<f64> = c[a * pp..(a + 1) * pp].to_vec();
+        agent.cost = if pp <= 8 {
+            Costs::PerPool((0..pp).map(|j| (format!("p{j}"), costs[j])).collect())
+        } else {
+            Costs::Dense(costs)
+        };
+    }
+    (pools, agents)
 }
 
 /// A changed copy of `s`: `fraction` of the agents leave (or fail; removed with their

@@ -16,6 +16,13 @@ pub enum Violation {
         /// Agent id.
         agent: String,
     },
+    /// An agent is placed in a pool its per-pool load does not list.
+    PoolNotAllowed {
+        /// Agent id.
+        agent: String,
+        /// Pool id.
+        pool: String,
+    },
     /// A pool is over capacity.
     CapacityExceeded {
         /// Pool id.
@@ -62,6 +69,12 @@ impl std::fmt::Display for Violation {
         match self {
             Violation::AgentUnplaced { agent } => {
                 write!(f, "agent `{agent}` is not placed (no pool has room left for it)")
+            }
+            Violation::PoolNotAllowed { agent, pool } => {
+                write!(
+                    f,
+                    "agent `{agent}` is placed in pool `{pool}`, which its load does not list"
+                )
             }
             Violation::CapacityExceeded {
                 pool,
@@ -136,6 +149,11 @@ pub struct Metrics {
     pub total_completion_time: f64,
     /// Wall time to produce the plan, seconds.
     pub solve_time_s: f64,
+    /// Seconds from the start until the placement first had every agent placed within
+    /// capacity (end of the first pipeline stage with a feasible placement, or the moment
+    /// the constrained stage found one); `None` when it never was (or for baselines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_to_feasible_s: Option<f64>,
 }
 
 /// Evaluates a plan: `pool[a]` per agent, `cluster[a]` per agent (if any), `start[t]` and
@@ -158,7 +176,13 @@ pub fn evaluate(
             Some(p) => {
                 count[p] += 1;
                 for k in 0..kk {
-                    used[p * kk + k] += inst.load[a * kk + k];
+                    used[p * kk + k] += inst.agent_load_in(a, p)[k];
+                }
+                if !inst.can_place(a, p) {
+                    v.push(Violation::PoolNotAllowed {
+                        agent: inst.agent_ids[a].clone(),
+                        pool: inst.pool_ids[p].clone(),
+                    });
                 }
             }
             None => v.push(Violation::AgentUnplaced {
@@ -296,6 +320,7 @@ pub fn evaluate(
         makespan,
         total_completion_time,
         solve_time_s: 0.0,
+        time_to_feasible_s: None,
     };
     (metrics, v)
 }

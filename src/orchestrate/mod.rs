@@ -43,12 +43,12 @@ pub mod validate;
 
 pub use crate::batch::{BatchSolver, GpuBatcher, Subproblem};
 pub use backend::{CpuBackend, CpuSolverKind, SolverBackend};
-pub use generate::{GenParams, churn, generate};
+pub use generate::{GenParams, LoadModel, churn, generate};
 pub use metrics::Metrics;
 pub use orchestrator::Interrupt;
 pub use orchestrator::{Orchestrator, OrchestratorConfig};
 pub use plan::{Plan, Violation};
-pub use scenario::{Agent, Costs, Pool, Scenario, Task, Traffic};
+pub use scenario::{Agent, Costs, Load, Pool, Scenario, Task, Traffic};
 pub use validate::TaskSpec;
 pub use validate::{Instance, check_gen_params, check_previous, validate};
 
@@ -60,7 +60,8 @@ use crate::solvers::SolveError;
 pub struct Shortfall {
     /// Resource kind.
     pub kind: String,
-    /// Sum of all agents' loads of this kind.
+    /// Sum of all agents' loads of this kind (per-pool loads count with their smallest
+    /// value over the pools the agent may use).
     pub demand: f64,
     /// Sum of all pools' capacities of this kind.
     pub capacity: f64,

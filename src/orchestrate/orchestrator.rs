@@ -316,6 +316,8 @@ impl Orchestrator {
             num_pools: pp,
             num_kinds: inst.num_kinds(),
             load: inst.load.clone(),
+            pool_load: inst.pool_load.clone(),
+            allowed: inst.allowed.clone(),
             cost,
             pairs,
             capacity: inst.capacity.clone(),
@@ -348,6 +350,7 @@ impl Orchestrator {
         };
         let mut subproblems = 0;
         let mut forced = 0;
+        let mut time_to_feasible: Option<f64> = None;
         if let Some(prev) = &prev {
             for (a, p) in prev.iter().enumerate() {
                 if let Some(p) = *p {
@@ -371,6 +374,9 @@ impl Orchestrator {
         }
         // Agents that fit nowhere stay unplaced; the metrics report them as violations.
         repair_assignment(&mut st.global);
+        if time_to_feasible.is_none() && problem.is_feasible(&st.global.placement) {
+            time_to_feasible = Some(t_start.elapsed().as_secs_f64());
+        }
         stages.push(StageReport {
             stage: if prev.is_some() { "warm-start" } else { "place" }.into(),
             seconds: t0.elapsed().as_secs_f64(),
@@ -400,6 +406,9 @@ impl Orchestrator {
                 break;
             }
         }
+        if time_to_feasible.is_none() && problem.is_feasible(&st.global.placement) {
+            time_to_feasible = Some(t_start.elapsed().as_secs_f64());
+        }
         stages.push(StageReport {
             stage: "improve".into(),
             seconds: t0.elapsed().as_secs_f64(),
@@ -411,6 +420,9 @@ impl Orchestrator {
         let t0 = Instant::now();
         if !self.interrupted() {
             refine_moves(&mut st.global, cfg.refine_passes);
+        }
+        if time_to_feasible.is_none() && problem.is_feasible(&st.global.placement) {
+            time_to_feasible = Some(t_start.elapsed().as_secs_f64());
         }
         stages.push(StageReport {
             stage: "refine".into(),
@@ -437,13 +449,16 @@ impl Orchestrator {
             };
             let current = st.global.placement.clone();
             let interrupt = cfg.interrupt.as_ref().map(Interrupt::flag);
-            let solve_assignment = super::constrained::solve_assignment_with;
-            let found = solve_assignment(&problem, &current, params, interrupt).map_err(|e| {
-                OrchestrateError::InvalidParameter {
+            let (found, first) = super::constrained::solve_assignment_timed(&problem, &current, params, interrupt)
+                .map_err(|e| OrchestrateError::InvalidParameter {
                     name: "constrained",
                     reason: e.to_string(),
-                }
-            })?;
+                })?;
+            if time_to_feasible.is_none()
+                && let Some(first) = first
+            {
+                time_to_feasible = Some((t0.duration_since(t_start) + first).as_secs_f64());
+            }
             if let Some(found) = found {
                 let found: Vec<Option<usize>> = found.into_iter().map(Some).collect();
                 let old_feasible = problem.is_feasible(&current);
@@ -526,6 +541,19 @@ impl Orchestrator {
             &sched.agent,
         );
         metrics.solve_time_s = solve_time;
+        if time_to_feasible.is_none()
+            && violations.iter().all(|v| {
+                !matches!(
+                    v,
+                    Violation::AgentUnplaced { .. }
+                        | Violation::CapacityExceeded { .. }
+                        | Violation::PoolNotAllowed { .. }
+                )
+            })
+        {
+            time_to_feasible = Some(solve_time);
+        }
+        metrics.time_to_feasible_s = time_to_feasible;
         let mut comparison = Comparison::default();
         if cfg.baseline {
             let t0 = Instant::now();
@@ -614,8 +642,12 @@ impl Orchestrator {
                     for p in 0..pp {
                         full_cost[i * pp + p] += c[p];
                     }
+                    // Smallest load over the pools the agent may use (candidate sizing).
                     for k in 0..kk {
-                        load[i * kk + k] += inst.load[a * kk + k];
+                        load[i * kk + k] += (0..pp)
+                            .filter(|&p| inst.can_place(a, p))
+                            .map(|p| inst.agent_load_in(a, p)[k])
+                            .fold(f64::INFINITY, f64::min);
                     }
                     let (cols, w) = st.global.adj.row(a);
                     for (&b, &w) in cols.iter().zip(w) {
@@ -657,11 +689,32 @@ impl Orchestrator {
                 continue; // no room anywhere: the agents are placed (or reported) by repair
             }
             let m = cand.len();
+            // Per-pool loads: a cluster's load in a pool is its members' sum there; it may
+            // use the pool only if every member may.
+            let (load, pool_load, allowed) = if inst.has_pool_loads() {
+                let mut pl = vec![0.0; n * m * kk];
+                let mut al = vec![true; n * m];
+                for (i, mem) in members.iter().enumerate() {
+                    for (lp, &p) in cand.iter().enumerate() {
+                        for &a in mem.iter() {
+                            al[i * m + lp] &= inst.can_place(a as usize, p);
+                            for (k, l) in inst.agent_load_in(a as usize, p).iter().enumerate() {
+                                pl[(i * m + lp) * kk + k] += l;
+                            }
+                        }
+                    }
+                }
+                (Vec::new(), pl, al)
+            } else {
+                (load, Vec::new(), Vec::new())
+            };
             let sub = AssignProblem {
                 num_items: n,
                 num_pools: m,
                 num_kinds: kk,
                 load,
+                pool_load,
+                allowed,
                 cost: (0..n)
                     .flat_map(|i| cand.iter().map(move |&p| (i, p)))
                     .map(|(i, p)| full_cost[i * pp + p])
@@ -941,15 +994,29 @@ fn build_agent_subproblem(
     let (n, m) = (set.len(), cand.len());
     let local_pool: HashMap<usize, usize> = cand.iter().enumerate().map(|(i, &p)| (p, i)).collect();
     let local: HashMap<u32, u32> = set.iter().enumerate().map(|(i, &a)| (a, i as u32)).collect();
-    let mut load = Vec::with_capacity(n * kk);
+    let per_pool = !g.problem.pool_load.is_empty();
+    let mut load = Vec::with_capacity(if per_pool { 0 } else { n * kk });
+    let mut pool_load = Vec::with_capacity(if per_pool { n * m * kk } else { 0 });
+    let mut allowed = Vec::with_capacity(if g.problem.allowed.is_empty() { 0 } else { n * m });
     let mut cost = Vec::with_capacity(n * m);
     let mut pairs = Vec::new();
     let mut own = vec![0.0; m * kk];
     for (i, &a) in set.iter().enumerate() {
         let a = a as usize;
-        let l = &g.problem.load[a * kk..(a + 1) * kk];
-        load.extend_from_slice(l);
-        if let Some(&lp) = g.placement[a].and_then(|p| local_pool.get(&p)) {
+        if per_pool {
+            for &p in cand {
+                pool_load.extend_from_slice(g.problem.load_in(a, p));
+            }
+        } else {
+            load.extend_from_slice(g.problem.load_in(a, 0));
+        }
+        if !g.problem.allowed.is_empty() {
+            allowed.extend(cand.iter().map(|&p| g.problem.allowed(a, p)));
+        }
+        if let Some(p) = g.placement[a]
+            && let Some(&lp) = local_pool.get(&p)
+        {
+            let l = g.problem.load_in(a, p);
             for k in 0..kk {
                 own[lp * kk + k] += l[k];
             }
@@ -992,6 +1059,8 @@ fn build_agent_subproblem(
             num_pools: m,
             num_kinds: kk,
             load,
+            pool_load,
+            allowed,
             cost,
             pairs,
             capacity,

@@ -66,12 +66,98 @@ pub struct Agent {
     /// Capabilities, matched against [`Task::capability`].
     #[serde(default)]
     pub capabilities: Vec<String>,
-    /// Load per resource kind (kinds not listed: 0).
+    /// Load per resource kind, the same in every pool (`{"cpu": 2}`; kinds not listed: 0),
+    /// or per pool (`{"p0": {"cpu": 2}, "p1": {"cpu": 3}}`; pools not listed cannot take
+    /// the agent). See [`Load`].
     #[serde(default)]
-    pub load: BTreeMap<String, f64>,
+    pub load: Load,
     /// Cost of placing the agent in each pool.
     #[serde(default)]
     pub cost: Costs,
+}
+
+/// What an agent consumes: the same load in every pool, or a load per pool.
+///
+/// JSON: `{"cpu": 2, "mem_gb": 8}` (uniform: one number per resource kind, kinds not listed
+/// are 0) or `{"p0": {"cpu": 2}, "p1": {"cpu": 3}}` (per pool: pool id -> load per kind). A
+/// pool missing from a per-pool map means the agent cannot be placed there; an empty
+/// object is a zero load everywhere. The two forms cannot be mixed in one agent.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Load {
+    /// Load per resource kind, the same in every pool.
+    Uniform(BTreeMap<String, f64>),
+    /// Pool id -> load per resource kind; pools not listed cannot take the agent.
+    PerPool(BTreeMap<String, BTreeMap<String, f64>>),
+}
+
+impl Default for Load {
+    fn default() -> Self {
+        Load::Uniform(BTreeMap::new())
+    }
+}
+
+impl From<BTreeMap<String, f64>> for Load {
+    fn from(m: BTreeMap<String, f64>) -> Self {
+        Load::Uniform(m)
+    }
+}
+
+/// One value of a `load` object: a number (uniform form) or an object (per-pool form).
+enum LoadEntry {
+    Amount(f64),
+    Pool(BTreeMap<String, f64>),
+}
+
+impl<'de> Deserialize<'de> for LoadEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = LoadEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number (load of a resource kind) or an object {kind: load} (load in a pool)")
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<LoadEntry, E> {
+                Ok(LoadEntry::Amount(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<LoadEntry, E> {
+                Ok(LoadEntry::Amount(v as f64))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<LoadEntry, E> {
+                Ok(LoadEntry::Amount(v as f64))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<LoadEntry, A::Error> {
+                BTreeMap::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(LoadEntry::Pool)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Load {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let entries = BTreeMap::<String, LoadEntry>::deserialize(d)?;
+        let mut uniform = BTreeMap::new();
+        let mut per_pool = BTreeMap::new();
+        for (k, e) in entries {
+            match e {
+                LoadEntry::Amount(v) => {
+                    uniform.insert(k, v);
+                }
+                LoadEntry::Pool(m) => {
+                    per_pool.insert(k, m);
+                }
+            }
+        }
+        match (uniform.keys().next(), per_pool.is_empty()) {
+            (_, true) => Ok(Load::Uniform(uniform)),
+            (None, false) => Ok(Load::PerPool(per_pool)),
+            (Some(k), false) => Err(serde::de::Error::custom(format!(
+                "`load` mixes a number (`{k}`) with per-pool objects: write either \
+                 {{\"cpu\": 2}} (the same in every pool) or {{\"p0\": {{\"cpu\": 2}}}} (per pool)"
+            ))),
+        }
+    }
 }
 
 /// Placement costs of one agent: a map `pool id -> cost` (pools not listed cost 0) or a

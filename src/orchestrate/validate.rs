@@ -6,9 +6,12 @@
 //! self-traffic; durations of at least one slot; every task's capability offered by some
 //! agent; acyclic precedence (the cycle is named); every agent fits at least one pool;
 //! total demand at most total capacity per resource kind (the shortfall per kind is named).
+//! Per-pool loads (`"load": {"p0": {"cpu": 2}}`) must name known pools, and may not ask a
+//! pool for a resource kind it has no capacity of (both errors name the agent and pool);
+//! their total demand counts each agent's smallest load over the pools it may use.
 
 use super::ScenarioError;
-use super::scenario::{Costs, Scenario};
+use super::scenario::{Costs, Load, Scenario};
 use crate::model::Couplings;
 use std::collections::HashMap;
 
@@ -34,8 +37,17 @@ pub struct Instance {
     pub agent_ids: Vec<String>,
     /// Pool ids.
     pub pool_ids: Vec<String>,
-    /// Agent loads, row-major `load[a * K + k]`.
+    /// Agent loads when they are the same in every pool, row-major `load[a * K + k]`;
+    /// empty when some agent has per-pool loads (then `pool_load` holds every agent's).
+    /// Read loads with [`Instance::agent_load_in`].
     pub load: Vec<f64>,
+    /// Loads per pool, `pool_load[(a * P + p) * K + k]`, when some agent's load depends on
+    /// the pool (agents with one load repeat it in every pool); empty otherwise. Pools an
+    /// agent may not use hold 0 here and `false` in `allowed`.
+    pub pool_load: Vec<f64>,
+    /// Pools each agent may be placed in, `allowed[a * P + p]`; empty: every pool (see
+    /// [`Instance::can_place`]).
+    pub allowed: Vec<bool>,
     /// Placement costs, row-major `cost[a * P + p]`.
     pub cost: Vec<f64>,
     /// Pool capacities, row-major `capacity[p * K + k]`.
@@ -71,10 +83,24 @@ impl Instance {
     pub fn num_kinds(&self) -> usize {
         self.kinds.len()
     }
-    /// Loads of agent `a`, one per kind.
-    pub fn agent_load(&self, a: usize) -> &[f64] {
+    /// Loads of agent `a` when placed in pool `p`, one per kind.
+    pub fn agent_load_in(&self, a: usize, p: usize) -> &[f64] {
         let k = self.num_kinds();
-        &self.load[a * k..(a + 1) * k]
+        if self.pool_load.is_empty() {
+            &self.load[a * k..(a + 1) * k]
+        } else {
+            let x = (a * self.num_pools() + p) * k;
+            &self.pool_load[x..x + k]
+        }
+    }
+    /// True when agent `a` may be placed in pool `p` (a per-pool load lists `p`, or the
+    /// load is the same everywhere). Capacity is not checked here.
+    pub fn can_place(&self, a: usize, p: usize) -> bool {
+        self.allowed.is_empty() || self.allowed[a * self.num_pools() + p]
+    }
+    /// True when some agent's load depends on the pool.
+    pub fn has_pool_loads(&self) -> bool {
+        !self.pool_load.is_empty()
     }
     /// Costs of agent `a`, one per pool.
     pub fn agent_cost(&self, a: usize) -> &[f64] {
@@ -217,29 +243,80 @@ pub fn validate(s: &Scenario) -> Result<Instance, ScenarioError> {
     }
     let agent_index = index_ids(s.agents.iter().map(|a| &a.id), "agents")?;
     let aa = s.agents.len();
-    let mut load = vec![0.0; aa * kk];
+    let per_pool = s.agents.iter().any(|a| matches!(a.load, Load::PerPool(_)));
+    let mut load = vec![0.0; if per_pool { 0 } else { aa * kk }];
+    let mut pool_load = vec![0.0; if per_pool { aa * pp * kk } else { 0 }];
+    let mut allowed = vec![!per_pool; if per_pool { aa * pp } else { 0 }];
     let mut cost = vec![0.0; aa * pp];
     let mut cap_index: HashMap<String, usize> = HashMap::new();
     let mut capabilities: Vec<String> = Vec::new();
     let mut capability_agents: Vec<Vec<u32>> = Vec::new();
+    let kind_of = |kind: &String, field: &dyn Fn() -> String| {
+        kind_index
+            .get(kind.as_str())
+            .copied()
+            .ok_or_else(|| ScenarioError::UnknownResource {
+                field: field(),
+                kind: kind.clone(),
+                known: known_kinds.clone(),
+            })
+    };
+    let check_load = |v: f64, field: &dyn Fn() -> String| {
+        check_finite(field, v)?;
+        if v < 0.0 {
+            return Err(ScenarioError::Invalid {
+                field: field(),
+                reason: format!("negative load {v}"),
+            });
+        }
+        Ok(())
+    };
     for (a, agent) in s.agents.iter().enumerate() {
-        for (kind, &v) in &agent.load {
-            let field = || format!("agents[{a}].load.{kind}");
-            let &k = kind_index
-                .get(kind.as_str())
-                .ok_or_else(|| ScenarioError::UnknownResource {
-                    field: field(),
-                    kind: kind.clone(),
-                    known: known_kinds.clone(),
-                })?;
-            check_finite(field, v)?;
-            if v < 0.0 {
-                return Err(ScenarioError::Invalid {
-                    field: field(),
-                    reason: format!("negative load {v}"),
-                });
+        match &agent.load {
+            Load::Uniform(m) => {
+                let mut row = vec![0.0; kk];
+                for (kind, &v) in m {
+                    let field = || format!("agents[{a}].load.{kind}");
+                    let k = kind_of(kind, &field)?;
+                    check_load(v, &field)?;
+                    row[k] = v;
+                }
+                if per_pool {
+                    for p in 0..pp {
+                        pool_load[(a * pp + p) * kk..(a * pp + p + 1) * kk].copy_from_slice(&row);
+                        allowed[a * pp + p] = true;
+                    }
+                } else {
+                    load[a * kk..(a + 1) * kk].copy_from_slice(&row);
+                }
             }
-            load[a * kk + k] = v;
+            Load::PerPool(m) => {
+                for (pool, kinds) in m {
+                    let &p = pool_index
+                        .get(pool.as_str())
+                        .ok_or_else(|| ScenarioError::UnknownPool {
+                            field: format!("agents[{a}].load.{pool}"),
+                            id: pool.clone(),
+                        })?;
+                    allowed[a * pp + p] = true;
+                    for (kind, &v) in kinds {
+                        let field = || format!("agents[{a}].load.{pool}.{kind}");
+                        let k = kind_of(kind, &field)?;
+                        check_load(v, &field)?;
+                        if v > 0.0 && capacity[p * kk + k] <= 0.0 {
+                            return Err(ScenarioError::Invalid {
+                                field: field(),
+                                reason: format!(
+                                    "agent `{}` needs {v} {kind} in pool `{pool}`, which has no {kind} (leave \
+                                     `{pool}` out of the agent's load if it cannot run there)",
+                                    agent.id
+                                ),
+                            });
+                        }
+                        pool_load[(a * pp + p) * kk + k] = v;
+                    }
+                }
+            }
         }
         match &agent.cost {
             Costs::PerPool(m) => {
@@ -392,10 +469,24 @@ pub fn validate(s: &Scenario) -> Result<Instance, ScenarioError> {
         .map_err(|cycle| ScenarioError::CyclicPrecedence(cycle.into_iter().map(|t| task_ids[t].clone()).collect()))?;
 
     // Capacity: every agent fits some pool; total demand within total capacity.
+    let load_in = |a: usize, p: usize| -> &[f64] {
+        if per_pool {
+            &pool_load[(a * pp + p) * kk..(a * pp + p + 1) * kk]
+        } else {
+            &load[a * kk..(a + 1) * kk]
+        }
+    };
+    let may_use = |a: usize, p: usize| !per_pool || allowed[a * pp + p];
+    let fits = |a: usize, p: usize| {
+        let l = load_in(a, p);
+        may_use(a, p) && (0..kk).all(|k| l[k] <= capacity[p * kk + k])
+    };
     for a in 0..aa {
-        let l = &load[a * kk..(a + 1) * kk];
-        let fits = (0..pp).any(|p| (0..kk).all(|k| l[k] <= capacity[p * kk + k]));
-        if !fits {
+        if (0..pp).any(|p| fits(a, p)) {
+            continue;
+        }
+        let reason = if !per_pool {
+            let l = load_in(a, 0);
             let parts: Vec<String> = (0..kk)
                 .filter(|&k| l[k] > 0.0)
                 .map(|k| {
@@ -403,15 +494,54 @@ pub fn validate(s: &Scenario) -> Result<Instance, ScenarioError> {
                     format!("{} {} (largest pool {})", s.resource_kinds[k], l[k], best)
                 })
                 .collect();
-            return Err(ScenarioError::Invalid {
-                field: format!("agents[{a}].load"),
-                reason: format!("agent `{}` fits in no pool: {}", s.agents[a].id, parts.join(", ")),
-            });
-        }
+            parts.join(", ")
+        } else {
+            let usable: Vec<usize> = (0..pp).filter(|&p| may_use(a, p)).collect();
+            if usable.is_empty() {
+                "its per-pool load lists no pool".to_string()
+            } else {
+                let mut parts: Vec<String> = usable
+                    .iter()
+                    .take(3)
+                    .map(|&p| {
+                        let l = load_in(a, p);
+                        let k = (0..kk)
+                            .find(|&k| l[k] > capacity[p * kk + k])
+                            .expect("the agent does not fit this pool");
+                        format!(
+                            "`{}` needs {} {} (capacity {})",
+                            s.pools[p].id,
+                            l[k],
+                            s.resource_kinds[k],
+                            capacity[p * kk + k]
+                        )
+                    })
+                    .collect();
+                if usable.len() > 3 {
+                    parts.push(format!("and {} more pools", usable.len() - 3));
+                }
+                parts.join(", ")
+            }
+        };
+        return Err(ScenarioError::Invalid {
+            field: format!("agents[{a}].load"),
+            reason: format!("agent `{}` fits in no pool: {reason}", s.agents[a].id),
+        });
     }
     let mut short = Vec::new();
     for k in 0..kk {
-        let demand: f64 = (0..aa).map(|a| load[a * kk + k]).sum();
+        // Per-pool loads count with their smallest value over the pools the agent may use.
+        let demand: f64 = (0..aa)
+            .map(|a| {
+                if !per_pool {
+                    return load[a * kk + k];
+                }
+                (0..pp)
+                    .filter(|&p| may_use(a, p))
+                    .map(|p| load_in(a, p)[k])
+                    .fold(f64::INFINITY, f64::min)
+            })
+            .sum();
         let cap: f64 = (0..pp).map(|p| capacity[p * kk + k]).sum();
         if demand > cap * (1.0 + 1e-12) {
             short.push(super::Shortfall {
@@ -430,6 +560,8 @@ pub fn validate(s: &Scenario) -> Result<Instance, ScenarioError> {
         agent_ids: s.agents.iter().map(|a| a.id.clone()).collect(),
         pool_ids: s.pools.iter().map(|p| p.id.clone()).collect(),
         load,
+        pool_load,
+        allowed,
         cost,
         capacity,
         traffic,
@@ -582,7 +714,8 @@ pub const MAX_GEN_AGENTS: usize = 1 << 22;
 
 /// Checks [`super::GenParams`] before generating: at least one agent and one pool, at most
 /// [`MAX_GEN_AGENTS`] agents, 2^16 pools and 2^20 tasks, a finite non-negative
-/// `comm_cost` and a utilisation in `(0, 1]`. Errors name the parameter.
+/// `comm_cost` and a utilisation in `(0, 1]` (`(0, 1.2]` with per-pool loads). Errors name
+/// the parameter.
 pub fn check_gen_params(p: &super::GenParams) -> Result<(), ScenarioError> {
     let bad = |field: &str, reason: String| ScenarioError::Invalid {
         field: field.into(),
@@ -612,8 +745,17 @@ pub fn check_gen_params(p: &super::GenParams) -> Result<(), ScenarioError> {
             format!("{} is not in [0, {MAX_SCENARIO_VALUE:e}]", p.comm_cost),
         ));
     }
-    if !(p.utilisation > 0.0 && p.utilisation <= 1.0) {
-        return Err(bad("utilisation", format!("{} is not in (0, 1]", p.utilisation)));
+    // Per-pool loads: the cheapest-choice load may exceed capacity (agents move to pools
+    // where they need less), up to 1.2.
+    let max_util = match p.load_model {
+        super::LoadModel::Uniform => 1.0,
+        super::LoadModel::PerPool => 1.2,
+    };
+    if !(p.utilisation > 0.0 && p.utilisation <= max_util) {
+        return Err(bad(
+            "utilisation",
+            format!("{} is not in (0, {max_util}]", p.utilisation),
+        ));
     }
     Ok(())
 }

@@ -32,6 +32,7 @@ mod orchestrate_cli;
 mod orchestrate_cluster;
 mod orchestrate_cqm;
 mod orchestrate_exact;
+mod orchestrate_pool_loads;
 mod orchestrate_replan;
 mod orchestrate_validate;
 mod planted;

@@ -95,6 +95,7 @@ fn assign_model_objective_matches_the_assignment_objective() {
             .map(|(a, b, w)| (a as u32, b as u32, w * inst.comm_cost))
             .collect(),
         capacity: inst.capacity.clone(),
+        ..Default::default()
     };
     let m = assign_model(&problem);
     let mut rng = qam::rng::Rng::new(3);

@@ -6,11 +6,18 @@ use qam::model::Model;
 use qam::orchestrate::assign::{AssignProblem, PenaltySettings, build_assign_qubo};
 use qam::orchestrate::cluster::{PartitionProblem, build_partition_qubo};
 use qam::orchestrate::schedule::{SlotState, build_schedule_qubo};
-use qam::orchestrate::{Agent, Costs, Pool, Scenario, Task, Traffic};
+use qam::orchestrate::{Agent, Costs, Load, Pool, Scenario, Task, Traffic};
 use qam::orchestrate::{CpuBackend, CpuSolverKind, GenParams, Orchestrator, OrchestratorConfig, generate, validate};
 use qam::rng::Rng;
 use qam::solvers::{ExactSolver, Solver};
 use std::collections::BTreeMap;
+
+fn uniform_cpu(l: &Load) -> f64 {
+    match l {
+        Load::Uniform(m) => m["cpu"],
+        Load::PerPool(_) => panic!("uniform loads expected"),
+    }
+}
 
 /// A random small scenario: `a` agents, `p` pools, integer loads, tight capacities.
 fn small_scenario(a: usize, p: usize, seed: u64) -> Scenario {
@@ -19,11 +26,11 @@ fn small_scenario(a: usize, p: usize, seed: u64) -> Scenario {
         .map(|i| Agent {
             id: format!("a{i}"),
             capabilities: vec!["work".into()],
-            load: BTreeMap::from([("cpu".to_string(), (1 + rng.below(3)) as f64)]),
+            load: BTreeMap::from([("cpu".to_string(), (1 + rng.below(3)) as f64)]).into(),
             cost: Costs::Dense((0..p).map(|_| (rng.below(20) as f64) / 4.0).collect()),
         })
         .collect();
-    let total: f64 = agents.iter().map(|x| x.load["cpu"]).sum();
+    let total: f64 = agents.iter().map(|x| uniform_cpu(&x.load)).sum();
     let pools: Vec<Pool> = (0..p)
         .map(|j| Pool {
             id: format!("p{j}"),
@@ -72,7 +79,7 @@ fn brute_force(s: &Scenario) -> (f64, Vec<Vec<usize>>) {
     loop {
         let mut used = vec![0.0; p];
         for i in 0..a {
-            used[x[i]] += s.agents[i].load["cpu"];
+            used[x[i]] += uniform_cpu(&s.agents[i].load);
         }
         if (0..p).all(|j| used[j] <= s.pools[j].capacity["cpu"]) {
             let mut obj = 0.0;
@@ -175,6 +182,7 @@ fn assignment_qubo_minimum_is_the_constrained_optimum() {
             cost: inst.cost.clone(),
             pairs,
             capacity: inst.capacity.clone(),
+            ..Default::default()
         };
         let aq = build_assign_qubo(&prob, &PenaltySettings::default()).unwrap();
         assert!(aq.qubo.num_variables() <= 30);
@@ -270,13 +278,13 @@ fn schedule_qubo_minimum_is_the_best_feasible_schedule() {
         Agent {
             id: "a0".into(),
             capabilities: vec!["x".into()],
-            load: BTreeMap::new(),
+            load: Load::default(),
             cost: Costs::default(),
         },
         Agent {
             id: "a1".into(),
             capabilities: vec!["x".into()],
-            load: BTreeMap::new(),
+            load: Load::default(),
             cost: Costs::default(),
         },
     ];

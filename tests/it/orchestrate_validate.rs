@@ -36,7 +36,8 @@ fn the_base_scenario_is_valid() {
     let inst = check(base()).unwrap();
     assert_eq!(inst.num_agents(), 3);
     assert_eq!(inst.agent_cost(1), &[1.5, 1.0]);
-    assert_eq!(inst.agent_load(2), &[1.0, 0.0]);
+    assert_eq!(inst.agent_load_in(2, 1), &[1.0, 0.0]);
+    assert!(!inst.has_pool_loads() && inst.can_place(2, 1));
     assert_eq!(inst.traffic.get(0, 1), 5.0);
     assert_eq!(inst.tasks[0].conflicts, vec![2], "conflicts are symmetric");
     assert_eq!(inst.topo_order, vec![0, 1, 2]);
