@@ -10,6 +10,7 @@ Instance i of N (seed i): tasks = 20 + round(180 i / (N-1)), agents = max(10, ta
 
 Usage: python3 benches/peers/sched_bench.py [--qam target/release/qam] [--instances 30]
        [--time-limit 60] [--threads 2] [--dir /tmp/sched_bench] [--json results.jsonl]
+       [--only 3,5,12]
 """
 import argparse
 import json
@@ -37,13 +38,17 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--dir", default="/tmp/sched_bench")
     ap.add_argument("--json", default=None, help="also append one JSON line per instance here")
+    ap.add_argument("--only", default=None, help="comma-separated instance numbers to run (default: all)")
     a = ap.parse_args()
     os.makedirs(a.dir, exist_ok=True)
     env = dict(os.environ, RAYON_NUM_THREADS=str(a.threads))
     rows = []
     print("| # | tasks | agents | K | D | F | greedy | qam | CP-SAT best | CP-SAT bound | qam vs CP-SAT | qam vs greedy |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    only = None if a.only is None else {int(x) for x in a.only.split(",")}
     for i in range(a.instances):
+        if only is not None and i not in only:
+            continue
         tasks, agents, k, d, f = instance(i, a.instances)
         path = os.path.join(a.dir, f"sched{i}.json")
         cmd = [a.qam, "gen-scenario", "--agents", str(agents), "--pools", "3", "--tasks", str(tasks),
