@@ -42,6 +42,17 @@ pub struct GenScenarioArgs {
     /// With --from: share of agents that leave (and as many that join).
     #[arg(long, default_value_t = 0.05)]
     churn: f64,
+    /// Scheduling under scarcity: add K scarce capabilities (each held by 1-3 agents);
+    /// each task needs one of them with probability 1/2.
+    #[arg(long, default_value_t = 0)]
+    scarce_capabilities: usize,
+    /// Scheduling under scarcity: probability in [0, 1] that two tasks conflict.
+    #[arg(long, default_value_t = 0.0)]
+    conflict_density: f64,
+    /// Scheduling under scarcity: hard horizon = ceil((1 + F) x the greedy list schedule's
+    /// makespan), F in [0, 100].
+    #[arg(long)]
+    horizon_slack: Option<f64>,
     /// Output file (JSON).
     #[arg(long)]
     out: PathBuf,
@@ -84,7 +95,30 @@ pub fn run(a: GenScenarioArgs) -> Result<ExitCode> {
             a.pools
         );
     }
-    let s = match &a.from {
+    let scarcity = qam::orchestrate::generate::ScarcityParams {
+        scarce_capabilities: a.scarce_capabilities,
+        conflict_density: a.conflict_density,
+        horizon_slack: a.horizon_slack,
+        seed: a.seed,
+    };
+    let scarce = scarcity
+        != qam::orchestrate::generate::ScarcityParams {
+            seed: a.seed,
+            ..Default::default()
+        };
+    if scarce && a.from.is_some() {
+        anyhow::bail!(
+            "--scarce-capabilities, --conflict-density and --horizon-slack apply to generated scenarios, not to --from"
+        );
+    }
+    match qam::orchestrate::generate::check_scarcity(&scarcity, a.tasks) {
+        Err(qam::orchestrate::ScenarioError::Invalid { field, reason }) => {
+            anyhow::bail!("--{}: {reason}", field.replace('_', "-"))
+        }
+        Err(e) => return Err(e.into()),
+        Ok(()) => {}
+    }
+    let mut s = match &a.from {
         Some(path) => {
             let base = Scenario::read(path)?;
             churn(&base, a.churn, a.seed, "j")
@@ -107,6 +141,9 @@ pub fn run(a: GenScenarioArgs) -> Result<ExitCode> {
             generate(&params)
         }
     };
+    if scarce {
+        qam::orchestrate::generate::apply_scarcity(&mut s, &scarcity)?;
+    }
     qam::orchestrate::validate(&s).context("generated scenario is invalid")?;
     s.write(&a.out)?;
     eprintln!(

@@ -288,6 +288,128 @@ pub fn generate(p: &GenParams) -> Scenario {
     }
 }
 
+/// Options of [`apply_scarcity`]: scheduling made hard (`qam gen-scenario
+/// --scarce-capabilities K --conflict-density D --horizon-slack F`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ScarcityParams {
+    /// Number of scarce capabilities `scarce0 ..` added, each held by 1-3 agents; every
+    /// task independently needs one of them (uniform) with probability 1/2. 0: none.
+    pub scarce_capabilities: usize,
+    /// Probability in [0, 1] that any two tasks conflict (may not overlap), added to the
+    /// generator's own conflicts; pairs where one directly follows the other are skipped.
+    pub conflict_density: f64,
+    /// Hard horizon `ceil((1 + F) * M)` slots, where `M` is the makespan of the greedy list
+    /// schedule of the scenario (so a feasible schedule exists); `None`: no horizon.
+    pub horizon_slack: Option<f64>,
+    /// Seed (its own random stream: the rest of the scenario does not change).
+    pub seed: u64,
+}
+
+/// Most conflict pairs [`apply_scarcity`] may create (`D * tasks^2 / 2`), bounding memory.
+pub const MAX_GEN_CONFLICTS: f64 = 5e6;
+
+/// Checks [`ScarcityParams`] against a scenario of `tasks` tasks; errors name the field
+/// (`scarce_capabilities`, `conflict_density`, `horizon_slack`).
+pub fn check_scarcity(p: &ScarcityParams, tasks: usize) -> Result<(), super::ScenarioError> {
+    let bad = |field: &str, reason: String| super::ScenarioError::Invalid {
+        field: field.into(),
+        reason,
+    };
+    if p.scarce_capabilities > 1000 {
+        return Err(bad(
+            "scarce_capabilities",
+            format!("{} exceeds the limit of 1000", p.scarce_capabilities),
+        ));
+    }
+    if !(p.conflict_density.is_finite() && (0.0..=1.0).contains(&p.conflict_density)) {
+        return Err(bad(
+            "conflict_density",
+            format!("{} is not in [0, 1]", p.conflict_density),
+        ));
+    }
+    let pairs = tasks as f64 * tasks.saturating_sub(1) as f64 / 2.0;
+    if p.conflict_density > 0.0 && pairs > 1e8 {
+        return Err(bad(
+            "conflict_density",
+            format!("draws every task pair: at most 1e8 pairs (about 14,000 tasks), got {pairs}"),
+        ));
+    }
+    if p.conflict_density * pairs > MAX_GEN_CONFLICTS {
+        return Err(bad(
+            "conflict_density",
+            format!(
+                "{} x {pairs} task pairs would make more than {MAX_GEN_CONFLICTS:e} conflicts",
+                p.conflict_density
+            ),
+        ));
+    }
+    if let Some(f) = p.horizon_slack
+        && !(f.is_finite() && (0.0..=100.0).contains(&f))
+    {
+        return Err(bad("horizon_slack", format!("{f} is not in [0, 100]")));
+    }
+    Ok(())
+}
+
+/// Makes the scheduling part of `s` hard (see [`ScarcityParams`]): scarce capabilities,
+/// dense conflicts, a tight horizon. Same `s` and parameters, same result. Fails when the
+/// parameters are out of range or `s` is not a valid scenario (needed for the horizon).
+pub fn apply_scarcity(s: &mut Scenario, p: &ScarcityParams) -> Result<(), super::ScenarioError> {
+    check_scarcity(p, s.tasks.len())?;
+    let mut rng = Rng::stream(p.seed, 7);
+    let n = s.agents.len();
+    if p.scarce_capabilities > 0 && n > 0 {
+        for c in 0..p.scarce_capabilities {
+            let name = format!("scarce{c}");
+            let holders = (1 + rng.below(3) as usize).min(n);
+            let mut chosen: Vec<usize> = Vec::with_capacity(holders);
+            while chosen.len() < holders {
+                let a = rng.below(n as u64) as usize;
+                if !chosen.contains(&a) {
+                    chosen.push(a);
+                }
+            }
+            for a in chosen {
+                s.agents[a].capabilities.push(name.clone());
+            }
+        }
+        for t in &mut s.tasks {
+            if rng.bit() {
+                t.capability = format!("scarce{}", rng.below(p.scarce_capabilities as u64));
+            }
+        }
+    }
+    if p.conflict_density > 0.0 {
+        let m = s.tasks.len();
+        for i in 0..m {
+            for j in i + 1..m {
+                if rng.next_f64() >= p.conflict_density {
+                    continue;
+                }
+                let (a, b) = (s.tasks[i].id.clone(), s.tasks[j].id.clone());
+                let related = s.tasks[i].after.contains(&b)
+                    || s.tasks[j].after.contains(&a)
+                    || s.tasks[i].conflicts.contains(&b)
+                    || s.tasks[j].conflicts.contains(&a);
+                if !related {
+                    s.tasks[i].conflicts.push(b);
+                }
+            }
+        }
+    }
+    if let Some(f) = p.horizon_slack {
+        s.horizon = None;
+        let inst = super::validate(s)?;
+        let ls = super::schedule::list_schedule(&inst);
+        let makespan = (0..inst.tasks.len())
+            .map(|t| ls.start[t].unwrap_or(0) + inst.tasks[t].duration)
+            .max()
+            .unwrap_or(0);
+        s.horizon = Some((((1.0 + f) * makespan as f64).ceil() as usize).max(1));
+    }
+    Ok(())
+}
+
 fn round1(x: f64) -> f64 {
     ((x * 10.0).round() / 10.0).max(0.1)
 }

@@ -18,7 +18,8 @@
 //!    better (or the plan was infeasible); on scenarios small enough for the exhaustive
 //!    search the exact optimum is returned.
 //! 5. [`schedule`]: tasks go to time slots by scheduling QUBOs over windows of tasks
-//!    (conflict, precedence and per-slot capacity penalties), then to agents.
+//!    (conflict, precedence and per-slot capacity penalties), then to agents; then
+//!    [`schedule_lns`] improves the schedule by large-neighbourhood search.
 //! 6. [`metrics`]: every plan is evaluated from scratch (violations, utilisation, traffic
 //!    shares, makespan, objective) and compared with the greedy [`baseline`] (and the exact
 //!    optimum on small scenarios).
@@ -39,6 +40,7 @@ pub mod plan;
 pub mod refine;
 pub mod scenario;
 pub mod schedule;
+pub mod schedule_lns;
 pub mod validate;
 
 pub use crate::batch::{BatchSolver, GpuBatcher, Subproblem};

@@ -21,7 +21,8 @@
 //!    a linear cost. The best repaired sample replaces the current placement of its agents
 //!    only if the exact objective of the whole plan drops.
 //! 4. **refine**: single-agent moves across borders ([`super::refine`]).
-//! 5. **schedule**: windows of tasks ([`super::schedule`]).
+//! 5. **schedule**: windows of tasks ([`super::schedule`]), then large-neighbourhood search
+//!    from the better of them and the list schedule ([`super::schedule_lns`]).
 //! 6. **metrics** from scratch, greedy baseline, exact optimum when `pools^agents` is small.
 
 use super::assign::{AssignProblem, PenaltySettings, build_assign_qubo};
@@ -436,7 +437,7 @@ impl Orchestrator {
         let t0 = Instant::now();
         if cfg.constrained_max_vars > 0 && aa > 0 && aa * pp <= cfg.constrained_max_vars && !self.interrupted() {
             let time_limit = cfg.time_limit.map(|t| {
-                let left = t - t_start.elapsed().as_secs_f64();
+                let left = t * (1.0 - super::schedule_lns::schedule_share(inst)) - t_start.elapsed().as_secs_f64();
                 std::time::Duration::from_secs_f64(left.max(0.05))
             });
             let params = crate::cqm::CqmSaParams {
@@ -507,14 +508,19 @@ impl Orchestrator {
                 qubo_wins: 0,
             }
         } else {
-            schedule(
+            let sched = schedule(
                 inst,
                 self.backend.as_ref(),
                 cfg.schedule_chunk,
                 cfg.schedule_window,
                 &cfg.penalties,
                 derive_seed(cfg.seed, 3),
-            )?
+            )?;
+            // Then large-neighbourhood search over the schedule (the rest of the budget).
+            let left = cfg
+                .time_limit
+                .map(|t| std::time::Duration::from_secs_f64((t - t_start.elapsed().as_secs_f64()).max(0.05)));
+            super::schedule_lns::polish_schedule(inst, sched, left, derive_seed(cfg.seed, 4))?
         };
         stages.push(StageReport {
             stage: "schedule".into(),

@@ -41,6 +41,7 @@ mod qaoa_cpu;
 mod qaoa_gpu;
 mod qasm_cli;
 mod samples;
+mod schedule;
 mod serve;
 mod solvers;
 mod tempering;
