@@ -232,7 +232,7 @@ fn build_solver(kind: &str, p: &Params, initial: Option<Vec<Vec<i8>>>) -> PyResu
                     Some(o) => return Err(bad("optimizer", o, "'nelder-mead', 'cobyla', 'none'")),
                 },
                 shots: p.num_reads.unwrap_or(d.shots),
-                backend: qam::qaoa::Backend::Cpu,
+                device: qam::qaoa::Device::Cpu,
                 precision: match p.precision.as_deref() {
                     None | Some("f64") => Precision::F64,
                     Some("f32") => Precision::F32,
@@ -243,6 +243,7 @@ fn build_solver(kind: &str, p: &Params, initial: Option<Vec<Vec<i8>>>) -> PyResu
                 max_evals: p.max_evals.unwrap_or(d.max_evals),
                 angles,
                 polish: p.polish.unwrap_or(d.polish),
+                tuning: Default::default(),
             }))
         }
         o => return Err(bad("solver", o, "'sa', 'gpu-sa', 'pt', 'pa', 'hierarchical', 'qaoa'")),

@@ -31,6 +31,13 @@ pub fn run_batch(args: &SolveArgs) -> Result<ExitCode> {
     use std::path::Path;
 
     let session = MpiSession::init_static()?;
+    // Test builds only (feature `fault-injection`, scripts/test-mpi.sh): a rank that fails.
+    #[cfg(feature = "fault-injection")]
+    session.plant_failure(
+        std::env::var("QAM_MPI_FAIL_RANK")
+            .ok()
+            .and_then(|v| v.trim().parse().ok()),
+    );
     let handler = |kind: u8, _id: u64, payload: &[u8]| -> std::result::Result<Vec<u8>, String> {
         if kind == KIND_SUBPROBLEM {
             return handle_subproblem(payload);

@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use qam::io::{Format, ProblemKind, ReadOptions, read_file};
 use qam::qaoa::qasm::{Circuit, QasmVersion};
-use qam::qaoa::{Angles, Backend, Optimizer, Precision, QaoaParams, build_simulator, index_to_spins, run_qaoa};
+use qam::qaoa::{Angles, Device, Optimizer, Precision, QaoaParams, build_simulator, index_to_spins, run_qaoa};
 use qam::solvers::SolveContext;
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -52,11 +52,11 @@ pub enum BackendChoice {
 }
 
 impl BackendChoice {
-    fn get(self) -> Backend {
+    fn get(self) -> Device {
         match self {
-            BackendChoice::Cpu => Backend::Cpu,
-            BackendChoice::Gpu => Backend::Gpu,
-            BackendChoice::Auto => Backend::Auto,
+            BackendChoice::Cpu => Device::Cpu,
+            BackendChoice::Gpu => Device::Gpu,
+            BackendChoice::Auto => Device::Auto,
         }
     }
 }
@@ -175,9 +175,10 @@ pub struct QaoaArgs {
     /// Write the circuit of the final angles as OpenQASM 3.0.
     #[arg(long, value_name = "OUT.qasm")]
     qasm3: Option<PathBuf>,
-    /// Split the state vector (complex128) over the MPI ranks: run under
-    /// `mpirun -n 2^k`; every rank reads FILE, rank 0 prints. Needs a build with
-    /// `--features mpi`.
+    /// Split the state vector over the MPI ranks: run under `mpirun -n 2^k`; every rank
+    /// reads FILE, rank 0 prints. complex128 on CPU ranks; with `--backend gpu --precision
+    /// f32`, complex64 on each rank's GPU (adapter: local rank mod adapters). Needs a build
+    /// with `--features mpi`.
     #[arg(long)]
     distributed: bool,
 }
@@ -207,9 +208,19 @@ pub fn run(args: QaoaArgs) -> Result<ExitCode> {
 fn run_distributed(args: QaoaArgs) -> Result<ExitCode> {
     use qam::distributed::mpi::MpiSession;
     use qam::distributed::qaoa::DistributedQaoa;
-    if args.backend == BackendChoice::Gpu || args.precision == PrecisionChoice::F32 {
-        bail!("--distributed simulates complex128 on the CPU of every rank; drop --backend gpu / --precision f32");
-    }
+    use qam::distributed::qaoa_gpu::DistributedGpuQaoa;
+    // CPU ranks: complex128; GPU ranks (`--backend gpu --precision f32`): complex64 on
+    // each rank's adapter (local rank mod adapters, see gpu_select).
+    let gpu = match (args.backend, args.precision) {
+        (BackendChoice::Gpu, PrecisionChoice::F32) => true,
+        (BackendChoice::Gpu, PrecisionChoice::F64) => {
+            bail!("--distributed --backend gpu simulates complex64: add --precision f32")
+        }
+        (_, PrecisionChoice::F32) => {
+            bail!("--distributed on CPU ranks simulates complex128: drop --precision f32 or add --backend gpu")
+        }
+        _ => false,
+    };
     let session = MpiSession::init_static()?;
     if !session.size().is_power_of_two() {
         // Every rank knows the size: rank 0 reports and all finalise together, so no
@@ -224,9 +235,13 @@ fn run_distributed(args: QaoaArgs) -> Result<ExitCode> {
     let dist = Dist {
         rank: session.rank() as usize,
         ranks: session.size(),
-        build: Box::new(
-            move |cost| Ok(Box::new(DistributedQaoa::new(session, cost)?) as Box<dyn qam::qaoa::Simulator>),
-        ),
+        build: Box::new(move |cost| {
+            if gpu {
+                let ctx = qam::gpu::GpuContext::shared()?;
+                return Ok(Box::new(DistributedGpuQaoa::new(session, ctx, cost)?) as Box<dyn qam::qaoa::Simulator>);
+            }
+            Ok(Box::new(DistributedQaoa::new(session, cost)?) as Box<dyn qam::qaoa::Simulator>)
+        }),
     };
     let outcome = run_with(args, Some(&dist));
     session.finalize();
@@ -289,13 +304,14 @@ fn run_with(args: QaoaArgs, dist: Option<&Dist>) -> Result<ExitCode> {
         p,
         optimizer: args.optimizer.get(),
         shots: args.shots,
-        backend: args.backend.get(),
+        device: args.backend.get(),
         precision: args.precision.get(),
         seed: args.seed,
         restarts: args.restarts,
         max_evals: args.max_evals,
         angles,
         polish: false,
+        tuning: super::gpu_select::qaoa_tuning(),
     };
     params.validate(model.num_variables())?;
     let t_setup = Instant::now();
@@ -305,8 +321,7 @@ fn run_with(args: QaoaArgs, dist: Option<&Dist>) -> Result<ExitCode> {
             let sim = (d.build)(&cost).with_context(|| format!("{}: cannot simulate", args.file.display()))?;
             (sim, cost)
         }
-        None => build_simulator(model, params.backend, params.precision)
-            .with_context(|| format!("{}: cannot simulate", args.file.display()))?,
+        None => build_simulator(model, &params).with_context(|| format!("{}: cannot simulate", args.file.display()))?,
     };
     let setup_s = t_setup.elapsed().as_secs_f64();
     let bar = Bar::new(&format!("qaoa p={p} {}", args.file.display()), args.quiet || !root);

@@ -17,6 +17,8 @@ pub mod codec;
 pub mod mpi;
 #[cfg(feature = "mpi")]
 pub mod qaoa;
+#[cfg(feature = "mpi")]
+pub mod qaoa_gpu;
 pub mod subsolve;
 
 use rayon::prelude::*;

@@ -49,7 +49,9 @@ mod solver;
 pub use cost::{CostDiagonal, CostModel, Grid, Levels, MAX_LEVELS, MAX_QUBITS, available_memory};
 #[cfg(feature = "mpi")]
 pub(crate) use cost::{RangeExtremes, check_host_memory, ground_tolerance};
-pub use cpu::{Blocking, CpuSimulator, Plan};
+pub use cpu::{Blocking, CpuSimulator, Plan, Tuning};
+#[cfg(feature = "mpi")]
+pub(crate) use gpu::Slice;
 pub use gpu::{GpuSimulator, MAX_GPU_QUBITS, shader_sources as gpu_shader_sources};
 pub use kernels::Isa;
 pub use optimize::{
@@ -57,7 +59,7 @@ pub use optimize::{
     optimize, random_start,
 };
 pub use real::Real;
-pub use solver::{Backend, Precision, QaoaParams, QaoaRun, QaoaSolver, build_simulator, run_qaoa};
+pub use solver::{Device, Precision, QaoaParams, QaoaRun, QaoaSolver, build_simulator, run_qaoa};
 
 use crate::gpu::GpuError;
 use crate::rng::Rng;

@@ -578,10 +578,10 @@ impl SolverParams {
                 QaoaOptimizer::None => Optimizer::None,
             },
             shots: self.shots,
-            backend: match self.qaoa_backend {
-                QaoaBackend::Cpu => crate::qaoa::Backend::Cpu,
-                QaoaBackend::Gpu => crate::qaoa::Backend::Gpu,
-                QaoaBackend::Auto => crate::qaoa::Backend::Auto,
+            device: match self.qaoa_backend {
+                QaoaBackend::Cpu => crate::qaoa::Device::Cpu,
+                QaoaBackend::Gpu => crate::qaoa::Device::Gpu,
+                QaoaBackend::Auto => crate::qaoa::Device::Auto,
             },
             precision: match self.qaoa_precision {
                 QaoaPrecision::F32 => crate::qaoa::Precision::F32,
@@ -592,6 +592,7 @@ impl SolverParams {
             max_evals: self.max_evals,
             angles: None,
             polish: true,
+            tuning: Default::default(),
         }
     }
 

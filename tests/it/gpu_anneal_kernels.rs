@@ -1,10 +1,11 @@
 //! Kernel-level checks of the GPU annealing engine against CPU references (lavapipe in
 //! CI). Fails when no adapter is found and QAM_REQUIRE_GPU=1.
 
+use crate::common::gpu_required;
+use qam::gpu::GpuContext;
 use qam::gpu::anneal::fixed::FixedIsing;
 use qam::gpu::anneal::rng::{init_spin, seed_key};
 use qam::gpu::anneal::{Backend, Engine, EngineSpec, Op};
-use qam::gpu::{GpuContext, gpu_required};
 use qam::model::Ising;
 use qam::rng::Rng;
 use std::sync::Arc;
