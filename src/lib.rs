@@ -17,8 +17,9 @@
 //! (exact, simulated annealing, greedy, tempering), [`gpu`] (wgpu runtime and GPU annealing),
 //! [`decompose`] (hierarchical decomposition of large models), [`distributed`] (jobs over
 //! MPI ranks), [`orchestrate`] (agent fleets planned as hierarchical QUBOs), [`generate`]
-//! (random and planted instances), [`rng`].
+//! (random and planted instances), [`rng`]. [`prelude`] imports the common types at once.
 #![warn(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod cqm;
 pub mod decompose;
@@ -29,6 +30,7 @@ pub mod io;
 pub mod limits;
 pub mod model;
 pub mod orchestrate;
+pub mod prelude;
 pub mod qaoa;
 pub mod rng;
 pub mod serve;

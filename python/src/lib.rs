@@ -16,7 +16,7 @@ use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::{PyRuntimeError, PyTimeoutError, PyValueError};
 use pyo3::prelude::*;
 use qam::decompose::{HierarchicalParams, HierarchicalSolver, PartitionMethod, Strategy, SubSolverKind, SubStart};
-use qam::gpu::anneal::Backend as GpuBackend;
+use qam::gpu::anneal::Kernel as GpuKernel;
 use qam::model::{Couplings, Ising, Model, Qubo, SampleSet};
 use qam::orchestrate::{Orchestrator, OrchestratorConfig, Scenario};
 use qam::qaoa::qasm::{Circuit, QasmVersion};
@@ -183,11 +183,11 @@ fn build_solver(kind: &str, p: &Params, initial: Option<Vec<Vec<i8>>>) -> PyResu
                 initial_states: initial,
                 ..sa_params(p)?
             },
-            backend: match p.backend.as_deref() {
-                None | Some("auto") => GpuBackend::Auto,
-                Some("workgroup") => GpuBackend::Workgroup,
-                Some("dense") => GpuBackend::Dense,
-                Some("color") => GpuBackend::Color,
+            kernel: match p.backend.as_deref() {
+                None | Some("auto") => GpuKernel::Auto,
+                Some("workgroup") => GpuKernel::Workgroup,
+                Some("dense") => GpuKernel::Dense,
+                Some("color") => GpuKernel::Color,
                 Some(o) => return Err(bad("backend", o, "'auto', 'workgroup', 'dense', 'color'")),
             },
         })),

@@ -186,10 +186,10 @@ impl SolverParams {
             sweeps_per_swap: self.sweeps_per_swap,
             population: self.population,
             backend: match self.backend {
-                BackendChoice::Auto => registry::GpuBackend::Auto,
-                BackendChoice::Workgroup => registry::GpuBackend::Workgroup,
-                BackendChoice::Dense => registry::GpuBackend::Dense,
-                BackendChoice::Color => registry::GpuBackend::Color,
+                BackendChoice::Auto => registry::GpuKernel::Auto,
+                BackendChoice::Workgroup => registry::GpuKernel::Workgroup,
+                BackendChoice::Dense => registry::GpuKernel::Dense,
+                BackendChoice::Color => registry::GpuKernel::Color,
             },
             devices: match self.devices {
                 Some(_) => registry::Devices::All,

@@ -799,6 +799,8 @@ mod tests {
                     };
                     for (b, blk) in chunks.chunks_mut(1 << (lo - LANE_BITS)).enumerate() {
                         let d = DiagRef::U8(&diag[b << lo..(b + 1) << lo]);
+                        // SAFETY: `isa` is Baseline or `Isa::detect()`, which this CPU has;
+                        // `blk` is one whole block of `2^lo` states and `d` its diagonal.
                         unsafe { low_block_isa(isa, blk, d, &ph, lo, w, swap, None) };
                     }
                     if n > lo {
@@ -807,6 +809,8 @@ mod tests {
                         // Through a scratch tile with the detected ISA, in place otherwise.
                         let len = if isa == Isa::Baseline { 0 } else { chunks.len() };
                         let mut scratch = vec![Chunk::default(); len];
+                        // SAFETY: as above for `isa`; the tile is the whole state (rows of
+                        // `stride` chunks, in bounds) and `scratch` does not overlap it.
                         unsafe {
                             high_tile(
                                 isa,

@@ -15,7 +15,7 @@ use crate::decompose::{
     HierarchicalParams, HierarchicalSolver, PartitionMethod, Strategy, SubSolverKind, SubSolverParams, SubStart,
 };
 use crate::gpu::GpuContext;
-use crate::gpu::anneal::Backend;
+use crate::gpu::anneal::Kernel;
 use crate::io::Problem;
 use crate::model::{Model, SampleSet};
 use crate::qaoa::{Optimizer, QaoaParams, QaoaSolver};
@@ -124,7 +124,7 @@ impl SolverKind {
 /// GPU kernels (`backend`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum GpuBackend {
+pub enum GpuKernel {
     /// Chosen from the problem (dense, workgroup or color).
     #[default]
     Auto,
@@ -265,7 +265,7 @@ pub struct SolverParams {
     /// `pa`, `gpu-pa`: population size.
     pub population: usize,
     /// GPU solvers: kernels to sweep with.
-    pub backend: GpuBackend,
+    pub backend: GpuKernel,
     /// `gpu-sa`: one device (the shared one) or the reads split over every adapter.
     pub devices: Devices,
     /// Stop once this value is reached, in the problem's metric (cut for G-set,
@@ -340,7 +340,7 @@ impl Default for SolverParams {
             chains: 1,
             sweeps_per_swap: 1,
             population: 256,
-            backend: GpuBackend::Auto,
+            backend: GpuKernel::Auto,
             devices: Devices::One,
             target: None,
             time_limit: None,
@@ -515,12 +515,12 @@ impl SolverParams {
     }
 
     /// The GPU kernel choice.
-    pub fn gpu_backend(&self) -> Backend {
+    pub fn gpu_kernel(&self) -> Kernel {
         match self.backend {
-            GpuBackend::Auto => Backend::Auto,
-            GpuBackend::Workgroup => Backend::Workgroup,
-            GpuBackend::Dense => Backend::Dense,
-            GpuBackend::Color => Backend::Color,
+            GpuKernel::Auto => Kernel::Auto,
+            GpuKernel::Workgroup => Kernel::Workgroup,
+            GpuKernel::Dense => Kernel::Dense,
+            GpuKernel::Color => Kernel::Color,
         }
     }
 
@@ -659,23 +659,23 @@ impl SolverParams {
             SolverKind::GpuSa if self.devices == Devices::All => Box::new(MultiGpuSaSolver::new(
                 GpuSaParams {
                     sa: self.sa(),
-                    backend: self.gpu_backend(),
+                    kernel: self.gpu_kernel(),
                 },
                 GpuContext::open_all().map_err(|e| SolveError::Backend(e.to_string()))?,
             )),
             SolverKind::GpuSa => Box::new(GpuSaSolver::new(GpuSaParams {
                 sa: self.sa(),
-                backend: self.gpu_backend(),
+                kernel: self.gpu_kernel(),
             })),
             SolverKind::Pt => Box::new(PtSolver::new(self.pt())),
             SolverKind::Pa => Box::new(PaSolver::new(self.pa())),
             SolverKind::GpuPt => Box::new(GpuPtSolver::new(GpuPtParams {
                 pt: self.pt(),
-                backend: self.gpu_backend(),
+                kernel: self.gpu_kernel(),
             })),
             SolverKind::GpuPa => Box::new(GpuPaSolver::new(GpuPaParams {
                 pa: self.pa(),
-                backend: self.gpu_backend(),
+                kernel: self.gpu_kernel(),
             })),
             SolverKind::Hierarchical => Box::new(HierarchicalSolver::new(self.hierarchical())),
             SolverKind::Qaoa => Box::new(QaoaSolver::new(self.qaoa())),

@@ -41,7 +41,7 @@ const WG: usize = 256;
 
 /// Which kernels sweep the replicas.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Backend {
+pub enum Kernel {
     /// Chosen from the problem and device: on a GPU, `Dense` when colour classes are
     /// small (under 32 variables on average) and the matrix fits, `Workgroup` when a
     /// replica fits in workgroup memory, `Color` otherwise; on a CPU adapter (lavapipe)
@@ -59,20 +59,20 @@ pub enum Backend {
     Color,
 }
 
-impl Backend {
+impl Kernel {
     /// Name used on the command line and in solver info.
     pub fn name(self) -> &'static str {
         match self {
-            Backend::Auto => "auto",
-            Backend::Workgroup => "workgroup",
-            Backend::Dense => "dense",
-            Backend::Color => "color",
+            Kernel::Auto => "auto",
+            Kernel::Workgroup => "workgroup",
+            Kernel::Dense => "dense",
+            Kernel::Color => "color",
         }
     }
 
     /// Parses a name (`auto`, `workgroup`, `dense`, `color`).
-    pub fn from_name(s: &str) -> Option<Backend> {
-        [Backend::Auto, Backend::Workgroup, Backend::Dense, Backend::Color]
+    pub fn from_name(s: &str) -> Option<Kernel> {
+        [Kernel::Auto, Kernel::Workgroup, Kernel::Dense, Kernel::Color]
             .into_iter()
             .find(|b| b.name() == s)
     }
@@ -131,7 +131,7 @@ pub struct EngineSpec {
     /// Seed of every random draw.
     pub seed: u64,
     /// Kernels to sweep with.
-    pub backend: Backend,
+    pub kernel: Kernel,
     /// Sweeps per dispatch of the workgroup kernels (0 = default, 1; see
     /// `Engine::sweeps_per_dispatch` for why).
     pub sweeps_per_dispatch: u32,
@@ -172,7 +172,7 @@ pub enum Op {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Kernel {
+enum Entry {
     InitSparse,
     InitDense,
     SweepWg,
@@ -195,7 +195,7 @@ struct Group {
 }
 
 struct Dispatch {
-    kernel: Kernel,
+    kernel: Entry,
     group: usize,
     parity: usize,
     params: Params,
@@ -219,7 +219,7 @@ struct AuxLayout {
 pub struct Engine {
     ctx: Arc<GpuContext>,
     n: usize,
-    backend: Backend,
+    kernel: Kernel,
     nmax: usize,
     wgs: usize,
     fixed_scale: f64,
@@ -245,7 +245,7 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("n", &self.n)
-            .field("backend", &self.backend)
+            .field("kernel", &self.kernel)
             .field("groups", &self.group_sizes())
             .finish()
     }
@@ -298,49 +298,49 @@ impl Engine {
         let binding = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
         let coloring = greedy_coloring(ising.j());
 
-        // Backend.
+        // Kernel.
         let nmax = n.next_multiple_of(WG);
         let wg_bytes = 4 * nmax as u64;
         let wg_allowed = lim.max_compute_workgroup_storage_size as u64;
         let dense_bytes = 4 * (n as u64) * (n as u64);
         let dense_fits = dense_bytes <= binding && wg_bytes <= wg_allowed;
         let cpu_adapter = ctx.summary().device_type == "Cpu";
-        let backend = match spec.backend {
+        let kernel = match spec.kernel {
             // On CPU implementations (lavapipe) every barrier is a coroutine switch of the
             // whole workgroup; the barrier-free colour kernel measured fastest there on
             // G22, bqp1000 and a 1,000,000-variable graph.
-            Backend::Auto if cpu_adapter => Backend::Color,
-            Backend::Auto => {
+            Kernel::Auto if cpu_adapter => Kernel::Color,
+            Kernel::Auto => {
                 if wg_bytes <= wg_allowed {
                     // Classes smaller than a few dozen leave most of a workgroup idle
                     // and cost a barrier each; the dense kernel wins there.
                     let avg_class = n as f64 / coloring.num_colors() as f64;
                     if dense_fits && avg_class < 32.0 {
-                        Backend::Dense
+                        Kernel::Dense
                     } else {
-                        Backend::Workgroup
+                        Kernel::Workgroup
                     }
                 } else {
-                    Backend::Color
+                    Kernel::Color
                 }
             }
             b => b,
         };
-        match backend {
-            Backend::Workgroup | Backend::Dense if wg_bytes > wg_allowed => {
+        match kernel {
+            Kernel::Workgroup | Kernel::Dense if wg_bytes > wg_allowed => {
                 return Err(limit(
                     format!(
-                        "one replica of {n} variables in workgroup memory (backend `{}`)",
-                        backend.name()
+                        "one replica of {n} variables in workgroup memory (kernel `{}`)",
+                        kernel.name()
                     ),
                     "max_compute_workgroup_storage_size",
                     wg_bytes,
                     wg_allowed,
                 ));
             }
-            Backend::Dense if dense_bytes > lim.max_storage_buffer_binding_size => {
+            Kernel::Dense if dense_bytes > lim.max_storage_buffer_binding_size => {
                 return Err(limit(
-                    format!("the dense {n} x {n} coupling matrix (backend `dense`)"),
+                    format!("the dense {n} x {n} coupling matrix (kernel `dense`)"),
                     "max_storage_buffer_binding_size",
                     dense_bytes,
                     lim.max_storage_buffer_binding_size,
@@ -437,7 +437,7 @@ impl Engine {
         });
 
         let prob_buf = ctx.storage("anneal prob", &prob);
-        let jmat_buf = if backend == Backend::Dense {
+        let jmat_buf = if kernel == Kernel::Dense {
             ctx.storage("anneal jmat", &fixed.dense())
         } else {
             ctx.storage_zeroed("anneal jmat (unused)", 4)
@@ -582,7 +582,7 @@ impl Engine {
         };
         // Invocations per workgroup of the workgroup kernels: enough for the largest colour
         // class (sparse) or for all columns (dense), between 32 and 256.
-        let width = if backend == Backend::Dense {
+        let width = if kernel == Kernel::Dense {
             n
         } else {
             (0..coloring.num_colors())
@@ -594,7 +594,7 @@ impl Engine {
         Ok(Engine {
             ctx,
             n,
-            backend,
+            kernel,
             nmax,
             wgs,
             fixed_scale: fixed.scale,
@@ -618,8 +618,8 @@ impl Engine {
     }
 
     /// The kernels in use (never `Auto`).
-    pub fn backend(&self) -> Backend {
-        self.backend
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
     }
 
     /// Number of colour classes of the interaction graph.
@@ -657,20 +657,20 @@ impl Engine {
         self.ctx.index()
     }
 
-    fn pipeline(&self, kernel: Kernel) -> wgpu::ComputePipeline {
+    fn pipeline(&self, kernel: Entry) -> wgpu::ComputePipeline {
         let (file, src, entry) = match kernel {
-            Kernel::InitSparse => ("anneal_init", INIT, "init_sparse"),
-            Kernel::InitDense => ("anneal_init", INIT, "init_dense"),
-            Kernel::SweepWg => ("anneal_sweep_wg", SWEEP_WG, "sweep_wg_sparse"),
-            Kernel::SweepDense => ("anneal_sweep_dense", SWEEP_DENSE, "sweep_wg_dense"),
-            Kernel::SweepColor => ("anneal_sweep_color", SWEEP_COLOR, "sweep_color"),
-            Kernel::Energy => ("anneal_energy", ENERGY, "energy"),
-            Kernel::PtSwap => ("pt_exchange", PT, "pt_swap"),
-            Kernel::PtBest => ("pt_exchange", PT, "pt_best"),
-            Kernel::PaResample => ("pa_resample", PA, "pa_resample"),
-            Kernel::PaCopy => ("pa_resample", PA, "pa_copy"),
+            Entry::InitSparse => ("anneal_init", INIT, "init_sparse"),
+            Entry::InitDense => ("anneal_init", INIT, "init_dense"),
+            Entry::SweepWg => ("anneal_sweep_wg", SWEEP_WG, "sweep_wg_sparse"),
+            Entry::SweepDense => ("anneal_sweep_dense", SWEEP_DENSE, "sweep_wg_dense"),
+            Entry::SweepColor => ("anneal_sweep_color", SWEEP_COLOR, "sweep_color"),
+            Entry::Energy => ("anneal_energy", ENERGY, "energy"),
+            Entry::PtSwap => ("pt_exchange", PT, "pt_swap"),
+            Entry::PtBest => ("pt_exchange", PT, "pt_best"),
+            Entry::PaResample => ("pa_resample", PA, "pa_resample"),
+            Entry::PaCopy => ("pa_resample", PA, "pa_copy"),
         };
-        let sized = matches!(kernel, Kernel::SweepWg | Kernel::SweepDense);
+        let sized = matches!(kernel, Entry::SweepWg | Entry::SweepDense);
         let key = if sized {
             format!("{file}[{},{}]", self.nmax, self.wgs)
         } else {
@@ -713,7 +713,7 @@ impl Engine {
                 p.num_replicas = g.count as u32;
                 p.replica_base = g.base as u32;
                 let count = g.count as u32;
-                let mut push = |kernel: Kernel, params: Params, dims: (u32, u32)| {
+                let mut push = |kernel: Entry, params: Params, dims: (u32, u32)| {
                     dispatches.push(Dispatch {
                         kernel,
                         group: gi,
@@ -724,32 +724,32 @@ impl Engine {
                 };
                 match *op {
                     Op::Init => {
-                        let k = if self.backend == Backend::Dense {
-                            Kernel::InitDense
+                        let k = if self.kernel == Kernel::Dense {
+                            Entry::InitDense
                         } else {
-                            Kernel::InitSparse
+                            Entry::InitSparse
                         };
                         push(k, p, (spread(self.n), count));
                     }
                     Op::Sweeps { sweep0, count: k } => {
                         self.check_sweeps(sweep0, k)?;
-                        match self.backend {
-                            Backend::Color => {
+                        match self.kernel {
+                            Kernel::Color => {
                                 for t in sweep0..sweep0 + k {
                                     for c in 0..self.coloring.num_colors() {
                                         let mut q = p;
                                         q.sweep0 = t;
                                         q.num_sweeps = 1;
                                         q.color = c as u32;
-                                        push(Kernel::SweepColor, q, (spread(self.coloring.class(c).len()), count));
+                                        push(Entry::SweepColor, q, (spread(self.coloring.class(c).len()), count));
                                     }
                                 }
                             }
                             b => {
-                                let kernel = if b == Backend::Dense {
-                                    Kernel::SweepDense
+                                let kernel = if b == Kernel::Dense {
+                                    Entry::SweepDense
                                 } else {
-                                    Kernel::SweepWg
+                                    Entry::SweepWg
                                 };
                                 let per = self.sweeps_per_dispatch();
                                 let mut t = sweep0;
@@ -764,20 +764,20 @@ impl Engine {
                             }
                         }
                     }
-                    Op::Energy => push(Kernel::Energy, p, (count, 1)),
+                    Op::Energy => push(Entry::Energy, p, (count, 1)),
                     Op::PtSwap { round } => {
                         let mut q = p;
                         q.round = round;
-                        push(Kernel::PtSwap, q, ((self.chains as u32).div_ceil(64).max(1), 1));
+                        push(Entry::PtSwap, q, ((self.chains as u32).div_ceil(64).max(1), 1));
                     }
-                    Op::PtBest => push(Kernel::PtBest, p, (self.chains.max(1) as u32, 1)),
+                    Op::PtBest => push(Entry::PtBest, p, (self.chains.max(1) as u32, 1)),
                     Op::PaResample { step, dbeta } => {
                         let mut q = p;
                         q.round = step;
                         q.dbeta = dbeta as f32;
-                        push(Kernel::PaResample, q, (1, 1));
+                        push(Entry::PaResample, q, (1, 1));
                     }
-                    Op::PaCopy => push(Kernel::PaCopy, p, (spread(self.n), count)),
+                    Op::PaCopy => push(Entry::PaCopy, p, (spread(self.n), count)),
                 }
             }
             if *op == Op::PaCopy {
@@ -808,7 +808,7 @@ impl Engine {
             bytes[at..at + std::mem::size_of::<Params>()].copy_from_slice(bytemuck::bytes_of(&d.params));
         }
         self.ctx.queue().write_buffer(&self.params_buf, 0, &bytes);
-        let mut pipelines: Vec<(Kernel, wgpu::ComputePipeline)> = Vec::new();
+        let mut pipelines: Vec<(Entry, wgpu::ComputePipeline)> = Vec::new();
         for d in dispatches {
             if !pipelines.iter().any(|(k, _)| *k == d.kernel) {
                 pipelines.push((d.kernel, self.pipeline(d.kernel)));

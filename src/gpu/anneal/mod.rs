@@ -14,4 +14,4 @@ mod engine;
 pub mod fixed;
 pub mod rng;
 
-pub use engine::{Backend, Engine, EngineSpec, Op, shader_sources};
+pub use engine::{Engine, Kernel, EngineSpec, Op, shader_sources};
