@@ -1,5 +1,7 @@
 //! GPU runtime on wgpu: adapter selection, device with the adapter's own limits, a
-//! pipeline cache, typed buffer upload and readback.
+//! pipeline cache, typed buffer upload and readback; the host code of each kernel family
+//! (`anneal`: sa / pt / pa; `qaoa`: the state-vector simulator behind
+//! [`crate::qaoa::GpuSimulator`]) and the one shader registry ([`shaders`]).
 //!
 //! Adapter choice ([`GpuOptions::adapter`]): an index from [`enumerate_adapters`]
 //! (`qam devices` prints it) or a case-insensitive name substring. The CLI fills it from
@@ -19,6 +21,8 @@
 
 pub mod anneal;
 mod context;
+pub(crate) mod qaoa;
+pub mod shaders;
 
 pub use context::{AdapterSelector, AdapterSummary, GpuContext, GpuOptions, enumerate_adapters, rank_adapters};
 

@@ -3,8 +3,7 @@
 
 use crate::common::gpu_required;
 use qam::gpu::GpuContext;
-use qam::gpu::anneal::fixed::FixedIsing;
-use qam::gpu::anneal::rng::{init_spin, seed_key};
+use qam::gpu::anneal::reference::{FixedIsing, init_spin, seed_key};
 use qam::gpu::anneal::{Engine, EngineSpec, Kernel, Op};
 use qam::model::Ising;
 use qam::rng::Rng;
@@ -118,7 +117,7 @@ fn resampling_matches_cpu_systematic_resampling() {
     let energies = eng.energies().unwrap();
     let emin = energies.iter().copied().fold(f32::INFINITY, f32::min) as f64;
     let weights: Vec<f64> = energies.iter().map(|&e| (-dbeta * (e as f64 - emin)).exp()).collect();
-    let bits = qam::gpu::anneal::rng::pcg4d([0, 3, 0xffff_fffe, seed_key(11)])[0];
+    let bits = qam::gpu::anneal::reference::pcg4d([0, 3, 0xffff_fffe, seed_key(11)])[0];
     let u = (bits >> 8) as f64 / (1u64 << 24) as f64;
     let want = qam::solvers::pa::systematic_resample(&weights, u);
     let got: Vec<usize> = eng.parents().unwrap().into_iter().map(|p| p as usize).collect();

@@ -10,28 +10,24 @@ use bytemuck::{Pod, Zeroable};
 use std::num::NonZeroU64;
 use std::sync::Arc;
 
-const COMMON: &str = include_str!("../../../shaders/anneal_common.wgsl");
-const INIT: &str = include_str!("../../../shaders/anneal_init.wgsl");
-const ENERGY: &str = include_str!("../../../shaders/anneal_energy.wgsl");
-const SWEEP_WG: &str = include_str!("../../../shaders/anneal_sweep_wg.wgsl");
-const SWEEP_DENSE: &str = include_str!("../../../shaders/anneal_sweep_dense.wgsl");
-const SWEEP_COLOR: &str = include_str!("../../../shaders/anneal_sweep_color.wgsl");
-const PT: &str = include_str!("../../../shaders/pt_exchange.wgsl");
-const PA: &str = include_str!("../../../shaders/pa_resample.wgsl");
+use crate::gpu::shaders::{self, Shader};
 
-/// Every WGSL source of the annealing kernels as `(file name, full source)`, with the
-/// workgroup-memory size placeholder filled in (for validation without a device).
+/// Every WGSL source of the annealing kernels as `(file name, full source)` at the
+/// template constants' defaults (for validation without a device; the registry
+/// [`crate::gpu::shaders`] lists every kernel of qam).
 pub fn shader_sources() -> Vec<(&'static str, String)> {
-    let full = |s: &str| format!("{COMMON}\n{}", s.replace("NMAX", "1024u").replace("WGS", "64u"));
-    vec![
-        ("anneal_init.wgsl", full(INIT)),
-        ("anneal_energy.wgsl", full(ENERGY)),
-        ("anneal_sweep_wg.wgsl", full(SWEEP_WG)),
-        ("anneal_sweep_dense.wgsl", full(SWEEP_DENSE)),
-        ("anneal_sweep_color.wgsl", full(SWEEP_COLOR)),
-        ("pt_exchange.wgsl", full(PT)),
-        ("pa_resample.wgsl", full(PA)),
+    [
+        shaders::ANNEAL_INIT,
+        shaders::ANNEAL_ENERGY,
+        shaders::ANNEAL_SWEEP_WG,
+        shaders::ANNEAL_SWEEP_DENSE,
+        shaders::ANNEAL_SWEEP_COLOR,
+        shaders::PT_EXCHANGE,
+        shaders::PA_RESAMPLE,
     ]
+    .iter()
+    .map(|s| (s.file, s.default_source()))
+    .collect()
 }
 
 /// Dispatches per queue submission (keeps command buffers and the parameter ring bounded).
@@ -273,11 +269,153 @@ fn limit(what: String, limit: &'static str, needed: u64, allowed: u64) -> GpuErr
     }
 }
 
+/// Select: the kernel for `requested` on this device (resolving `Auto`), or the device
+/// limit that rules the requested one out.
+fn select_kernel(ctx: &GpuContext, n: usize, coloring: &Coloring, requested: Kernel) -> Result<Kernel, GpuError> {
+    let lim = ctx.limits();
+    let binding = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
+    let nmax = n.next_multiple_of(WG);
+    let wg_bytes = 4 * nmax as u64;
+    let wg_allowed = lim.max_compute_workgroup_storage_size as u64;
+    let dense_bytes = 4 * (n as u64) * (n as u64);
+    let dense_fits = dense_bytes <= binding && wg_bytes <= wg_allowed;
+    let cpu_adapter = ctx.summary().device_type == "Cpu";
+    let kernel = match requested {
+        // On CPU implementations (lavapipe) every barrier is a coroutine switch of the
+        // whole workgroup; the barrier-free colour kernel measured fastest there on
+        // G22, bqp1000 and a 1,000,000-variable graph.
+        Kernel::Auto if cpu_adapter => Kernel::Color,
+        Kernel::Auto => {
+            if wg_bytes <= wg_allowed {
+                // Classes smaller than a few dozen leave most of a workgroup idle
+                // and cost a barrier each; the dense kernel wins there.
+                let avg_class = n as f64 / coloring.num_colors() as f64;
+                if dense_fits && avg_class < 32.0 {
+                    Kernel::Dense
+                } else {
+                    Kernel::Workgroup
+                }
+            } else {
+                Kernel::Color
+            }
+        }
+        b => b,
+    };
+    match kernel {
+        Kernel::Workgroup | Kernel::Dense if wg_bytes > wg_allowed => Err(limit(
+            format!(
+                "one replica of {n} variables in workgroup memory (kernel `{}`)",
+                kernel.name()
+            ),
+            "max_compute_workgroup_storage_size",
+            wg_bytes,
+            wg_allowed,
+        )),
+        Kernel::Dense if dense_bytes > lim.max_storage_buffer_binding_size => Err(limit(
+            format!("the dense {n} x {n} coupling matrix (kernel `dense`)"),
+            "max_storage_buffer_binding_size",
+            dense_bytes,
+            lim.max_storage_buffer_binding_size,
+        )),
+        _ => Ok(kernel),
+    }
+}
+
+/// Offsets (u32 words) of the sections of the problem buffer.
+#[derive(Clone, Copy, Debug)]
+struct ProblemOffsets {
+    h: usize,
+    row_ptr: usize,
+    adj: usize,
+    class_ptr: usize,
+    class_vars: usize,
+}
+
+/// Layout: the problem buffer `h | row_ptr | adj (col, val pairs) | class_ptr |
+/// class_vars`, as u32 words, and where each section starts.
+fn problem_data(fixed: &FixedIsing, coloring: &Coloring) -> (Vec<u32>, ProblemOffsets) {
+    let n = fixed.h.len();
+    let nnz = fixed.cols.len();
+    let off = ProblemOffsets {
+        h: 0,
+        row_ptr: n,
+        adj: 2 * n + 1,
+        class_ptr: 2 * n + 1 + 2 * nnz,
+        class_vars: 2 * n + 1 + 2 * nnz + coloring.class_ptr.len(),
+    };
+    let mut prob: Vec<u32> = Vec::with_capacity(off.class_vars + n);
+    prob.extend(fixed.h.iter().map(|&x| x as u32));
+    prob.extend(&fixed.row_ptr);
+    for k in 0..nnz {
+        prob.push(fixed.cols[k]);
+        prob.push(fixed.vals[k] as u32);
+    }
+    prob.extend(&coloring.class_ptr);
+    prob.extend(&coloring.class_vars);
+    (prob, off)
+}
+
+/// Pipelines' bind group layouts: group 0 the problem (problem data, dense matrix, β
+/// table), group 1 a replica group (words, resampled words, aux, best), group 2 the
+/// parameter slot (dynamic uniform offset).
+struct Layouts {
+    problem: wgpu::BindGroupLayout,
+    replicas: wgpu::BindGroupLayout,
+    params: wgpu::BindGroupLayout,
+    pipeline: wgpu::PipelineLayout,
+}
+
+impl Layouts {
+    fn new(device: &wgpu::Device) -> Layouts {
+        let problem = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("anneal problem"),
+            entries: &[storage_entry(0, true), storage_entry(1, true), storage_entry(2, true)],
+        });
+        let replicas = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("anneal replicas"),
+            entries: &[
+                storage_entry(0, false),
+                storage_entry(1, false),
+                storage_entry(2, false),
+                storage_entry(3, false),
+            ],
+        });
+        let params_size = std::mem::size_of::<Params>() as u64;
+        let params = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("anneal params"),
+            entries: &[wgpu::BindGroupLayoutEntry {
+                binding: 0,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Uniform,
+                    has_dynamic_offset: true,
+                    min_binding_size: NonZeroU64::new(params_size),
+                },
+                count: None,
+            }],
+        });
+        let pipeline = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("anneal"),
+            bind_group_layouts: &[Some(&problem), Some(&replicas), Some(&params)],
+            immediate_size: 0,
+        });
+        Layouts {
+            problem,
+            replicas,
+            params,
+            pipeline,
+        }
+    }
+}
+
 impl Engine {
     /// Uploads `ising` and allocates `spec.replicas` replicas (split into groups that each
     /// fit one storage binding, unless `spec.single_group`).
     ///
     /// Errors name the device limit that a buffer or the workgroup memory would exceed.
+    /// The steps: select the kernel (`select_kernel`), lay out the problem
+    /// (`problem_data`) and the replica groups, create the layouts (`Layouts`),
+    /// buffers and bind groups; pipelines compile on first use.
     pub fn new(ctx: Arc<GpuContext>, ising: &Ising, spec: &EngineSpec) -> Result<Self, GpuError> {
         let n = ising.num_variables();
         if n == 0 {
@@ -298,75 +436,12 @@ impl Engine {
         let binding = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
         let coloring = greedy_coloring(ising.j());
 
-        // Kernel.
         let nmax = n.next_multiple_of(WG);
-        let wg_bytes = 4 * nmax as u64;
-        let wg_allowed = lim.max_compute_workgroup_storage_size as u64;
-        let dense_bytes = 4 * (n as u64) * (n as u64);
-        let dense_fits = dense_bytes <= binding && wg_bytes <= wg_allowed;
-        let cpu_adapter = ctx.summary().device_type == "Cpu";
-        let kernel = match spec.kernel {
-            // On CPU implementations (lavapipe) every barrier is a coroutine switch of the
-            // whole workgroup; the barrier-free colour kernel measured fastest there on
-            // G22, bqp1000 and a 1,000,000-variable graph.
-            Kernel::Auto if cpu_adapter => Kernel::Color,
-            Kernel::Auto => {
-                if wg_bytes <= wg_allowed {
-                    // Classes smaller than a few dozen leave most of a workgroup idle
-                    // and cost a barrier each; the dense kernel wins there.
-                    let avg_class = n as f64 / coloring.num_colors() as f64;
-                    if dense_fits && avg_class < 32.0 {
-                        Kernel::Dense
-                    } else {
-                        Kernel::Workgroup
-                    }
-                } else {
-                    Kernel::Color
-                }
-            }
-            b => b,
-        };
-        match kernel {
-            Kernel::Workgroup | Kernel::Dense if wg_bytes > wg_allowed => {
-                return Err(limit(
-                    format!(
-                        "one replica of {n} variables in workgroup memory (kernel `{}`)",
-                        kernel.name()
-                    ),
-                    "max_compute_workgroup_storage_size",
-                    wg_bytes,
-                    wg_allowed,
-                ));
-            }
-            Kernel::Dense if dense_bytes > lim.max_storage_buffer_binding_size => {
-                return Err(limit(
-                    format!("the dense {n} x {n} coupling matrix (kernel `dense`)"),
-                    "max_storage_buffer_binding_size",
-                    dense_bytes,
-                    lim.max_storage_buffer_binding_size,
-                ));
-            }
-            _ => {}
-        }
+        let kernel = select_kernel(&ctx, n, &coloring, spec.kernel)?;
 
-        // Problem buffer: h | row_ptr | adj | class_ptr | class_vars.
-        let nnz = fixed.cols.len();
-        let h_off = 0usize;
-        let rp_off = n;
-        let adj_off = rp_off + n + 1;
-        let cp_off = adj_off + 2 * nnz;
-        let cv_off = cp_off + coloring.class_ptr.len();
-        let mut prob: Vec<u32> = Vec::with_capacity(cv_off + n);
-        prob.extend(fixed.h.iter().map(|&x| x as u32));
-        prob.extend(&fixed.row_ptr);
-        for k in 0..nnz {
-            prob.push(fixed.cols[k]);
-            prob.push(fixed.vals[k] as u32);
-        }
-        prob.extend(&coloring.class_ptr);
-        prob.extend(&coloring.class_vars);
+        let (prob, offsets) = problem_data(&fixed, &coloring);
         ctx.check_binding(
-            &format!("the problem data ({n} variables, {} couplings)", nnz / 2),
+            &format!("the problem data ({n} variables, {} couplings)", fixed.cols.len() / 2),
             4 * prob.len() as u64,
         )?;
         let betas: Vec<f32> = spec.betas.iter().map(|&b| b as f32).collect();
@@ -403,39 +478,13 @@ impl Engine {
         }
 
         let device = ctx.device();
-        let bgl0 = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("anneal problem"),
-            entries: &[storage_entry(0, true), storage_entry(1, true), storage_entry(2, true)],
-        });
-        let bgl1 = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("anneal replicas"),
-            entries: &[
-                storage_entry(0, false),
-                storage_entry(1, false),
-                storage_entry(2, false),
-                storage_entry(3, false),
-            ],
-        });
         let params_size = std::mem::size_of::<Params>() as u64;
-        let bgl2 = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("anneal params"),
-            entries: &[wgpu::BindGroupLayoutEntry {
-                binding: 0,
-                visibility: wgpu::ShaderStages::COMPUTE,
-                ty: wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Uniform,
-                    has_dynamic_offset: true,
-                    min_binding_size: NonZeroU64::new(params_size),
-                },
-                count: None,
-            }],
-        });
-        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("anneal"),
-            bind_group_layouts: &[Some(&bgl0), Some(&bgl1), Some(&bgl2)],
-            immediate_size: 0,
-        });
-
+        let Layouts {
+            problem: bgl0,
+            replicas: bgl1,
+            params: bgl2,
+            pipeline: layout,
+        } = Layouts::new(device);
         let prob_buf = ctx.storage("anneal prob", &prob);
         let jmat_buf = if kernel == Kernel::Dense {
             ctx.storage("anneal jmat", &fixed.dense())
@@ -565,11 +614,11 @@ impl Engine {
             beta_stride: spec.beta_stride,
             num_temps: temps as u32,
             inv_scale: (1.0 / fixed.scale) as f32,
-            h_off: h_off as u32,
-            rp_off: rp_off as u32,
-            adj_off: adj_off as u32,
-            cp_off: cp_off as u32,
-            cv_off: cv_off as u32,
+            h_off: offsets.h as u32,
+            rp_off: offsets.row_ptr as u32,
+            adj_off: offsets.adj as u32,
+            cp_off: offsets.class_ptr as u32,
+            cv_off: offsets.class_vars as u32,
             en_off: aux_layout.en as u32,
             slot_off: aux_layout.slot as u32,
             at_off: aux_layout.at as u32,
@@ -658,32 +707,25 @@ impl Engine {
     }
 
     fn pipeline(&self, kernel: Entry) -> wgpu::ComputePipeline {
-        let (file, src, entry) = match kernel {
-            Entry::InitSparse => ("anneal_init", INIT, "init_sparse"),
-            Entry::InitDense => ("anneal_init", INIT, "init_dense"),
-            Entry::SweepWg => ("anneal_sweep_wg", SWEEP_WG, "sweep_wg_sparse"),
-            Entry::SweepDense => ("anneal_sweep_dense", SWEEP_DENSE, "sweep_wg_dense"),
-            Entry::SweepColor => ("anneal_sweep_color", SWEEP_COLOR, "sweep_color"),
-            Entry::Energy => ("anneal_energy", ENERGY, "energy"),
-            Entry::PtSwap => ("pt_exchange", PT, "pt_swap"),
-            Entry::PtBest => ("pt_exchange", PT, "pt_best"),
-            Entry::PaResample => ("pa_resample", PA, "pa_resample"),
-            Entry::PaCopy => ("pa_resample", PA, "pa_copy"),
+        let (shader, entry): (Shader, &str) = match kernel {
+            Entry::InitSparse => (shaders::ANNEAL_INIT, "init_sparse"),
+            Entry::InitDense => (shaders::ANNEAL_INIT, "init_dense"),
+            Entry::SweepWg => (shaders::ANNEAL_SWEEP_WG, "sweep_wg_sparse"),
+            Entry::SweepDense => (shaders::ANNEAL_SWEEP_DENSE, "sweep_wg_dense"),
+            Entry::SweepColor => (shaders::ANNEAL_SWEEP_COLOR, "sweep_color"),
+            Entry::Energy => (shaders::ANNEAL_ENERGY, "energy"),
+            Entry::PtSwap => (shaders::PT_EXCHANGE, "pt_swap"),
+            Entry::PtBest => (shaders::PT_EXCHANGE, "pt_best"),
+            Entry::PaResample => (shaders::PA_RESAMPLE, "pa_resample"),
+            Entry::PaCopy => (shaders::PA_RESAMPLE, "pa_copy"),
         };
-        let sized = matches!(kernel, Entry::SweepWg | Entry::SweepDense);
-        let key = if sized {
-            format!("{file}[{},{}]", self.nmax, self.wgs)
-        } else {
-            file.to_string()
-        };
-        let body = if sized {
-            src.replace("NMAX", &format!("{}u", self.nmax))
-                .replace("WGS", &format!("{}u", self.wgs))
-        } else {
-            src.to_string()
-        };
+        let sized = [("NMAX", self.nmax as u32), ("WGS", self.wgs as u32)];
+        let values: &[(&str, u32)] = if shader.constants.is_empty() { &[] } else { &sized };
+        let source = shader
+            .source(values)
+            .unwrap_or_else(|e| unreachable!("the annealing shaders declare NMAX and WGS: {e}"));
         self.ctx
-            .pipeline_with_layout(&key, &format!("{COMMON}\n{body}"), entry, &self.layout)
+            .pipeline_with_layout(&shader.key(values), &source, entry, &self.layout)
     }
 
     fn check_sweeps(&self, sweep0: u32, count: u32) -> Result<(), GpuError> {

@@ -1,4 +1,5 @@
-//! The GPU state-vector simulator: WGSL kernels on wgpu, complex64 amplitudes.
+//! The GPU state-vector simulator: WGSL kernels on wgpu, complex64 amplitudes (host code
+//! of the QAOA kernel family; users reach it as [`crate::qaoa::GpuSimulator`]).
 //!
 //! Buffers live on the device for the simulator's lifetime: the state (`2^n` `vec2<f32>`),
 //! the scaled cost diagonal `v_k` (`2^n` f32, computed on the GPU from the term list, with
@@ -24,10 +25,10 @@
 //! (`qaoa_pair.wgsl`), one more pass over the state per such qubit. Indices are 32-bit:
 //! n ≤ 32 (64 GiB of complex64).
 
-use super::cost::{CostModel, MAX_LEVELS};
-use super::real::round_pair_f32;
-use super::{Angles, Evaluation, QaoaError, Simulator};
-use crate::gpu::{GpuContext, GpuError};
+use super::shaders::{self, Shader};
+use super::{GpuContext, GpuError};
+use crate::qaoa::real::round_pair_f32;
+use crate::qaoa::{Angles, CostModel, Evaluation, MAX_LEVELS, QaoaError, Simulator};
 use crate::rng::Rng;
 use bytemuck::{Pod, Zeroable};
 use std::num::NonZeroU64;
@@ -49,33 +50,33 @@ const REDUCE_GROUPS: u32 = 1024;
 /// Bytes per uniform parameter slot (≥ `min_uniform_buffer_offset_alignment`).
 const SLOT: u64 = 256;
 
-const COMMON: &str = include_str!("../../shaders/qaoa_common.wgsl");
-const COST_WGSL: &str = include_str!("../../shaders/qaoa_cost.wgsl");
-const PHASE_WGSL: &str = include_str!("../../shaders/qaoa_phase.wgsl");
-const MIXER_WGSL: &str = include_str!("../../shaders/qaoa_mixer.wgsl");
-const REDUCE_WGSL: &str = include_str!("../../shaders/qaoa_reduce.wgsl");
-const SAMPLE_WGSL: &str = include_str!("../../shaders/qaoa_sample.wgsl");
-const PAIR_WGSL: &str = include_str!("../../shaders/qaoa_pair.wgsl");
-
 /// Every WGSL source of the QAOA kernels as `(file name, full source)`, as the simulator
-/// compiles them (for validation without a device).
+/// compiles them at the largest tile (for validation without a device; the registry
+/// [`crate::gpu::shaders`] lists every kernel of qam).
 pub fn shader_sources() -> Vec<(&'static str, String)> {
-    let src = |s: &str| format!("{COMMON}\n{s}");
-    vec![
-        ("qaoa_cost.wgsl", src(COST_WGSL)),
-        ("qaoa_phase.wgsl", src(PHASE_WGSL)),
-        ("qaoa_mixer.wgsl", mixer_source(MAX_TILE_BITS)),
-        ("qaoa_reduce.wgsl", src(REDUCE_WGSL)),
-        ("qaoa_sample.wgsl", src(SAMPLE_WGSL)),
-        ("qaoa_pair.wgsl", src(PAIR_WGSL)),
+    [
+        shaders::QAOA_COST,
+        shaders::QAOA_PHASE,
+        shaders::QAOA_MIXER,
+        shaders::QAOA_REDUCE,
+        shaders::QAOA_SAMPLE,
+        shaders::QAOA_PAIR,
     ]
+    .iter()
+    .map(|s| (s.file, source(s, MAX_TILE_BITS)))
+    .collect()
 }
 
-fn mixer_source(tile_bits: usize) -> String {
-    format!("{COMMON}\n{MIXER_WGSL}").replace(
-        "const TILE: u32 = 1024u;",
-        &format!("const TILE: u32 = {}u;", 1u32 << tile_bits),
-    )
+/// The full source of `shader`, with the mixer's `TILE` at `2^tile_bits`.
+fn source(shader: &Shader, tile_bits: usize) -> String {
+    let values: &[(&str, u32)] = if shader.constants.contains(&"TILE") {
+        &[("TILE", 1 << tile_bits)]
+    } else {
+        &[]
+    };
+    shader
+        .source(values)
+        .unwrap_or_else(|e| unreachable!("qaoa_mixer.wgsl declares TILE: {e}"))
 }
 
 /// Parameters of one dispatch (`Params` in qaoa_common.wgsl).
@@ -137,20 +138,25 @@ struct Pipelines {
 
 impl Pipelines {
     fn new(ctx: &GpuContext, tile_bits: usize) -> Pipelines {
-        let src = |s: &str| format!("{COMMON}\n{s}");
-        let (cost, phase, reduce, sample) = (src(COST_WGSL), src(PHASE_WGSL), src(REDUCE_WGSL), src(SAMPLE_WGSL));
-        let mixer = mixer_source(tile_bits);
+        let pipe = |s: Shader, entry: &str| {
+            let key = if s.constants.is_empty() {
+                s.file.to_string()
+            } else {
+                s.key(&[("TILE", 1 << tile_bits)])
+            };
+            ctx.pipeline(&key, &source(&s, tile_bits), entry)
+        };
         Pipelines {
-            cost: ctx.pipeline("qaoa_cost", &cost, "cost_diagonal"),
-            phase: ctx.pipeline("qaoa_phase", &phase, "phase"),
-            mixer: ctx.pipeline(&format!("qaoa_mixer_tile{tile_bits}"), &mixer, "mixer"),
-            expectation: ctx.pipeline("qaoa_reduce", &reduce, "expectation"),
-            minmax: ctx.pipeline("qaoa_reduce", &reduce, "minmax"),
-            finish_sum: ctx.pipeline("qaoa_reduce", &reduce, "finish_sum"),
-            finish_minmax: ctx.pipeline("qaoa_reduce", &reduce, "finish_minmax"),
-            block_sums: ctx.pipeline("qaoa_sample", &sample, "block_sums"),
-            pick: ctx.pipeline("qaoa_sample", &sample, "pick"),
-            pair: ctx.pipeline("qaoa_pair", &src(PAIR_WGSL), "pair"),
+            cost: pipe(shaders::QAOA_COST, "cost_diagonal"),
+            phase: pipe(shaders::QAOA_PHASE, "phase"),
+            mixer: pipe(shaders::QAOA_MIXER, "mixer"),
+            expectation: pipe(shaders::QAOA_REDUCE, "expectation"),
+            minmax: pipe(shaders::QAOA_REDUCE, "minmax"),
+            finish_sum: pipe(shaders::QAOA_REDUCE, "finish_sum"),
+            finish_minmax: pipe(shaders::QAOA_REDUCE, "finish_minmax"),
+            block_sums: pipe(shaders::QAOA_SAMPLE, "block_sums"),
+            pick: pipe(shaders::QAOA_SAMPLE, "pick"),
+            pair: pipe(shaders::QAOA_PAIR, "pair"),
         }
     }
 }
@@ -929,7 +935,7 @@ impl Simulator for GpuSimulator {
     }
 
     fn sample(&mut self, shots: usize, seed: u64) -> Result<Vec<u64>, QaoaError> {
-        super::check_shots(shots)?;
+        crate::qaoa::check_shots(shots)?;
         self.draw(shots, seed)
     }
 
