@@ -41,7 +41,7 @@
 //! let built = params.build(kind, &model, &GpuPolicy::default()).unwrap();
 //! assert!(built.auto.unwrap().starts_with("auto: exact"));
 //! let best = built.solver.solve(&model).unwrap();
-//! assert_eq!(best.first().unwrap().energy, -2.0);
+//! assert_eq!(best.first().unwrap().energy, -1.5); // x = (1, 1, 1)
 //! ```
 
 pub use crate::gpu::{AdapterSelector, GpuContext, GpuError, GpuOptions};
