@@ -16,7 +16,8 @@ if ! command -v mpirun >/dev/null 2>&1 || ! ls /usr/lib/x86_64-linux-gnu/libclan
 fi
 # CI runs as root on 2 cores: allow root and more ranks than cores.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-echo "== cargo clippy --features mpi -D warnings"
-cargo clippy --all-targets --release --features mpi -- -D warnings
-echo "== cargo test --features mpi (mpirun on loopback)"
-cargo test --release --features mpi --test it mpi:: "$@"
+# `fault-injection` (test-only) adds the QAM_MPI_FAIL_RANK switch the abort test needs.
+echo "== cargo clippy --features mpi,fault-injection -D warnings"
+cargo clippy --all-targets --release --features mpi,fault-injection -- -D warnings
+echo "== cargo test --features mpi,fault-injection (mpirun on loopback)"
+cargo test --release --features mpi,fault-injection --test it mpi:: "$@"

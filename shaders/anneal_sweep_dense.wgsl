@@ -6,6 +6,11 @@
 // field update), so nobody writes the word that everybody is reading: one barrier per
 // variable.
 
+// Template constants (the host rewrites these lines; see src/gpu/shaders.rs): words per
+// replica in workgroup memory, invocations per workgroup.
+const NMAX: u32 = 1024u;
+const WGS: u32 = 64u;
+
 @group(1) @binding(0) var<storage, read_write> words: array<i32>;
 
 var<workgroup> st: array<i32, NMAX>;

@@ -1,8 +1,13 @@
 // Workgroup-per-replica Metropolis sweeps for problems whose words fit in workgroup
-// memory (NMAX is substituted by the host). Variables are updated one colour class at a
+// memory (template constants NMAX and WGS are set by the host; see src/gpu/shaders.rs). Variables are updated one colour class at a
 // time: no two variables of a class are coupled, so a class is updated in parallel by the
 // workgroup's invocations; an accepted flip pushes its field change to the neighbours with
 // integer atomics (exact, order-independent). A dispatch runs `num_sweeps` sweeps.
+
+// Template constants (the host rewrites these lines): words per replica in workgroup
+// memory, invocations per workgroup.
+const NMAX: u32 = 1024u;
+const WGS: u32 = 64u;
 
 @group(1) @binding(0) var<storage, read_write> words: array<i32>;
 

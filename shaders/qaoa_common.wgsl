@@ -23,7 +23,7 @@ struct Params {
     fuse: u32,     // mixer: 1 = do the layer's phase step (mode, init, offset, g, amp) on load
     chunk: u32,    // index of the chunk this dispatch works on
     m: u32,        // log2 of the states per chunk (m = n: one chunk)
-    _p1: u32,
+    base: u32,     // global index of this simulator's first state (a slice of a split state)
     _p2: u32,
     _p3: u32,
 }
@@ -42,7 +42,7 @@ fn num_states() -> u32 {
 
 // Global basis state of local state j of this chunk.
 fn global_index(j: u32) -> u32 {
-    return (P.chunk << P.m) | j;
+    return P.base | (P.chunk << P.m) | j;
 }
 
 fn cmul(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {

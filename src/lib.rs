@@ -18,8 +18,9 @@
 //! [`batch`] (batches of small subproblems on CPU or GPU, shared by `decompose` and
 //! `orchestrate`), [`decompose`] (hierarchical decomposition of large models), [`distributed`] (jobs over
 //! MPI ranks), [`orchestrate`] (agent fleets planned as hierarchical QUBOs), [`generate`]
-//! (random and planted instances), [`rng`].
+//! (random and planted instances), [`rng`]. [`prelude`] imports the common types at once.
 #![warn(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod batch;
 pub mod cqm;
@@ -31,6 +32,7 @@ pub mod io;
 pub mod limits;
 pub mod model;
 pub mod orchestrate;
+pub mod prelude;
 pub mod qaoa;
 pub mod rng;
 pub mod serve;

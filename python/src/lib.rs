@@ -17,7 +17,7 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use qam::cqm::{CqmSaParams, CqmSaSolver};
 use qam::decompose::{HierarchicalParams, HierarchicalSolver, PartitionMethod, Strategy, SubSolverKind, SubStart};
-use qam::gpu::anneal::Backend as GpuBackend;
+use qam::gpu::anneal::Kernel as GpuKernel;
 use qam::model::{Couplings, Ising, Model, Qubo, SampleSet};
 use qam::orchestrate::{Interrupt, Orchestrator, OrchestratorConfig, Scenario};
 use qam::qaoa::qasm::{Circuit, QasmVersion};
@@ -184,11 +184,11 @@ fn build_solver(kind: &str, p: &Params, initial: Option<Vec<Vec<i8>>>) -> PyResu
                 initial_states: initial,
                 ..sa_params(p)?
             },
-            backend: match p.backend.as_deref() {
-                None | Some("auto") => GpuBackend::Auto,
-                Some("workgroup") => GpuBackend::Workgroup,
-                Some("dense") => GpuBackend::Dense,
-                Some("color") => GpuBackend::Color,
+            kernel: match p.backend.as_deref() {
+                None | Some("auto") => GpuKernel::Auto,
+                Some("workgroup") => GpuKernel::Workgroup,
+                Some("dense") => GpuKernel::Dense,
+                Some("color") => GpuKernel::Color,
                 Some(o) => return Err(bad("backend", o, "'auto', 'workgroup', 'dense', 'color'")),
             },
         })),
@@ -233,7 +233,7 @@ fn build_solver(kind: &str, p: &Params, initial: Option<Vec<Vec<i8>>>) -> PyResu
                     Some(o) => return Err(bad("optimizer", o, "'nelder-mead', 'cobyla', 'none'")),
                 },
                 shots: p.num_reads.unwrap_or(d.shots),
-                backend: qam::qaoa::Backend::Cpu,
+                device: qam::qaoa::Device::Cpu,
                 precision: match p.precision.as_deref() {
                     None | Some("f64") => Precision::F64,
                     Some("f32") => Precision::F32,
@@ -244,6 +244,7 @@ fn build_solver(kind: &str, p: &Params, initial: Option<Vec<Vec<i8>>>) -> PyResu
                 max_evals: p.max_evals.unwrap_or(d.max_evals),
                 angles,
                 polish: p.polish.unwrap_or(d.polish),
+                tuning: Default::default(),
             }))
         }
         o => return Err(bad("solver", o, "'sa', 'gpu-sa', 'pt', 'pa', 'hierarchical', 'qaoa'")),

@@ -18,7 +18,7 @@ pub fn run(args: DevicesArgs) -> Result<ExitCode> {
     let adapters = qam::gpu::enumerate_adapters();
     let mut sink = Sink::open(None)?;
     if adapters.is_empty() {
-        if qam::gpu::gpu_required() {
+        if super::gpu_select::required() {
             bail!("no GPU adapter found and QAM_REQUIRE_GPU is set");
         }
         sink.line("no GPU adapter found (install a Vulkan driver, e.g. mesa-vulkan-drivers)")?;

@@ -24,13 +24,19 @@ const KIND_SOLVE_FILE: u8 = 1;
 #[cfg(feature = "mpi")]
 pub fn run_batch(args: &SolveArgs) -> Result<ExitCode> {
     use anyhow::Context;
-    use qam::distributed::codec::{Reader, Writer};
     use qam::distributed::mpi::MpiSession;
     use qam::distributed::subsolve::{KIND_SUBPROBLEM, handle_subproblem};
     use qam::distributed::{Executor, Job};
     use std::path::Path;
 
     let session = MpiSession::init_static()?;
+    // Test builds only (feature `fault-injection`, scripts/test-mpi.sh): a rank that fails.
+    #[cfg(feature = "fault-injection")]
+    session.plant_failure(
+        std::env::var("QAM_MPI_FAIL_RANK")
+            .ok()
+            .and_then(|v| v.trim().parse().ok()),
+    );
     let handler = |kind: u8, _id: u64, payload: &[u8]| -> std::result::Result<Vec<u8>, String> {
         if kind == KIND_SUBPROBLEM {
             return handle_subproblem(payload);
@@ -38,10 +44,7 @@ pub fn run_batch(args: &SolveArgs) -> Result<ExitCode> {
         if kind != KIND_SOLVE_FILE {
             return Err(format!("unknown job kind {kind}"));
         }
-        let mut r = Reader::new(payload);
-        let path = r.bytes("path").map_err(|e| e.to_string())?;
-        let bytes = r.bytes("file").map_err(|e| e.to_string())?;
-        let path = String::from_utf8_lossy(path).into_owned();
+        let (path, bytes) = qam::distributed::decode_file_job(payload)?;
         let v = super::solve::solve_bytes(args, Path::new(&path), bytes).map_err(|e| format!("{e:#}"))?;
         Ok(v.to_string().into_bytes())
     };
@@ -62,12 +65,10 @@ pub fn run_batch(args: &SolveArgs) -> Result<ExitCode> {
     for (k, file) in args.files.iter().enumerate() {
         match std::fs::read(file).with_context(|| format!("cannot read {}", file.display())) {
             Ok(bytes) => {
-                let mut w = Writer::default();
-                w.bytes(file.display().to_string().as_bytes()).bytes(&bytes);
                 jobs.push(Job {
                     id: k as u64,
                     kind: KIND_SOLVE_FILE,
-                    payload: w.buf,
+                    payload: qam::distributed::encode_file_job(&file.display().to_string(), &bytes),
                 });
             }
             Err(e) => unreadable.push((k, e)),

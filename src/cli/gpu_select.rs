@@ -52,9 +52,32 @@ pub fn configure(device: Option<&str>) -> Result<()> {
     ));
     GpuContext::set_shared_options(GpuOptions {
         adapter,
+        require: required(),
         ..Default::default()
     });
     Ok(())
+}
+
+/// `QAM_REQUIRE_GPU` is set to a true value (see [`qam::gpu::env_flag`]): no adapter is
+/// then an error instead of a CPU fallback.
+pub fn required() -> bool {
+    std::env::var("QAM_REQUIRE_GPU").is_ok_and(|v| qam::gpu::env_flag(&v))
+}
+
+/// The CPU QAOA simulator's tuning knobs from `QAM_QAOA_ISA` (`baseline|avx2|avx512`),
+/// `QAM_QAOA_LOW_BITS`, `QAM_QAOA_TILE_KIB` and `QAM_QAOA_ROW_BYTES` (unset or
+/// unparsable: the default).
+pub fn qaoa_tuning() -> qam::qaoa::Tuning {
+    let num = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse::<usize>().ok());
+    qam::qaoa::Tuning {
+        isa: std::env::var("QAM_QAOA_ISA")
+            .ok()
+            .as_deref()
+            .and_then(qam::qaoa::Isa::parse),
+        low_bits: num("QAM_QAOA_LOW_BITS"),
+        tile_kib: num("QAM_QAOA_TILE_KIB"),
+        row_bytes: num("QAM_QAOA_ROW_BYTES"),
+    }
 }
 
 /// True when the user named an adapter (`--device` or `QAM_ADAPTER`): `auto` then uses

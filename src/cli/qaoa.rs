@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use qam::io::{Format, ProblemKind, ReadOptions};
 use qam::qaoa::qasm::{Circuit, QasmVersion};
-use qam::qaoa::{Angles, Backend, Optimizer, Precision, QaoaParams, build_simulator, index_to_spins, run_qaoa};
+use qam::qaoa::{Angles, Device, Optimizer, Precision, QaoaParams, build_simulator, index_to_spins, run_qaoa};
 use qam::solvers::SolveContext;
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -53,11 +53,11 @@ pub enum DeviceChoice {
 }
 
 impl DeviceChoice {
-    fn get(self) -> Backend {
+    fn get(self) -> Device {
         match self {
-            DeviceChoice::Cpu => Backend::Cpu,
-            DeviceChoice::Gpu => Backend::Gpu,
-            DeviceChoice::Auto => Backend::Auto,
+            DeviceChoice::Cpu => Device::Cpu,
+            DeviceChoice::Gpu => Device::Gpu,
+            DeviceChoice::Auto => Device::Auto,
         }
     }
 }
@@ -176,9 +176,10 @@ pub struct QaoaArgs {
     /// Write the circuit of the final angles as OpenQASM 3.0 [default: none].
     #[arg(long, value_name = "OUT.qasm")]
     qasm3: Option<PathBuf>,
-    /// Split the state vector (complex128) over the MPI ranks: run under
-    /// `mpirun -n 2^k`; every rank reads FILE, rank 0 prints. Needs a build with
-    /// `--features mpi`.
+    /// Split the state vector over the MPI ranks: run under `mpirun -n 2^k`; every rank
+    /// reads FILE, rank 0 prints. complex128 on CPU ranks; with `--backend gpu --precision
+    /// f32`, complex64 on each rank's GPU (adapter: local rank mod adapters). Needs a build
+    /// with `--features mpi`.
     #[arg(long)]
     distributed: bool,
     /// CPU threads of the simulator [default: all cores, or RAYON_NUM_THREADS].
@@ -214,11 +215,19 @@ pub fn run(args: QaoaArgs) -> Result<ExitCode> {
 fn run_distributed(args: QaoaArgs) -> Result<ExitCode> {
     use qam::distributed::mpi::MpiSession;
     use qam::distributed::qaoa::DistributedQaoa;
-    if args.qaoa_device == DeviceChoice::Gpu || args.qaoa_precision == Some(PrecisionChoice::F32) {
-        bail!(
-            "--distributed simulates complex128 on the CPU of every rank; drop --qaoa-device gpu / --qaoa-precision f32"
-        );
-    }
+    use qam::distributed::qaoa_gpu::DistributedGpuQaoa;
+    // CPU ranks: complex128; GPU ranks (`--qaoa-device gpu`, f32): complex64 on each rank's
+    // adapter (local rank mod adapters, see gpu_select).
+    let gpu = match (args.qaoa_device, args.qaoa_precision) {
+        (DeviceChoice::Gpu, None | Some(PrecisionChoice::F32)) => true,
+        (DeviceChoice::Gpu, Some(PrecisionChoice::F64)) => {
+            bail!("--distributed --qaoa-device gpu simulates complex64: drop --qaoa-precision f64")
+        }
+        (_, Some(PrecisionChoice::F32)) => {
+            bail!("--distributed on CPU ranks simulates complex128: drop --qaoa-precision f32 or add --qaoa-device gpu")
+        }
+        _ => false,
+    };
     let session = MpiSession::init_static()?;
     if !session.size().is_power_of_two() {
         // Every rank knows the size: rank 0 reports and all finalise together, so no
@@ -233,9 +242,13 @@ fn run_distributed(args: QaoaArgs) -> Result<ExitCode> {
     let dist = Dist {
         rank: session.rank() as usize,
         ranks: session.size(),
-        build: Box::new(
-            move |cost| Ok(Box::new(DistributedQaoa::new(session, cost)?) as Box<dyn qam::qaoa::Simulator>),
-        ),
+        build: Box::new(move |cost| {
+            if gpu {
+                let ctx = qam::gpu::GpuContext::shared()?;
+                return Ok(Box::new(DistributedGpuQaoa::new(session, ctx, cost)?) as Box<dyn qam::qaoa::Simulator>);
+            }
+            Ok(Box::new(DistributedQaoa::new(session, cost)?) as Box<dyn qam::qaoa::Simulator>)
+        }),
     };
     let outcome = run_with(args, Some(&dist));
     session.finalize();
@@ -323,7 +336,7 @@ fn run_with(args: QaoaArgs, dist: Option<&Dist>) -> Result<ExitCode> {
         p,
         optimizer: optimizer.get(),
         shots: args.shots,
-        backend: args.qaoa_device.get(),
+        device: args.qaoa_device.get(),
         precision: match precision {
             qam::solvers::registry::QaoaPrecision::F32 => Precision::F32,
             qam::solvers::registry::QaoaPrecision::F64 => Precision::F64,
@@ -333,6 +346,7 @@ fn run_with(args: QaoaArgs, dist: Option<&Dist>) -> Result<ExitCode> {
         max_evals: args.max_evals,
         angles,
         polish: false,
+        tuning: super::gpu_select::qaoa_tuning(),
     };
     params.validate(model.num_variables())?;
     let t_setup = Instant::now();
@@ -342,8 +356,7 @@ fn run_with(args: QaoaArgs, dist: Option<&Dist>) -> Result<ExitCode> {
             let sim = (d.build)(&cost).with_context(|| format!("{}: cannot simulate", args.file.display()))?;
             (sim, cost)
         }
-        None => build_simulator(model, params.backend, params.precision)
-            .with_context(|| format!("{}: cannot simulate", args.file.display()))?,
+        None => build_simulator(model, &params).with_context(|| format!("{}: cannot simulate", args.file.display()))?,
     };
     let setup_s = t_setup.elapsed().as_secs_f64();
     let bar = Bar::new(&format!("qaoa p={p} {}", args.file.display()), args.quiet || !root);

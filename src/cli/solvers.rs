@@ -4,7 +4,6 @@ use super::decompose::{PartitionerArg, StrategyArg, SubSolverArg, SubStartArg};
 use super::qaoa::{DeviceChoice as QaoaBackendChoice, OptimizerChoice, PrecisionChoice};
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use qam::gpu::gpu_required;
 use qam::model::Model;
 use qam::solvers::registry::{self, GpuPolicy, SolverKind};
 use qam::solvers::{ScheduleKind, SolveContext, Solver};
@@ -189,10 +188,10 @@ impl SolverParams {
             sweeps_per_swap: self.sweeps_per_swap,
             population: self.population,
             backend: match self.kernel {
-                KernelChoice::Auto => registry::GpuBackend::Auto,
-                KernelChoice::Workgroup => registry::GpuBackend::Workgroup,
-                KernelChoice::Dense => registry::GpuBackend::Dense,
-                KernelChoice::Color => registry::GpuBackend::Color,
+                KernelChoice::Auto => registry::GpuKernel::Auto,
+                KernelChoice::Workgroup => registry::GpuKernel::Workgroup,
+                KernelChoice::Dense => registry::GpuKernel::Dense,
+                KernelChoice::Color => registry::GpuKernel::Color,
             },
             devices: match self.devices {
                 Some(_) => registry::Devices::All,
@@ -253,7 +252,7 @@ impl SolverParams {
 /// and the adapter there is (even a software one such as llvmpipe) the one to use; without
 /// it a CPU adapter counts only when `--device` or QAM_ADAPTER names it.
 pub fn gpu_policy() -> GpuPolicy {
-    let require_gpu = gpu_required();
+    let require_gpu = super::gpu_select::required();
     GpuPolicy {
         require_gpu,
         allow_cpu_adapter: require_gpu || super::gpu_select::explicit(),

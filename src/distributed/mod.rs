@@ -12,11 +12,13 @@
 //! message naming the rank; a job error comes back to rank 0 as an error naming the job
 //! and the rank; rank 0 checks that every job came back exactly once.
 
-pub mod codec;
+pub(crate) mod codec;
 #[cfg(feature = "mpi")]
 pub mod mpi;
 #[cfg(feature = "mpi")]
 pub mod qaoa;
+#[cfg(feature = "mpi")]
+pub mod qaoa_gpu;
 pub mod subsolve;
 
 use rayon::prelude::*;
@@ -119,6 +121,24 @@ impl Executor for LocalExecutor<'_> {
     fn processes(&self) -> usize {
         1
     }
+}
+
+/// The payload of a job that carries a whole input file: its path (as text) and its bytes.
+pub fn encode_file_job(path: &str, bytes: &[u8]) -> Vec<u8> {
+    let mut w = codec::Writer::default();
+    w.bytes(path.as_bytes()).bytes(bytes);
+    w.buf
+}
+
+/// The inverse of [`encode_file_job`]: `(path, bytes)`, or what is malformed.
+pub fn decode_file_job(payload: &[u8]) -> Result<(String, &[u8]), String> {
+    let mut r = codec::Reader::new(payload);
+    let path = r.bytes("path").map_err(|e| e.to_string())?;
+    let bytes = r.bytes("file").map_err(|e| e.to_string())?;
+    if !r.is_empty() {
+        return Err("trailing bytes after the file".into());
+    }
+    Ok((String::from_utf8_lossy(path).into_owned(), bytes))
 }
 
 #[cfg(test)]

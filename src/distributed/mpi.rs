@@ -7,8 +7,10 @@
 //!
 //! Failure: [`MpiSession::init`] installs a panic hook that prints the rank and the cause
 //! and calls `MPI_Abort`, so a panic anywhere ends every rank promptly (exit code
-//! [`ABORT_CODE`]) instead of hanging. Setting `QAM_MPI_FAIL_RANK=r` makes rank `r` panic on
-//! its first job (to test exactly that).
+//! [`ABORT_CODE`]) instead of hanging. Builds with the test-only cargo feature
+//! `fault-injection` (never a default build) have [`MpiSession::plant_failure`], which
+//! makes a rank panic on its first job (to test exactly that; the CLI of such a build
+//! reads `QAM_MPI_FAIL_RANK=r`).
 
 use super::codec::{Reader, Writer};
 use super::subsolve::{KIND_SUBPROBLEM, decode_state, encode_subproblem, handle_subproblem};
@@ -40,6 +42,9 @@ pub struct MpiSession {
     world: SimpleCommunicator,
     /// Bytes of job messages sent by rank 0 and of results it received (payloads).
     traffic: std::cell::Cell<(u64, u64)>,
+    /// Test-only: the rank that panics on its first job.
+    #[cfg(feature = "fault-injection")]
+    fail_rank: std::cell::Cell<Option<i32>>,
 }
 
 impl MpiSession {
@@ -63,6 +68,8 @@ impl MpiSession {
             universe: std::cell::RefCell::new(Some(universe)),
             world,
             traffic: std::cell::Cell::new((0, 0)),
+            #[cfg(feature = "fault-injection")]
+            fail_rank: std::cell::Cell::new(None),
         })
     }
 
@@ -86,6 +93,13 @@ impl MpiSession {
     fn count(&self, sent: usize, received: usize) {
         let (a, b) = self.traffic.get();
         self.traffic.set((a + sent as u64, b + received as u64));
+    }
+
+    /// Test-only (feature `fault-injection`): rank `rank` panics when it receives its
+    /// first job, to test that a failing rank aborts the whole job promptly.
+    #[cfg(feature = "fault-injection")]
+    pub fn plant_failure(&self, rank: Option<i32>) {
+        self.fail_rank.set(rank);
     }
 
     /// This process's rank.
@@ -113,10 +127,10 @@ impl MpiSession {
     /// Worker ranks: serve jobs with `handler` until rank 0 says stop.
     pub fn serve(&self, handler: &Handler<'_>) -> Result<(), DistError> {
         let rank = self.rank();
-        let fail = std::env::var("QAM_MPI_FAIL_RANK")
-            .ok()
-            .and_then(|v| v.parse::<i32>().ok())
-            == Some(rank);
+        #[cfg(feature = "fault-injection")]
+        let fail = self.fail_rank.get() == Some(rank);
+        #[cfg(not(feature = "fault-injection"))]
+        let fail = false;
         let root = self.world.process_at_rank(0);
         loop {
             let (msg, status): (Vec<u8>, Status) = root.receive_vec::<u8>();
@@ -131,7 +145,7 @@ impl MpiSession {
                 }
             }
             if fail {
-                panic!("planted failure: QAM_MPI_FAIL_RANK={rank}");
+                panic!("planted failure on rank {rank} (fault-injection)");
             }
             let job = decode_job(&msg).map_err(|reason| DistError::Protocol { rank: 0, reason })?;
             let mut w = Writer::default();

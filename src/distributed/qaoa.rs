@@ -23,6 +23,9 @@
 //! those of [`crate::qaoa`]; results equal [`CpuSimulator<f64>`](crate::qaoa::CpuSimulator)
 //! up to rounding. Every method is collective: all ranks must call it, in the same order,
 //! from the thread that initialised MPI.
+//!
+//! [`DistributedGpuQaoa`](super::qaoa_gpu::DistributedGpuQaoa) is the same split with each
+//! rank's slice on its GPU (complex64).
 
 use super::DistError;
 use super::mpi::MpiSession;
@@ -362,14 +365,6 @@ impl<'a> DistributedQaoa<'a> {
                 .reduce(|| [0.0; 3], add),
         }
     }
-
-    /// This rank's probability mass `Σ |ψ_j|²` over chunks of `chunk` amplitudes.
-    fn chunk_sums(&self, chunk: usize) -> Vec<f64> {
-        self.state
-            .par_chunks(2 * chunk)
-            .map(|z| z.chunks_exact(2).map(|a| a[0] * a[0] + a[1] * a[1]).sum())
-            .collect()
-    }
 }
 
 /// `(a, b) ← (c a − i s b, c b − i s a)` elementwise on interleaved complex slices.
@@ -429,58 +424,9 @@ impl Simulator for DistributedQaoa<'_> {
         if !self.evaluated {
             return Err(QaoaError::NotEvaluated);
         }
-        let world = self.session.world();
-        let ranks = self.ranks();
-        let len = self.state.len() / 2;
-        let chunk = len.min(4096);
-        let sums = self.chunk_sums(chunk);
-        let mine: f64 = sums.iter().sum();
-        // Every rank's mass, then the offsets of the ranks in global order.
-        let mut own = vec![0.0f64; ranks];
-        own[self.rank] = mine;
-        let mut mass = vec![0.0f64; ranks];
-        world.all_reduce_into(&own[..], &mut mass[..], SystemOperation::sum());
-        world.process_at_rank(0).broadcast_into(&mut mass[..]);
-        let mut before = vec![0.0f64; ranks + 1];
-        for r in 0..ranks {
-            before[r + 1] = before[r] + mass[r];
-        }
-        let total = before[ranks];
-        let mut cum = sums;
-        for i in 1..cum.len() {
-            cum[i] += cum[i - 1];
-        }
-        let base = (self.rank as u64) << self.local_qubits();
-        let last_rank = (0..ranks).rev().find(|&r| mass[r] > 0.0).unwrap_or(0);
-        // Shots that land in this rank's slice get their index; the others 0 (summed).
-        let picks: Vec<u64> = (0..shots as u64)
-            .into_par_iter()
-            .map(|j| {
-                let u = Rng::stream(seed, j).next_f64() * total;
-                let owner = (before[1..].partition_point(|&x| x <= u)).min(last_rank);
-                if owner != self.rank {
-                    return 0;
-                }
-                let u = u - before[self.rank];
-                let ch = cum.partition_point(|&x| x <= u).min(cum.len() - 1);
-                let mut acc = if ch == 0 { 0.0 } else { cum[ch - 1] };
-                let mut last = ch * chunk;
-                for i in ch * chunk..(ch + 1) * chunk {
-                    let p = self.state[2 * i] * self.state[2 * i] + self.state[2 * i + 1] * self.state[2 * i + 1];
-                    if p > 0.0 {
-                        last = i;
-                    }
-                    acc += p;
-                    if acc > u {
-                        return base + i as u64;
-                    }
-                }
-                base + last as u64
-            })
-            .collect();
-        let mut out = vec![0u64; shots];
-        world.all_reduce_into(&picks[..], &mut out[..], SystemOperation::sum());
-        Ok(out)
+        let state = &self.state;
+        let prob = |i: usize| state[2 * i] * state[2 * i] + state[2 * i + 1] * state[2 * i + 1];
+        Ok(sample_slices(self.session, self.local_qubits(), &prob, shots, seed))
     }
 
     fn backend(&self) -> String {
@@ -491,4 +437,73 @@ impl Simulator for DistributedQaoa<'_> {
             rayon::current_num_threads()
         )
     }
+}
+
+/// Collective sampling over a state split into `2^k` rank slices of `2^local` amplitudes:
+/// every rank gets the same `shots` indices. Shot `j` draws `u = U_j · total` from the RNG
+/// stream `(seed, j)` and takes the first index whose running probability exceeds `u`, in
+/// global index order (ranks in order); `prob(i)` is `|ψ|²` of this rank's local state `i`.
+pub(super) fn sample_slices(
+    session: &MpiSession,
+    local: usize,
+    prob: &(dyn Fn(usize) -> f64 + Sync),
+    shots: usize,
+    seed: u64,
+) -> Vec<u64> {
+    let world = session.world();
+    let ranks = session.size();
+    let rank = session.rank() as usize;
+    let len = 1usize << local;
+    let chunk = len.min(4096);
+    let sums: Vec<f64> = (0..len / chunk)
+        .into_par_iter()
+        .map(|c| (c * chunk..(c + 1) * chunk).map(prob).sum())
+        .collect();
+    let mine: f64 = sums.iter().sum();
+    // Every rank's mass, then the offsets of the ranks in global order.
+    let mut own = vec![0.0f64; ranks];
+    own[rank] = mine;
+    let mut mass = vec![0.0f64; ranks];
+    world.all_reduce_into(&own[..], &mut mass[..], SystemOperation::sum());
+    world.process_at_rank(0).broadcast_into(&mut mass[..]);
+    let mut before = vec![0.0f64; ranks + 1];
+    for r in 0..ranks {
+        before[r + 1] = before[r] + mass[r];
+    }
+    let total = before[ranks];
+    let mut cum = sums;
+    for i in 1..cum.len() {
+        cum[i] += cum[i - 1];
+    }
+    let base = (rank as u64) << local;
+    let last_rank = (0..ranks).rev().find(|&r| mass[r] > 0.0).unwrap_or(0);
+    // Shots that land in this rank's slice get their index; the others 0 (summed).
+    let picks: Vec<u64> = (0..shots as u64)
+        .into_par_iter()
+        .map(|j| {
+            let u = Rng::stream(seed, j).next_f64() * total;
+            let owner = (before[1..].partition_point(|&x| x <= u)).min(last_rank);
+            if owner != rank {
+                return 0;
+            }
+            let u = u - before[rank];
+            let ch = cum.partition_point(|&x| x <= u).min(cum.len() - 1);
+            let mut acc = if ch == 0 { 0.0 } else { cum[ch - 1] };
+            let mut last = ch * chunk;
+            for i in ch * chunk..(ch + 1) * chunk {
+                let p = prob(i);
+                if p > 0.0 {
+                    last = i;
+                }
+                acc += p;
+                if acc > u {
+                    return base + i as u64;
+                }
+            }
+            base + last as u64
+        })
+        .collect();
+    let mut out = vec![0u64; shots];
+    world.all_reduce_into(&picks[..], &mut out[..], SystemOperation::sum());
+    out
 }

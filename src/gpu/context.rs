@@ -76,6 +76,9 @@ pub struct GpuOptions {
     /// Lower `max_storage_buffer_binding_size` to this many bytes (to test how code
     /// splits or refuses large problems); `None` keeps the adapter's value.
     pub max_storage_binding: Option<u64>,
+    /// Make "no adapter" an error wherever qam would otherwise fall back to the CPU
+    /// (QAOA's `Device::Auto`); the CLI sets it from `QAM_REQUIRE_GPU`.
+    pub require: bool,
 }
 
 /// What `qam devices` shows about an adapter.
@@ -211,7 +214,7 @@ impl std::fmt::Debug for GpuContext {
 }
 
 impl GpuContext {
-    /// Opens a device: the adapter named by `opts` / `QAM_ADAPTER`, else wgpu's
+    /// Opens a device: the adapter named by `opts`, else wgpu's
     /// high-performance choice. Requests the adapter's own limits (not wgpu's defaults,
     /// which cap buffers at 256 MiB) and the optional features qam can use.
     pub fn new(opts: &GpuOptions) -> Result<Self, GpuError> {
@@ -258,6 +261,12 @@ impl GpuContext {
     /// it took effect.
     pub fn set_shared_options(opts: GpuOptions) -> bool {
         SHARED_OPTIONS.set(opts).is_ok() && SHARED.get().is_none()
+    }
+
+    /// The options [`shared`](Self::shared) opens (or opened) its device with: those given
+    /// to [`set_shared_options`](Self::set_shared_options), else the defaults.
+    pub fn shared_options() -> GpuOptions {
+        SHARED_OPTIONS.get().cloned().unwrap_or_default()
     }
 
     /// The process-wide default context (opened once, with the options given to

@@ -1,15 +1,19 @@
 //! GPU runtime on wgpu: adapter selection, device with the adapter's own limits, a
-//! pipeline cache, typed buffer upload and readback.
+//! pipeline cache, typed buffer upload and readback; the host code of each kernel family
+//! (`anneal`: sa / pt / pa; `qaoa`: the state-vector simulator behind
+//! [`crate::qaoa::GpuSimulator`]) and the one shader registry ([`shaders`]).
 //!
 //! Adapter choice ([`GpuOptions::adapter`]): an index from [`enumerate_adapters`]
 //! (`qam devices` prints it) or a case-insensitive name substring. The CLI fills it from
 //! `--device` or `QAM_ADAPTER`, and under MPI from the rank's local rank (rank r on a node
 //! uses GPU adapter `r mod count`); the library itself reads no environment for it.
 //!
-//! Environment read by the CLI and tests:
+//! Environment read by the CLI and tests (never by the library, which takes
+//! [`GpuOptions`]):
 //! - `QAM_ADAPTER=1` or `QAM_ADAPTER=H100`: the adapter, as `--device`.
-//! - `QAM_REQUIRE_GPU=1` makes "no adapter" an error wherever qam would otherwise fall
-//!   back to the CPU (`--solver auto`) or skip (tests). The test command sets it.
+//! - `QAM_REQUIRE_GPU=1` ([`GpuOptions::require`]) makes "no adapter" an error wherever
+//!   qam would otherwise fall back to the CPU (`--solver auto`) or skip (tests). The test
+//!   command sets it.
 //! - `WGPU_BACKEND=vulkan|gl|metal|dx12` restricts the backends wgpu tries.
 //!
 //! On machines without a GPU, Mesa's lavapipe (`mesa-vulkan-drivers`) provides a Vulkan
@@ -17,6 +21,8 @@
 
 pub mod anneal;
 mod context;
+pub(crate) mod qaoa;
+pub mod shaders;
 
 pub use context::{AdapterSelector, AdapterSummary, GpuContext, GpuOptions, enumerate_adapters, rank_adapters};
 
@@ -61,13 +67,9 @@ pub enum GpuError {
     Runtime(String),
 }
 
-/// True when `QAM_REQUIRE_GPU` is set to a true value: anything but empty, `0`, `no`,
-/// `false` or `off` (case-insensitive), so `QAM_REQUIRE_GPU=no` means no.
-pub fn gpu_required() -> bool {
-    std::env::var("QAM_REQUIRE_GPU").is_ok_and(|v| env_flag(&v))
-}
-
-/// Whether an environment flag's value means "on" (see [`gpu_required`]).
+/// Whether an environment flag's value means "on": anything but empty, `0`, `no`,
+/// `false` or `off` (case-insensitive), so `QAM_REQUIRE_GPU=no` means no. (The library
+/// reads no environment; this is the rule the CLI and tests apply to the values they read.)
 pub fn env_flag(value: &str) -> bool {
     let v = value.trim().to_ascii_lowercase();
     !matches!(v.as_str(), "" | "0" | "no" | "false" | "off")

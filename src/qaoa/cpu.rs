@@ -14,8 +14,8 @@ use std::sync::Arc;
 /// Cache blocking of the passes. The defaults (1 MiB blocks and tiles, tile rows of at
 /// least 1 KiB) were the fastest of those tried on a Zen 4 core (1 MiB L2): high-pass
 /// rows shorter than 1 KiB leave DRAM latency-bound, and a third pass costs less than
-/// rows of 256 B. `QAM_QAOA_LOW_BITS`, `QAM_QAOA_TILE_KIB` and `QAM_QAOA_ROW_BYTES`
-/// override them (for tuning).
+/// rows of 256 B. [`Tuning`] overrides them (the CLI fills it from `QAM_QAOA_LOW_BITS`,
+/// `QAM_QAOA_TILE_KIB` and `QAM_QAOA_ROW_BYTES`, for tuning).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Blocking {
     /// Qubits applied by the low pass (block of `2^low_bits` consecutive amplitudes).
@@ -28,17 +28,39 @@ pub struct Blocking {
 }
 
 impl Blocking {
-    /// Defaults for amplitudes of `T`, with the environment overrides applied.
+    /// Defaults for amplitudes of `T`.
     pub fn for_type<T: Real>() -> Blocking {
-        let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<usize>().ok());
+        Blocking::tuned::<T>(&Tuning::default())
+    }
+
+    /// Defaults for amplitudes of `T` with the overrides of `tuning` applied (each
+    /// clamped to a workable range: `low_bits` to `3..=24`, tiles to `1..=65536` KiB,
+    /// rows to at least 1 byte).
+    pub fn tuned<T: Real>(tuning: &Tuning) -> Blocking {
         // 1 MiB blocks: 2^16 complex128 or 2^17 complex64 amplitudes.
         let default_low = if T::BYTES == 8 { 16 } else { 17 };
         Blocking {
-            low_bits: env("QAM_QAOA_LOW_BITS").unwrap_or(default_low).clamp(LANE_BITS, 24),
-            tile_bytes: env("QAM_QAOA_TILE_KIB").unwrap_or(1024).clamp(1, 1 << 16) << 10,
-            min_row_bytes: env("QAM_QAOA_ROW_BYTES").unwrap_or(1024).max(1),
+            low_bits: tuning.low_bits.unwrap_or(default_low).clamp(LANE_BITS, 24),
+            tile_bytes: tuning.tile_kib.unwrap_or(1024).clamp(1, 1 << 16) << 10,
+            min_row_bytes: tuning.row_bytes.unwrap_or(1024).max(1),
         }
     }
+}
+
+/// Tuning knobs of the CPU simulator, all `None` by default (the measured defaults). They
+/// change speed only, not results beyond rounding. The library reads no environment: the
+/// CLI fills these from `QAM_QAOA_ISA`, `QAM_QAOA_LOW_BITS`, `QAM_QAOA_TILE_KIB` and
+/// `QAM_QAOA_ROW_BYTES`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tuning {
+    /// Best instruction set the kernels may use (`None`: the best this CPU has).
+    pub isa: Option<Isa>,
+    /// Qubits of the low pass ([`Blocking::low_bits`]).
+    pub low_bits: Option<usize>,
+    /// KiB of one high-pass tile ([`Blocking::tile_bytes`] / 1024).
+    pub tile_kib: Option<usize>,
+    /// Shortest tile row in bytes ([`Blocking::min_row_bytes`]).
+    pub row_bytes: Option<usize>,
 }
 
 /// The passes of one layer: the low block size and the high qubit groups.
@@ -156,6 +178,13 @@ impl<T: Real> CpuSimulator<T> {
     /// OS reports enough free memory.
     pub fn new(diag: Arc<CostDiagonal>) -> Result<Self, QaoaError> {
         Self::with_blocking(diag, Blocking::for_type::<T>())
+    }
+
+    /// As [`new`](Self::new) with the knobs of `tuning` (blocking and instruction set).
+    pub fn with_tuning(diag: Arc<CostDiagonal>, tuning: &Tuning) -> Result<Self, QaoaError> {
+        let mut sim = Self::with_blocking(diag, Blocking::tuned::<T>(tuning))?;
+        sim.isa = Isa::detect_capped(tuning.isa);
+        Ok(sim)
     }
 
     /// As [`new`](Self::new) with explicit cache blocking.

@@ -615,14 +615,15 @@ pub enum Isa {
 }
 
 impl Isa {
-    /// The best instruction set this CPU supports (`QAM_QAOA_ISA=baseline|avx2|avx512`
-    /// caps it, for comparisons).
+    /// The best instruction set this CPU supports.
     pub fn detect() -> Isa {
-        let cap = match std::env::var("QAM_QAOA_ISA").ok().as_deref() {
-            Some("baseline") => Isa::Baseline,
-            Some("avx2") => Isa::Avx2,
-            _ => Isa::Avx512,
-        };
+        Isa::detect_capped(None)
+    }
+
+    /// The best instruction set this CPU supports, but no better than `cap` (for
+    /// comparisons; the CLI fills `cap` from `QAM_QAOA_ISA=baseline|avx2|avx512`).
+    pub fn detect_capped(cap: Option<Isa>) -> Isa {
+        let cap = cap.unwrap_or(Isa::Avx512);
         #[cfg(target_arch = "x86_64")]
         {
             let fma = std::arch::is_x86_feature_detected!("fma");
@@ -637,6 +638,16 @@ impl Isa {
         }
         let _ = cap;
         Isa::Baseline
+    }
+
+    /// The instruction set named `baseline`, `avx2` or `avx512` ([`name`](Self::name)).
+    pub fn parse(name: &str) -> Option<Isa> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "baseline" => Some(Isa::Baseline),
+            "avx2" => Some(Isa::Avx2),
+            "avx512" => Some(Isa::Avx512),
+            _ => None,
+        }
     }
 
     /// Short name for reports.
@@ -788,6 +799,8 @@ mod tests {
                     };
                     for (b, blk) in chunks.chunks_mut(1 << (lo - LANE_BITS)).enumerate() {
                         let d = DiagRef::U8(&diag[b << lo..(b + 1) << lo]);
+                        // SAFETY: `isa` is Baseline or `Isa::detect()`, which this CPU has;
+                        // `blk` is one whole block of `2^lo` states and `d` its diagonal.
                         unsafe { low_block_isa(isa, blk, d, &ph, lo, w, swap, None) };
                     }
                     if n > lo {
@@ -796,6 +809,8 @@ mod tests {
                         // Through a scratch tile with the detected ISA, in place otherwise.
                         let len = if isa == Isa::Baseline { 0 } else { chunks.len() };
                         let mut scratch = vec![Chunk::default(); len];
+                        // SAFETY: as above for `isa`; the tile is the whole state (rows of
+                        // `stride` chunks, in bounds) and `scratch` does not overlap it.
                         unsafe {
                             high_tile(
                                 isa,

@@ -42,25 +42,26 @@ mod buffer;
 pub mod closed_form;
 mod cost;
 mod cpu;
-mod gpu;
 mod kernels;
 pub mod optimize;
 pub mod qasm;
-mod real;
+pub(crate) mod real;
 mod solver;
 
+#[cfg(feature = "mpi")]
+pub(crate) use crate::gpu::qaoa::Slice;
+pub use crate::gpu::qaoa::{GpuSimulator, MAX_GPU_QUBITS, shader_sources as gpu_shader_sources};
 pub use cost::{CostDiagonal, CostModel, Grid, Levels, MAX_LEVELS, MAX_QUBITS, available_memory};
 #[cfg(feature = "mpi")]
 pub(crate) use cost::{RangeExtremes, check_host_memory, ground_tolerance};
-pub use cpu::{Blocking, CpuSimulator, Plan};
-pub use gpu::{GpuSimulator, MAX_GPU_QUBITS, shader_sources as gpu_shader_sources};
+pub use cpu::{Blocking, CpuSimulator, Plan, Tuning};
 pub use kernels::Isa;
 pub use optimize::{
     AnglePeriods, OptimizeOptions, OptimizeResult, Optimizer, Step, angle_periods, canonical_angles, canonical_with,
     fixed_angle_start, fixed_angles_3_regular, gamma_scale, interp, optimize, random_start,
 };
 pub use real::Real;
-pub use solver::{Backend, Precision, QaoaParams, QaoaRun, QaoaSolver, build_simulator, run_qaoa};
+pub use solver::{Device, Precision, QaoaParams, QaoaRun, QaoaSolver, build_simulator, run_qaoa};
 
 use crate::gpu::GpuError;
 use crate::rng::Rng;

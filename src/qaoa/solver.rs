@@ -2,24 +2,24 @@
 //! descent.
 
 use super::optimize::{OptimizeOptions, Optimizer, Step, fixed_angle_start, gamma_scale, optimize};
-use super::{Angles, CostDiagonal, CostModel, CpuSimulator, Evaluation, GpuSimulator, QaoaError, Simulator};
-use crate::gpu::{GpuContext, gpu_required};
+use super::{Angles, CostDiagonal, CostModel, CpuSimulator, Evaluation, GpuSimulator, QaoaError, Simulator, Tuning};
+use crate::gpu::GpuContext;
 use crate::model::{Model, SampleSet, SolveInfo, Timing, spins_as};
 use crate::solvers::{SolveContext, SolveError, Solver, greedy};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Where the state vector lives.
+/// Where the state vector lives (the device that simulates it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
+pub enum Device {
     /// CPU simulator.
     Cpu,
     /// GPU simulator (complex64).
     Gpu,
     /// For complex64: the GPU when a hardware adapter (not a software one such as
-    /// lavapipe) exists and the state has at most `MAX_GPU_QUBITS` qubits, else the CPU (with `QAM_REQUIRE_GPU` set, no
-    /// adapter at all is an error). For complex128: the CPU.
+    /// lavapipe) exists and the state has at most `MAX_GPU_QUBITS` qubits, else the CPU (when the shared GPU options say
+    /// [`require`](crate::gpu::GpuOptions::require), no adapter at all is an error). For complex128: the CPU.
     Auto,
 }
 
@@ -42,7 +42,7 @@ pub struct QaoaParams {
     /// Bitstrings sampled from the final state.
     pub shots: usize,
     /// Where to simulate.
-    pub backend: Backend,
+    pub device: Device,
     /// CPU amplitude precision (the GPU is always complex64).
     pub precision: Precision,
     /// Seed of sampling and of the optimiser's restarts.
@@ -55,6 +55,8 @@ pub struct QaoaParams {
     pub angles: Option<Angles>,
     /// Polish every sample with steepest descent.
     pub polish: bool,
+    /// Speed knobs of the CPU simulator (defaults: the measured best).
+    pub tuning: Tuning,
 }
 
 impl Default for QaoaParams {
@@ -63,42 +65,42 @@ impl Default for QaoaParams {
             p: 1,
             optimizer: Optimizer::NelderMead,
             shots: 1000,
-            backend: Backend::Auto,
+            device: Device::Auto,
             precision: Precision::F64,
             seed: 0,
             restarts: 2,
             max_evals: 0,
             angles: None,
             polish: true,
+            tuning: Tuning::default(),
         }
     }
 }
 
-/// Builds the simulator for `model` on `backend`.
-pub fn build_simulator(
-    model: &Model,
-    backend: Backend,
-    precision: Precision,
-) -> Result<(Box<dyn Simulator>, CostModel), QaoaError> {
+/// Builds the simulator for `model` on `params.device` with `params.precision` (and the
+/// CPU knobs `params.tuning`). `Device::Auto` opens the shared GPU context
+/// ([`GpuContext::shared`]); with its options' `require` set, no adapter is an error.
+pub fn build_simulator(model: &Model, params: &QaoaParams) -> Result<(Box<dyn Simulator>, CostModel), QaoaError> {
+    let (device, precision) = (params.device, params.precision);
     let cost = CostModel::new(model)?;
-    let use_gpu = match backend {
-        Backend::Cpu => false,
-        Backend::Gpu => true,
+    let use_gpu = match device {
+        Device::Cpu => false,
+        Device::Gpu => true,
         // Only complex64 runs on the GPU: complex128 requests stay on the CPU unprobed.
-        Backend::Auto if precision == Precision::F64 => false,
-        Backend::Auto => match GpuContext::shared() {
+        Device::Auto if precision == Precision::F64 => false,
+        Device::Auto => match GpuContext::shared() {
             Ok(ctx) => {
                 let hardware = ctx.summary().device_type != "Cpu";
                 // States beyond one binding are split over several (see `GpuSimulator`).
                 let fits = cost.n <= super::MAX_GPU_QUBITS;
                 hardware && fits
             }
-            Err(e) if gpu_required() => return Err(e.into()),
+            Err(e) if GpuContext::shared_options().require => return Err(e.into()),
             Err(_) => false,
         },
     };
     if use_gpu {
-        if precision == Precision::F64 && backend == Backend::Gpu {
+        if precision == Precision::F64 && device == Device::Gpu {
             return Err(QaoaError::InvalidParameter {
                 name: "precision",
                 reason: "the GPU simulator is complex64 only; use --precision f32".into(),
@@ -120,8 +122,8 @@ pub fn build_simulator(
     )?;
     let diag = Arc::new(CostDiagonal::new(&cost)?);
     let sim: Box<dyn Simulator> = match precision {
-        Precision::F32 => Box::new(CpuSimulator::<f32>::new(diag)?),
-        Precision::F64 => Box::new(CpuSimulator::<f64>::new(diag)?),
+        Precision::F32 => Box::new(CpuSimulator::<f32>::with_tuning(diag, &params.tuning)?),
+        Precision::F64 => Box::new(CpuSimulator::<f64>::with_tuning(diag, &params.tuning)?),
     };
     Ok((sim, cost))
 }
@@ -259,7 +261,7 @@ impl Solver for QaoaSolver {
                 reason: "must be at least 1".into(),
             });
         }
-        let (mut sim, _) = build_simulator(model, prm.backend, prm.precision).map_err(backend_error)?;
+        let (mut sim, _) = build_simulator(model, prm).map_err(backend_error)?;
         let t1 = Instant::now();
         let run = run_qaoa(sim.as_mut(), model, prm, ctx).map_err(backend_error)?;
         let shots = sim.sample(prm.shots, prm.seed).map_err(backend_error)?;

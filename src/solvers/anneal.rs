@@ -143,7 +143,7 @@ impl Annealer<'_> {
         let reads = states.len();
         assert!(reads <= W && seeds.len() == reads);
         let n = self.ising.num_variables();
-        let (row_ptr, cols, _) = self.ising.j().csr();
+        let (row_ptr, _, _) = self.ising.j().csr();
         let mut spins = vec![[1i32; W]; n];
         for (l, st) in states.iter().enumerate() {
             for (i, &v) in st.iter().enumerate() {
@@ -164,11 +164,7 @@ impl Annealer<'_> {
         }
         let lane_seeds: [u64; W] = std::array::from_fn(|l| seeds.get(l).copied().unwrap_or(l as u64));
         let mut rng = super::lanes::LaneRng::<W>::new(&lane_seeds);
-        let csr = super::lanes::IntCsr {
-            row_ptr,
-            cols,
-            w2: &m.w2,
-        };
+        let csr = super::lanes::IntCsr::new(self.ising.j(), &m.w2);
         let check_stop = ctx.interrupt.is_some() || ctx.time_limit.is_some();
         let mut done = betas.len();
         for (k, &beta) in betas.iter().enumerate() {

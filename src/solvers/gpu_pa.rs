@@ -12,7 +12,7 @@ use super::pt::{reached, tempering_beta_range};
 use super::spin_samples;
 use super::{PaParams, ScheduleKind, SolveContext, SolveError, Solver, invalid};
 use crate::gpu::GpuContext;
-use crate::gpu::anneal::{Backend, Engine, EngineSpec, Op};
+use crate::gpu::anneal::{Engine, EngineSpec, Kernel, Op};
 use crate::model::{Model, SampleSet, SolveInfo, Timing};
 use serde_json::json;
 use std::sync::Arc;
@@ -24,7 +24,7 @@ pub struct GpuPaParams {
     /// Population, sweeps, schedule and seed, as for `pa`.
     pub pa: PaParams,
     /// Which kernels sweep (default: chosen from the problem).
-    pub backend: Backend,
+    pub kernel: Kernel,
 }
 
 /// Population annealing on the GPU (`gpu-pa`).
@@ -111,7 +111,7 @@ impl GpuPaSolver {
             population: true,
             single_group: true,
             seed: p.seed,
-            backend: self.params.backend,
+            kernel: self.params.kernel,
             sweeps_per_dispatch: 0,
             initial: None,
         };
@@ -196,7 +196,7 @@ impl GpuPaSolver {
                 ScheduleKind::Linear => "linear",
             }),
         );
-        info.params.insert("backend".into(), json!(self.params.backend.name()));
+        info.params.insert("backend".into(), json!(self.params.kernel.name()));
         info.extra
             .insert("flip_attempts".into(), json!(sweeps_done as u64 * r as u64 * n as u64));
         info.stop_reason = Some(super::anytime::stop_reason(time_to_target, cut, ctx));

@@ -12,7 +12,7 @@ use super::pt::{ADAPT_EVERY, adapt_rounds, ladder, reached, respace_ladder};
 use super::spin_samples;
 use super::{PtParams, SolveContext, SolveError, Solver, invalid};
 use crate::gpu::GpuContext;
-use crate::gpu::anneal::{Backend, Engine, EngineSpec, Op};
+use crate::gpu::anneal::{Engine, EngineSpec, Kernel, Op};
 use crate::model::{Model, SampleSet, SolveInfo, Timing};
 use serde_json::json;
 use std::sync::Arc;
@@ -24,7 +24,7 @@ pub struct GpuPtParams {
     /// Chains, replicas, sweeps, ladder and seed, as for `pt`.
     pub pt: PtParams,
     /// Which kernels sweep (default: chosen from the problem).
-    pub backend: Backend,
+    pub kernel: Kernel,
 }
 
 /// Parallel tempering on the GPU (`gpu-pt`).
@@ -136,7 +136,7 @@ impl GpuPtSolver {
             population: false,
             single_group: true,
             seed: p.seed,
-            backend: self.params.backend,
+            kernel: self.params.kernel,
             sweeps_per_dispatch: 0,
             initial: None,
         };
@@ -228,7 +228,7 @@ impl GpuPtSolver {
         info.params.insert("beta_range".into(), json!([betas[0], betas[m - 1]]));
         info.params.insert("adapt_rounds".into(), json!(adapt));
         info.extra.insert("betas".into(), json!(betas));
-        info.params.insert("backend".into(), json!(self.params.backend.name()));
+        info.params.insert("backend".into(), json!(self.params.kernel.name()));
         info.extra
             .insert("flip_attempts".into(), json!(sweeps_done * total as u64 * n as u64));
         // Pair t is tried on rounds of parity t % 2 (adaptation windows are even-sized).

@@ -6,14 +6,14 @@
 //! (pcg4d of variable, sweep, replica and a key derived from the seed), so a seed gives
 //! the same states on a given device. Sweeps update one colour class of the interaction
 //! graph at a time in parallel (or, for dense problems, one variable at a time with its
-//! field updates spread over a workgroup); see [`Backend`]. The whole schedule runs on the
+//! field updates spread over a workgroup); see [`Kernel`]. The whole schedule runs on the
 //! device, many sweeps per submission; only the final states come back, and their
 //! energies are recomputed on the CPU in f64.
 
 use super::sa::SaSolver;
 use super::{SaParams, SolveContext, SolveError, Solver, invalid};
 use super::{initial_spins, spin_samples};
-use crate::gpu::anneal::{Backend, Engine, EngineSpec, Op};
+use crate::gpu::anneal::{Engine, EngineSpec, Kernel, Op};
 use crate::gpu::{GpuContext, GpuError};
 use crate::model::{Model, SampleSet, SolveInfo, Timing};
 use serde_json::json;
@@ -26,7 +26,7 @@ pub struct GpuSaParams {
     /// Reads, sweeps, schedule, seed and initial states, as for `sa`.
     pub sa: SaParams,
     /// Which kernels sweep (default: chosen from the problem).
-    pub backend: Backend,
+    pub kernel: Kernel,
 }
 
 /// Simulated annealing on the GPU (`gpu-sa`).
@@ -81,7 +81,7 @@ pub(crate) fn sweeps_per_submit(n: usize, replicas: usize, work: u64) -> u32 {
 pub(crate) fn engine_info(info: &mut SolveInfo, engine: &Engine) {
     info.extra.insert("device".into(), json!(engine.device_name()));
     info.extra.insert("device_index".into(), json!(engine.device_index()));
-    info.extra.insert("backend".into(), json!(engine.backend().name()));
+    info.extra.insert("backend".into(), json!(engine.kernel().name()));
     info.extra.insert("num_colors".into(), json!(engine.num_colors()));
     info.extra.insert("replica_groups".into(), json!(engine.group_sizes()));
     info.extra.insert("fixed_point_scale".into(), json!(engine.scale()));
@@ -161,7 +161,7 @@ impl GpuSaSolver {
                 population: false,
                 single_group: false,
                 seed: p.seed,
-                backend: self.params.backend,
+                kernel: self.params.kernel,
                 sweeps_per_dispatch: 0,
                 initial,
             };
@@ -209,7 +209,7 @@ impl GpuSaSolver {
                 }
             }),
         );
-        info.params.insert("backend".into(), json!(self.params.backend.name()));
+        info.params.insert("backend".into(), json!(self.params.kernel.name()));
         info.extra.insert(
             "flip_attempts".into(),
             json!(p.num_reads as u64 * done as u64 * n as u64),

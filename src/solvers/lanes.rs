@@ -17,6 +17,7 @@
 //! xoshiro128++ seeded from its read's stream, so a read's trajectory does not depend on
 //! `W`, on which lane it occupies, or on the instruction set.
 
+use crate::model::Couplings;
 use crate::rng::splitmix64;
 
 /// xoshiro128++ for `W` lanes, structure-of-arrays so that the update vectorises.
@@ -60,15 +61,28 @@ impl<const W: usize> LaneRng<W> {
     }
 }
 
-/// Problem arrays of the integer path: CSR with weights `2 J_ij / q`.
+/// Problem arrays of the integer path: CSR with weights `2 J_ij / q`. Built only from
+/// [`Couplings`] (whose column indices are `< n` by construction, which the unchecked
+/// field updates of [`sweep`] rely on); the fields are private so no other CSR can reach
+/// the sweep.
 #[derive(Clone, Copy)]
 pub struct IntCsr<'a> {
     /// Row starts (`n + 1`).
-    pub row_ptr: &'a [usize],
+    row_ptr: &'a [usize],
     /// Neighbour indices.
-    pub cols: &'a [u32],
+    cols: &'a [u32],
     /// `2 J_ij / q` per entry.
-    pub w2: &'a [i32],
+    w2: &'a [i32],
+}
+
+impl<'a> IntCsr<'a> {
+    /// The CSR of `j` with the integer weights `w2` (`2 J_ij / q`, one per stored entry
+    /// in `j`'s CSR order). Panics if `w2` has another length (a bug in the caller).
+    pub fn new(j: &'a Couplings, w2: &'a [i32]) -> Self {
+        let (row_ptr, cols, _) = j.csr();
+        assert_eq!(w2.len(), cols.len(), "one integer weight per stored coupling");
+        IntCsr { row_ptr, cols, w2 }
+    }
 }
 
 /// One sequential sweep of `W` reads at `b = 2 β q` (a move with `ΔE = 2 q g` has

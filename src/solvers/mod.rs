@@ -14,7 +14,7 @@ pub mod gpu_pa;
 pub mod gpu_pt;
 pub mod gpu_sa;
 pub mod greedy;
-pub mod lanes;
+pub(crate) mod lanes;
 pub mod pa;
 pub mod portfolio;
 pub mod pt;

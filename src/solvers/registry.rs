@@ -15,7 +15,7 @@ use crate::decompose::{
     HierarchicalParams, HierarchicalSolver, PartitionMethod, Strategy, SubSolverKind, SubSolverParams, SubStart,
 };
 use crate::gpu::GpuContext;
-use crate::gpu::anneal::Backend;
+use crate::gpu::anneal::Kernel;
 use crate::io::Problem;
 use crate::model::{Model, SampleSet};
 use crate::qaoa::{Optimizer, QaoaParams, QaoaSolver};
@@ -124,7 +124,7 @@ impl SolverKind {
 /// GPU kernels (`backend`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum GpuBackend {
+pub enum GpuKernel {
     /// Chosen from the problem (dense, workgroup or color).
     #[default]
     Auto,
@@ -284,7 +284,7 @@ pub struct SolverParams {
     pub population: usize,
     /// GPU solvers: kernels to sweep with (key `kernel`; `backend` is the old spelling).
     #[serde(rename = "kernel", alias = "backend")]
-    pub backend: GpuBackend,
+    pub backend: GpuKernel,
     /// `gpu-sa`: one device (the shared one) or the reads split over every adapter.
     pub devices: Devices,
     /// Stop once this value is reached, in the problem's metric (cut for G-set,
@@ -366,7 +366,7 @@ impl Default for SolverParams {
             chains: 1,
             sweeps_per_swap: 1,
             population: 256,
-            backend: GpuBackend::Auto,
+            backend: GpuKernel::Auto,
             devices: Devices::One,
             target: None,
             time_limit: None,
@@ -542,12 +542,12 @@ impl SolverParams {
     }
 
     /// The GPU kernel choice.
-    pub fn gpu_backend(&self) -> Backend {
+    pub fn gpu_kernel(&self) -> Kernel {
         match self.backend {
-            GpuBackend::Auto => Backend::Auto,
-            GpuBackend::Workgroup => Backend::Workgroup,
-            GpuBackend::Dense => Backend::Dense,
-            GpuBackend::Color => Backend::Color,
+            GpuKernel::Auto => Kernel::Auto,
+            GpuKernel::Workgroup => Kernel::Workgroup,
+            GpuKernel::Dense => Kernel::Dense,
+            GpuKernel::Color => Kernel::Color,
         }
     }
 
@@ -612,10 +612,10 @@ impl SolverParams {
                 QaoaOptimizer::None => Optimizer::None,
             },
             shots: self.shots,
-            backend: match self.qaoa_backend {
-                QaoaBackend::Cpu => crate::qaoa::Backend::Cpu,
-                QaoaBackend::Gpu => crate::qaoa::Backend::Gpu,
-                QaoaBackend::Auto => crate::qaoa::Backend::Auto,
+            device: match self.qaoa_backend {
+                QaoaBackend::Cpu => crate::qaoa::Device::Cpu,
+                QaoaBackend::Gpu => crate::qaoa::Device::Gpu,
+                QaoaBackend::Auto => crate::qaoa::Device::Auto,
             },
             precision: match self.qaoa_precision() {
                 QaoaPrecision::F32 => crate::qaoa::Precision::F32,
@@ -626,6 +626,7 @@ impl SolverParams {
             max_evals: self.max_evals,
             angles: None,
             polish: true,
+            tuning: Default::default(),
         }
     }
 
@@ -692,23 +693,23 @@ impl SolverParams {
             SolverKind::GpuSa if self.devices == Devices::All => Box::new(MultiGpuSaSolver::new(
                 GpuSaParams {
                     sa: self.sa(),
-                    backend: self.gpu_backend(),
+                    kernel: self.gpu_kernel(),
                 },
                 GpuContext::open_all().map_err(|e| SolveError::Backend(e.to_string()))?,
             )),
             SolverKind::GpuSa => Box::new(GpuSaSolver::new(GpuSaParams {
                 sa: self.sa(),
-                backend: self.gpu_backend(),
+                kernel: self.gpu_kernel(),
             })),
             SolverKind::Pt => Box::new(PtSolver::new(self.pt())),
             SolverKind::Pa => Box::new(PaSolver::new(self.pa())),
             SolverKind::GpuPt => Box::new(GpuPtSolver::new(GpuPtParams {
                 pt: self.pt(),
-                backend: self.gpu_backend(),
+                kernel: self.gpu_kernel(),
             })),
             SolverKind::GpuPa => Box::new(GpuPaSolver::new(GpuPaParams {
                 pa: self.pa(),
-                backend: self.gpu_backend(),
+                kernel: self.gpu_kernel(),
             })),
             SolverKind::Hierarchical => Box::new(HierarchicalSolver::new(self.hierarchical())),
             SolverKind::Qaoa => Box::new(QaoaSolver::new(self.qaoa())),
@@ -915,7 +916,7 @@ mod tests {
         let old: SolverParams = serde_json::from_str(r#"{"backend": "dense", "qaoa-backend": "cpu"}"#).unwrap();
         let new: SolverParams = serde_json::from_str(r#"{"kernel": "dense", "qaoa-device": "cpu"}"#).unwrap();
         assert_eq!(old, new);
-        assert_eq!(new.backend, GpuBackend::Dense);
+        assert_eq!(new.backend, GpuKernel::Dense);
         assert_eq!(new.qaoa_backend, QaoaBackend::Cpu);
         let keys = serde_json::to_value(&new).unwrap();
         assert_eq!(keys["kernel"], "dense");

@@ -8,7 +8,7 @@ use crate::common;
 
 use common::data;
 use qam::io::{Format, ProblemKind, ReadOptions, read_file};
-use qam::qaoa::{Angles, Backend, Precision, build_simulator, canonical_angles};
+use qam::qaoa::{Angles, Device, Precision, QaoaParams, build_simulator, canonical_angles};
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -587,7 +587,12 @@ fn canonical_angles_keep_the_expectation() {
         qam::model::Model::Qubo(common::random_qubo(&mut rng, 8, 0.5, common::W::Int(3), 1.0)),
     ];
     for m in &models {
-        let (mut sim, _) = build_simulator(m, Backend::Cpu, Precision::F64).unwrap();
+        let params = QaoaParams {
+            device: Device::Cpu,
+            precision: Precision::F64,
+            ..QaoaParams::default()
+        };
+        let (mut sim, _) = build_simulator(m, &params).unwrap();
         for k in 0..6 {
             let p = 1 + k % 3;
             let gamma: Vec<f64> = (0..p).map(|_| (rng.next_f64() - 0.5) * 20.0).collect();

@@ -1,10 +1,10 @@
 //! Kernel-level checks of the GPU annealing engine against CPU references (lavapipe in
 //! CI). Fails when no adapter is found and QAM_REQUIRE_GPU=1.
 
-use qam::gpu::anneal::fixed::FixedIsing;
-use qam::gpu::anneal::rng::{init_spin, seed_key};
-use qam::gpu::anneal::{Backend, Engine, EngineSpec, Op};
-use qam::gpu::{GpuContext, gpu_required};
+use crate::common::gpu_required;
+use qam::gpu::GpuContext;
+use qam::gpu::anneal::reference::{FixedIsing, init_spin, seed_key};
+use qam::gpu::anneal::{Engine, EngineSpec, Kernel, Op};
 use qam::model::Ising;
 use qam::rng::Rng;
 use std::sync::Arc;
@@ -36,7 +36,7 @@ fn random_ising(n: usize, p: f64, seed: u64) -> Ising {
     Ising::from_entries(n, &e, 0.0).unwrap()
 }
 
-fn spec(replicas: usize, betas: Vec<f64>, backend: Backend) -> EngineSpec {
+fn spec(replicas: usize, betas: Vec<f64>, kernel: Kernel) -> EngineSpec {
     EngineSpec {
         replicas,
         betas,
@@ -45,13 +45,13 @@ fn spec(replicas: usize, betas: Vec<f64>, backend: Backend) -> EngineSpec {
         population: false,
         single_group: false,
         seed: 11,
-        backend,
+        kernel,
         sweeps_per_dispatch: 8,
         initial: None,
     }
 }
 
-const BACKENDS: [Backend; 3] = [Backend::Workgroup, Backend::Dense, Backend::Color];
+const BACKENDS: [Kernel; 3] = [Kernel::Workgroup, Kernel::Dense, Kernel::Color];
 
 #[test]
 fn init_matches_cpu_generator_and_fields() {
@@ -101,7 +101,7 @@ fn resampling_matches_cpu_systematic_resampling() {
     let Some(ctx) = context() else { return };
     let ising = random_ising(30, 0.2, 3);
     let population = 300;
-    let mut s = spec(population, vec![0.3; 4], Backend::Auto);
+    let mut s = spec(population, vec![0.3; 4], Kernel::Auto);
     s.population = true;
     s.single_group = true;
     let mut eng = Engine::new(ctx, &ising, &s).unwrap();
@@ -117,7 +117,7 @@ fn resampling_matches_cpu_systematic_resampling() {
     let energies = eng.energies().unwrap();
     let emin = energies.iter().copied().fold(f32::INFINITY, f32::min) as f64;
     let weights: Vec<f64> = energies.iter().map(|&e| (-dbeta * (e as f64 - emin)).exp()).collect();
-    let bits = qam::gpu::anneal::rng::pcg4d([0, 3, 0xffff_fffe, seed_key(11)])[0];
+    let bits = qam::gpu::anneal::reference::pcg4d([0, 3, 0xffff_fffe, seed_key(11)])[0];
     let u = (bits >> 8) as f64 / (1u64 << 24) as f64;
     let want = qam::solvers::pa::systematic_resample(&weights, u);
     let got: Vec<usize> = eng.parents().unwrap().into_iter().map(|p| p as usize).collect();
@@ -139,7 +139,7 @@ fn long_runs_stay_exact() {
     let ising = random_ising(300, 0.6, 5);
     let fixed = FixedIsing::new(&ising).unwrap();
     let mut states = Vec::new();
-    for b in [Backend::Workgroup, Backend::Color] {
+    for b in [Kernel::Workgroup, Kernel::Color] {
         let mut s = spec(2, vec![0.3; 60], b);
         s.sweeps_per_dispatch = 0;
         let mut eng = Engine::new(ctx.clone(), &ising, &s).unwrap();

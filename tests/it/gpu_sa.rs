@@ -4,16 +4,16 @@
 use crate::common;
 
 use common::{ground, seeded_qubo as random_qubo};
-use qam::gpu::anneal::Backend;
+use qam::gpu::anneal::Kernel;
 use qam::gpu::{GpuContext, GpuOptions};
 use qam::model::{Ising, Model};
 use qam::solvers::{GpuSaParams, GpuSaSolver, SaParams, SaSolver, SolveError, Solver};
 use std::sync::Arc;
 
-const BACKENDS: [Backend; 3] = [Backend::Workgroup, Backend::Dense, Backend::Color];
+const BACKENDS: [Kernel; 3] = [Kernel::Workgroup, Kernel::Dense, Kernel::Color];
 
-fn gpu_sa(sa: SaParams, backend: Backend, ctx: Arc<GpuContext>) -> GpuSaSolver {
-    GpuSaSolver::with_context(GpuSaParams { sa, backend }, ctx)
+fn gpu_sa(sa: SaParams, kernel: Kernel, ctx: Arc<GpuContext>) -> GpuSaSolver {
+    GpuSaSolver::with_context(GpuSaParams { sa, kernel }, ctx)
 }
 
 fn params(seed: u64) -> SaParams {
@@ -148,7 +148,7 @@ fn over_the_binding_limit_is_a_clear_error() {
         })
         .unwrap(),
     );
-    let err = gpu_sa(params(0), Backend::Auto, tiny).solve(&model).unwrap_err();
+    let err = gpu_sa(params(0), Kernel::Auto, tiny).solve(&model).unwrap_err();
     assert!(matches!(err, SolveError::TooLarge { .. }), "{err:?}");
     let msg = err.to_string();
     assert!(
@@ -163,7 +163,7 @@ fn too_large_for_workgroup_memory_names_the_limit() {
     let n = 20_000;
     let entries: Vec<(u32, u32, f64)> = (0..n as u32 - 1).map(|i| (i, i + 1, 1.0)).collect();
     let model = Model::Ising(Ising::from_entries(n, &entries, 0.0).unwrap());
-    let err = gpu_sa(params(0), Backend::Workgroup, ctx).solve(&model).unwrap_err();
+    let err = gpu_sa(params(0), Kernel::Workgroup, ctx).solve(&model).unwrap_err();
     assert!(err.to_string().contains("max_compute_workgroup_storage_size"), "{err}");
 }
 

@@ -385,7 +385,7 @@ fn generated_scenarios_plan_without_violations_and_beat_greedy() {
 fn gpu_backend_plan_equals_brute_force_optimum() {
     match qam::gpu::GpuContext::shared() {
         Ok(_) => {}
-        Err(e) if qam::gpu::gpu_required() => panic!("QAM_REQUIRE_GPU is set but: {e}"),
+        Err(e) if crate::common::gpu_required() => panic!("QAM_REQUIRE_GPU is set but: {e}"),
         Err(e) => {
             eprintln!("skipping GPU test: {e}");
             return;

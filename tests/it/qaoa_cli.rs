@@ -1,6 +1,7 @@
 //! `qam qaoa` and `qam solve --solver qaoa` end to end.
 
-use qam::gpu::{GpuContext, gpu_required};
+use crate::common::gpu_required;
+use qam::gpu::GpuContext;
 use qam::io::{ReadOptions, read_file};
 use qam::qaoa::{Angles, CostDiagonal, CostModel, CpuSimulator, Simulator};
 use serde_json::Value;

@@ -406,7 +406,7 @@ fn solver_samples_are_polished_and_reproducible() {
         p: 2,
         shots: 64,
         seed: 5,
-        backend: qam::qaoa::Backend::Cpu,
+        device: qam::qaoa::Device::Cpu,
         ..Default::default()
     });
     let a = solver.solve(&model).unwrap();

@@ -1,7 +1,8 @@
 //! GPU QAOA kernels against the CPU complex128 reference (runs on lavapipe in CI; fails,
 //! not skips, without an adapter when QAM_REQUIRE_GPU=1).
 
-use qam::gpu::{GpuContext, gpu_required};
+use crate::common::gpu_required;
+use qam::gpu::GpuContext;
 use qam::model::{Model, Qubo};
 use qam::qaoa::{Angles, CostDiagonal, CostModel, CpuSimulator, GpuSimulator, Simulator};
 use qam::rng::Rng;

@@ -5,7 +5,7 @@
 use crate::common;
 
 use common::{ground, seeded_qubo as random_qubo};
-use qam::gpu::anneal::Backend;
+use qam::gpu::anneal::Kernel;
 use qam::model::SampleSet;
 use qam::solvers::{
     GpuPaParams, GpuPaSolver, GpuPtParams, GpuPtSolver, PaParams, PaSolver, PtParams, PtSolver, SolveContext, Solver,
@@ -126,24 +126,24 @@ fn gpu_pt_and_pa_find_exact_ground_states_reproducibly() {
     for seed in 0..3 {
         let model = random_qubo(16, 0.5, 1.0, 400 + seed);
         let exact = ground(&model);
-        for backend in [Backend::Workgroup, Backend::Dense, Backend::Color] {
+        for kernel in [Kernel::Workgroup, Kernel::Dense, Kernel::Color] {
             let gpt = || {
-                GpuPtSolver::with_context(GpuPtParams { pt: pt(seed), backend }, ctx.clone())
+                GpuPtSolver::with_context(GpuPtParams { pt: pt(seed), kernel }, ctx.clone())
                     .solve(&model)
                     .unwrap()
             };
             let a = gpt();
-            assert_ground(&a, exact, &format!("gpu-pt {backend:?} seed {seed}"));
-            assert_eq!(a.samples(), gpt().samples(), "gpu-pt {backend:?} reproducible");
+            assert_ground(&a, exact, &format!("gpu-pt {kernel:?} seed {seed}"));
+            assert_eq!(a.samples(), gpt().samples(), "gpu-pt {kernel:?} reproducible");
             let gpa = || {
-                GpuPaSolver::with_context(GpuPaParams { pa: pa(seed), backend }, ctx.clone())
+                GpuPaSolver::with_context(GpuPaParams { pa: pa(seed), kernel }, ctx.clone())
                     .solve(&model)
                     .unwrap()
             };
             let b = gpa();
-            assert_ground(&b, exact, &format!("gpu-pa {backend:?} seed {seed}"));
+            assert_ground(&b, exact, &format!("gpu-pa {kernel:?} seed {seed}"));
             assert_eq!(b.num_reads(), 64);
-            assert_eq!(b.samples(), gpa().samples(), "gpu-pa {backend:?} reproducible");
+            assert_eq!(b.samples(), gpa().samples(), "gpu-pa {kernel:?} reproducible");
             for s in a.samples().iter().chain(b.samples()) {
                 assert_eq!(s.energy, model.energy(&s.state));
             }
@@ -167,7 +167,7 @@ fn gpu_pt_stops_at_target() {
     let set = GpuPtSolver::with_context(
         GpuPtParams {
             pt: p,
-            backend: Backend::Auto,
+            kernel: Kernel::Auto,
         },
         ctx,
     )
@@ -202,7 +202,7 @@ fn adaptive_ladders_find_ground_states_on_cpu_and_gpu() {
         GpuPtSolver::with_context(
             GpuPtParams {
                 pt: p.clone(),
-                backend: Backend::Auto,
+                kernel: Kernel::Auto,
             },
             ctx.clone(),
         )

@@ -10,28 +10,24 @@ use bytemuck::{Pod, Zeroable};
 use std::num::NonZeroU64;
 use std::sync::Arc;
 
-const COMMON: &str = include_str!("../../../shaders/anneal_common.wgsl");
-const INIT: &str = include_str!("../../../shaders/anneal_init.wgsl");
-const ENERGY: &str = include_str!("../../../shaders/anneal_energy.wgsl");
-const SWEEP_WG: &str = include_str!("../../../shaders/anneal_sweep_wg.wgsl");
-const SWEEP_DENSE: &str = include_str!("../../../shaders/anneal_sweep_dense.wgsl");
-const SWEEP_COLOR: &str = include_str!("../../../shaders/anneal_sweep_color.wgsl");
-const PT: &str = include_str!("../../../shaders/pt_exchange.wgsl");
-const PA: &str = include_str!("../../../shaders/pa_resample.wgsl");
+use crate::gpu::shaders::{self, Shader};
 
-/// Every WGSL source of the annealing kernels as `(file name, full source)`, with the
-/// workgroup-memory size placeholder filled in (for validation without a device).
+/// Every WGSL source of the annealing kernels as `(file name, full source)` at the
+/// template constants' defaults (for validation without a device; the registry
+/// [`crate::gpu::shaders`] lists every kernel of qam).
 pub fn shader_sources() -> Vec<(&'static str, String)> {
-    let full = |s: &str| format!("{COMMON}\n{}", s.replace("NMAX", "1024u").replace("WGS", "64u"));
-    vec![
-        ("anneal_init.wgsl", full(INIT)),
-        ("anneal_energy.wgsl", full(ENERGY)),
-        ("anneal_sweep_wg.wgsl", full(SWEEP_WG)),
-        ("anneal_sweep_dense.wgsl", full(SWEEP_DENSE)),
-        ("anneal_sweep_color.wgsl", full(SWEEP_COLOR)),
-        ("pt_exchange.wgsl", full(PT)),
-        ("pa_resample.wgsl", full(PA)),
+    [
+        shaders::ANNEAL_INIT,
+        shaders::ANNEAL_ENERGY,
+        shaders::ANNEAL_SWEEP_WG,
+        shaders::ANNEAL_SWEEP_DENSE,
+        shaders::ANNEAL_SWEEP_COLOR,
+        shaders::PT_EXCHANGE,
+        shaders::PA_RESAMPLE,
     ]
+    .iter()
+    .map(|s| (s.file, s.default_source()))
+    .collect()
 }
 
 /// Dispatches per queue submission (keeps command buffers and the parameter ring bounded).
@@ -41,7 +37,7 @@ const WG: usize = 256;
 
 /// Which kernels sweep the replicas.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Backend {
+pub enum Kernel {
     /// Chosen from the problem and device: on a GPU, `Dense` when colour classes are
     /// small (under 32 variables on average) and the matrix fits, `Workgroup` when a
     /// replica fits in workgroup memory, `Color` otherwise; on a CPU adapter (lavapipe)
@@ -59,20 +55,20 @@ pub enum Backend {
     Color,
 }
 
-impl Backend {
+impl Kernel {
     /// Name used on the command line and in solver info.
     pub fn name(self) -> &'static str {
         match self {
-            Backend::Auto => "auto",
-            Backend::Workgroup => "workgroup",
-            Backend::Dense => "dense",
-            Backend::Color => "color",
+            Kernel::Auto => "auto",
+            Kernel::Workgroup => "workgroup",
+            Kernel::Dense => "dense",
+            Kernel::Color => "color",
         }
     }
 
     /// Parses a name (`auto`, `workgroup`, `dense`, `color`).
-    pub fn from_name(s: &str) -> Option<Backend> {
-        [Backend::Auto, Backend::Workgroup, Backend::Dense, Backend::Color]
+    pub fn from_name(s: &str) -> Option<Kernel> {
+        [Kernel::Auto, Kernel::Workgroup, Kernel::Dense, Kernel::Color]
             .into_iter()
             .find(|b| b.name() == s)
     }
@@ -131,7 +127,7 @@ pub struct EngineSpec {
     /// Seed of every random draw.
     pub seed: u64,
     /// Kernels to sweep with.
-    pub backend: Backend,
+    pub kernel: Kernel,
     /// Sweeps per dispatch of the workgroup kernels (0 = default, 1; see
     /// `Engine::sweeps_per_dispatch` for why).
     pub sweeps_per_dispatch: u32,
@@ -172,7 +168,7 @@ pub enum Op {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Kernel {
+enum Entry {
     InitSparse,
     InitDense,
     SweepWg,
@@ -195,7 +191,7 @@ struct Group {
 }
 
 struct Dispatch {
-    kernel: Kernel,
+    kernel: Entry,
     group: usize,
     parity: usize,
     params: Params,
@@ -219,7 +215,7 @@ struct AuxLayout {
 pub struct Engine {
     ctx: Arc<GpuContext>,
     n: usize,
-    backend: Backend,
+    kernel: Kernel,
     nmax: usize,
     wgs: usize,
     fixed_scale: f64,
@@ -245,7 +241,7 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("n", &self.n)
-            .field("backend", &self.backend)
+            .field("kernel", &self.kernel)
             .field("groups", &self.group_sizes())
             .finish()
     }
@@ -273,11 +269,153 @@ fn limit(what: String, limit: &'static str, needed: u64, allowed: u64) -> GpuErr
     }
 }
 
+/// Select: the kernel for `requested` on this device (resolving `Auto`), or the device
+/// limit that rules the requested one out.
+fn select_kernel(ctx: &GpuContext, n: usize, coloring: &Coloring, requested: Kernel) -> Result<Kernel, GpuError> {
+    let lim = ctx.limits();
+    let binding = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
+    let nmax = n.next_multiple_of(WG);
+    let wg_bytes = 4 * nmax as u64;
+    let wg_allowed = lim.max_compute_workgroup_storage_size as u64;
+    let dense_bytes = 4 * (n as u64) * (n as u64);
+    let dense_fits = dense_bytes <= binding && wg_bytes <= wg_allowed;
+    let cpu_adapter = ctx.summary().device_type == "Cpu";
+    let kernel = match requested {
+        // On CPU implementations (lavapipe) every barrier is a coroutine switch of the
+        // whole workgroup; the barrier-free colour kernel measured fastest there on
+        // G22, bqp1000 and a 1,000,000-variable graph.
+        Kernel::Auto if cpu_adapter => Kernel::Color,
+        Kernel::Auto => {
+            if wg_bytes <= wg_allowed {
+                // Classes smaller than a few dozen leave most of a workgroup idle
+                // and cost a barrier each; the dense kernel wins there.
+                let avg_class = n as f64 / coloring.num_colors() as f64;
+                if dense_fits && avg_class < 32.0 {
+                    Kernel::Dense
+                } else {
+                    Kernel::Workgroup
+                }
+            } else {
+                Kernel::Color
+            }
+        }
+        b => b,
+    };
+    match kernel {
+        Kernel::Workgroup | Kernel::Dense if wg_bytes > wg_allowed => Err(limit(
+            format!(
+                "one replica of {n} variables in workgroup memory (kernel `{}`)",
+                kernel.name()
+            ),
+            "max_compute_workgroup_storage_size",
+            wg_bytes,
+            wg_allowed,
+        )),
+        Kernel::Dense if dense_bytes > lim.max_storage_buffer_binding_size => Err(limit(
+            format!("the dense {n} x {n} coupling matrix (kernel `dense`)"),
+            "max_storage_buffer_binding_size",
+            dense_bytes,
+            lim.max_storage_buffer_binding_size,
+        )),
+        _ => Ok(kernel),
+    }
+}
+
+/// Offsets (u32 words) of the sections of the problem buffer.
+#[derive(Clone, Copy, Debug)]
+struct ProblemOffsets {
+    h: usize,
+    row_ptr: usize,
+    adj: usize,
+    class_ptr: usize,
+    class_vars: usize,
+}
+
+/// Layout: the problem buffer `h | row_ptr | adj (col, val pairs) | class_ptr |
+/// class_vars`, as u32 words, and where each section starts.
+fn problem_data(fixed: &FixedIsing, coloring: &Coloring) -> (Vec<u32>, ProblemOffsets) {
+    let n = fixed.h.len();
+    let nnz = fixed.cols.len();
+    let off = ProblemOffsets {
+        h: 0,
+        row_ptr: n,
+        adj: 2 * n + 1,
+        class_ptr: 2 * n + 1 + 2 * nnz,
+        class_vars: 2 * n + 1 + 2 * nnz + coloring.class_ptr.len(),
+    };
+    let mut prob: Vec<u32> = Vec::with_capacity(off.class_vars + n);
+    prob.extend(fixed.h.iter().map(|&x| x as u32));
+    prob.extend(&fixed.row_ptr);
+    for k in 0..nnz {
+        prob.push(fixed.cols[k]);
+        prob.push(fixed.vals[k] as u32);
+    }
+    prob.extend(&coloring.class_ptr);
+    prob.extend(&coloring.class_vars);
+    (prob, off)
+}
+
+/// Pipelines' bind group layouts: group 0 the problem (problem data, dense matrix, β
+/// table), group 1 a replica group (words, resampled words, aux, best), group 2 the
+/// parameter slot (dynamic uniform offset).
+struct Layouts {
+    problem: wgpu::BindGroupLayout,
+    replicas: wgpu::BindGroupLayout,
+    params: wgpu::BindGroupLayout,
+    pipeline: wgpu::PipelineLayout,
+}
+
+impl Layouts {
+    fn new(device: &wgpu::Device) -> Layouts {
+        let problem = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("anneal problem"),
+            entries: &[storage_entry(0, true), storage_entry(1, true), storage_entry(2, true)],
+        });
+        let replicas = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("anneal replicas"),
+            entries: &[
+                storage_entry(0, false),
+                storage_entry(1, false),
+                storage_entry(2, false),
+                storage_entry(3, false),
+            ],
+        });
+        let params_size = std::mem::size_of::<Params>() as u64;
+        let params = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("anneal params"),
+            entries: &[wgpu::BindGroupLayoutEntry {
+                binding: 0,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Uniform,
+                    has_dynamic_offset: true,
+                    min_binding_size: NonZeroU64::new(params_size),
+                },
+                count: None,
+            }],
+        });
+        let pipeline = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("anneal"),
+            bind_group_layouts: &[Some(&problem), Some(&replicas), Some(&params)],
+            immediate_size: 0,
+        });
+        Layouts {
+            problem,
+            replicas,
+            params,
+            pipeline,
+        }
+    }
+}
+
 impl Engine {
     /// Uploads `ising` and allocates `spec.replicas` replicas (split into groups that each
     /// fit one storage binding, unless `spec.single_group`).
     ///
     /// Errors name the device limit that a buffer or the workgroup memory would exceed.
+    /// The steps: select the kernel (`select_kernel`), lay out the problem
+    /// (`problem_data`) and the replica groups, create the layouts (`Layouts`),
+    /// buffers and bind groups; pipelines compile on first use.
     pub fn new(ctx: Arc<GpuContext>, ising: &Ising, spec: &EngineSpec) -> Result<Self, GpuError> {
         let n = ising.num_variables();
         if n == 0 {
@@ -298,75 +436,12 @@ impl Engine {
         let binding = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
         let coloring = greedy_coloring(ising.j());
 
-        // Backend.
         let nmax = n.next_multiple_of(WG);
-        let wg_bytes = 4 * nmax as u64;
-        let wg_allowed = lim.max_compute_workgroup_storage_size as u64;
-        let dense_bytes = 4 * (n as u64) * (n as u64);
-        let dense_fits = dense_bytes <= binding && wg_bytes <= wg_allowed;
-        let cpu_adapter = ctx.summary().device_type == "Cpu";
-        let backend = match spec.backend {
-            // On CPU implementations (lavapipe) every barrier is a coroutine switch of the
-            // whole workgroup; the barrier-free colour kernel measured fastest there on
-            // G22, bqp1000 and a 1,000,000-variable graph.
-            Backend::Auto if cpu_adapter => Backend::Color,
-            Backend::Auto => {
-                if wg_bytes <= wg_allowed {
-                    // Classes smaller than a few dozen leave most of a workgroup idle
-                    // and cost a barrier each; the dense kernel wins there.
-                    let avg_class = n as f64 / coloring.num_colors() as f64;
-                    if dense_fits && avg_class < 32.0 {
-                        Backend::Dense
-                    } else {
-                        Backend::Workgroup
-                    }
-                } else {
-                    Backend::Color
-                }
-            }
-            b => b,
-        };
-        match backend {
-            Backend::Workgroup | Backend::Dense if wg_bytes > wg_allowed => {
-                return Err(limit(
-                    format!(
-                        "one replica of {n} variables in workgroup memory (backend `{}`)",
-                        backend.name()
-                    ),
-                    "max_compute_workgroup_storage_size",
-                    wg_bytes,
-                    wg_allowed,
-                ));
-            }
-            Backend::Dense if dense_bytes > lim.max_storage_buffer_binding_size => {
-                return Err(limit(
-                    format!("the dense {n} x {n} coupling matrix (backend `dense`)"),
-                    "max_storage_buffer_binding_size",
-                    dense_bytes,
-                    lim.max_storage_buffer_binding_size,
-                ));
-            }
-            _ => {}
-        }
+        let kernel = select_kernel(&ctx, n, &coloring, spec.kernel)?;
 
-        // Problem buffer: h | row_ptr | adj | class_ptr | class_vars.
-        let nnz = fixed.cols.len();
-        let h_off = 0usize;
-        let rp_off = n;
-        let adj_off = rp_off + n + 1;
-        let cp_off = adj_off + 2 * nnz;
-        let cv_off = cp_off + coloring.class_ptr.len();
-        let mut prob: Vec<u32> = Vec::with_capacity(cv_off + n);
-        prob.extend(fixed.h.iter().map(|&x| x as u32));
-        prob.extend(&fixed.row_ptr);
-        for k in 0..nnz {
-            prob.push(fixed.cols[k]);
-            prob.push(fixed.vals[k] as u32);
-        }
-        prob.extend(&coloring.class_ptr);
-        prob.extend(&coloring.class_vars);
+        let (prob, offsets) = problem_data(&fixed, &coloring);
         ctx.check_binding(
-            &format!("the problem data ({n} variables, {} couplings)", nnz / 2),
+            &format!("the problem data ({n} variables, {} couplings)", fixed.cols.len() / 2),
             4 * prob.len() as u64,
         )?;
         let betas: Vec<f32> = spec.betas.iter().map(|&b| b as f32).collect();
@@ -403,41 +478,15 @@ impl Engine {
         }
 
         let device = ctx.device();
-        let bgl0 = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("anneal problem"),
-            entries: &[storage_entry(0, true), storage_entry(1, true), storage_entry(2, true)],
-        });
-        let bgl1 = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("anneal replicas"),
-            entries: &[
-                storage_entry(0, false),
-                storage_entry(1, false),
-                storage_entry(2, false),
-                storage_entry(3, false),
-            ],
-        });
         let params_size = std::mem::size_of::<Params>() as u64;
-        let bgl2 = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("anneal params"),
-            entries: &[wgpu::BindGroupLayoutEntry {
-                binding: 0,
-                visibility: wgpu::ShaderStages::COMPUTE,
-                ty: wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Uniform,
-                    has_dynamic_offset: true,
-                    min_binding_size: NonZeroU64::new(params_size),
-                },
-                count: None,
-            }],
-        });
-        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("anneal"),
-            bind_group_layouts: &[Some(&bgl0), Some(&bgl1), Some(&bgl2)],
-            immediate_size: 0,
-        });
-
+        let Layouts {
+            problem: bgl0,
+            replicas: bgl1,
+            params: bgl2,
+            pipeline: layout,
+        } = Layouts::new(device);
         let prob_buf = ctx.storage("anneal prob", &prob);
-        let jmat_buf = if backend == Backend::Dense {
+        let jmat_buf = if kernel == Kernel::Dense {
             ctx.storage("anneal jmat", &fixed.dense())
         } else {
             ctx.storage_zeroed("anneal jmat (unused)", 4)
@@ -565,11 +614,11 @@ impl Engine {
             beta_stride: spec.beta_stride,
             num_temps: temps as u32,
             inv_scale: (1.0 / fixed.scale) as f32,
-            h_off: h_off as u32,
-            rp_off: rp_off as u32,
-            adj_off: adj_off as u32,
-            cp_off: cp_off as u32,
-            cv_off: cv_off as u32,
+            h_off: offsets.h as u32,
+            rp_off: offsets.row_ptr as u32,
+            adj_off: offsets.adj as u32,
+            cp_off: offsets.class_ptr as u32,
+            cv_off: offsets.class_vars as u32,
             en_off: aux_layout.en as u32,
             slot_off: aux_layout.slot as u32,
             at_off: aux_layout.at as u32,
@@ -582,7 +631,7 @@ impl Engine {
         };
         // Invocations per workgroup of the workgroup kernels: enough for the largest colour
         // class (sparse) or for all columns (dense), between 32 and 256.
-        let width = if backend == Backend::Dense {
+        let width = if kernel == Kernel::Dense {
             n
         } else {
             (0..coloring.num_colors())
@@ -594,7 +643,7 @@ impl Engine {
         Ok(Engine {
             ctx,
             n,
-            backend,
+            kernel,
             nmax,
             wgs,
             fixed_scale: fixed.scale,
@@ -618,8 +667,8 @@ impl Engine {
     }
 
     /// The kernels in use (never `Auto`).
-    pub fn backend(&self) -> Backend {
-        self.backend
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
     }
 
     /// Number of colour classes of the interaction graph.
@@ -657,33 +706,26 @@ impl Engine {
         self.ctx.index()
     }
 
-    fn pipeline(&self, kernel: Kernel) -> wgpu::ComputePipeline {
-        let (file, src, entry) = match kernel {
-            Kernel::InitSparse => ("anneal_init", INIT, "init_sparse"),
-            Kernel::InitDense => ("anneal_init", INIT, "init_dense"),
-            Kernel::SweepWg => ("anneal_sweep_wg", SWEEP_WG, "sweep_wg_sparse"),
-            Kernel::SweepDense => ("anneal_sweep_dense", SWEEP_DENSE, "sweep_wg_dense"),
-            Kernel::SweepColor => ("anneal_sweep_color", SWEEP_COLOR, "sweep_color"),
-            Kernel::Energy => ("anneal_energy", ENERGY, "energy"),
-            Kernel::PtSwap => ("pt_exchange", PT, "pt_swap"),
-            Kernel::PtBest => ("pt_exchange", PT, "pt_best"),
-            Kernel::PaResample => ("pa_resample", PA, "pa_resample"),
-            Kernel::PaCopy => ("pa_resample", PA, "pa_copy"),
+    fn pipeline(&self, kernel: Entry) -> wgpu::ComputePipeline {
+        let (shader, entry): (Shader, &str) = match kernel {
+            Entry::InitSparse => (shaders::ANNEAL_INIT, "init_sparse"),
+            Entry::InitDense => (shaders::ANNEAL_INIT, "init_dense"),
+            Entry::SweepWg => (shaders::ANNEAL_SWEEP_WG, "sweep_wg_sparse"),
+            Entry::SweepDense => (shaders::ANNEAL_SWEEP_DENSE, "sweep_wg_dense"),
+            Entry::SweepColor => (shaders::ANNEAL_SWEEP_COLOR, "sweep_color"),
+            Entry::Energy => (shaders::ANNEAL_ENERGY, "energy"),
+            Entry::PtSwap => (shaders::PT_EXCHANGE, "pt_swap"),
+            Entry::PtBest => (shaders::PT_EXCHANGE, "pt_best"),
+            Entry::PaResample => (shaders::PA_RESAMPLE, "pa_resample"),
+            Entry::PaCopy => (shaders::PA_RESAMPLE, "pa_copy"),
         };
-        let sized = matches!(kernel, Kernel::SweepWg | Kernel::SweepDense);
-        let key = if sized {
-            format!("{file}[{},{}]", self.nmax, self.wgs)
-        } else {
-            file.to_string()
-        };
-        let body = if sized {
-            src.replace("NMAX", &format!("{}u", self.nmax))
-                .replace("WGS", &format!("{}u", self.wgs))
-        } else {
-            src.to_string()
-        };
+        let sized = [("NMAX", self.nmax as u32), ("WGS", self.wgs as u32)];
+        let values: &[(&str, u32)] = if shader.constants.is_empty() { &[] } else { &sized };
+        let source = shader
+            .source(values)
+            .unwrap_or_else(|e| unreachable!("the annealing shaders declare NMAX and WGS: {e}"));
         self.ctx
-            .pipeline_with_layout(&key, &format!("{COMMON}\n{body}"), entry, &self.layout)
+            .pipeline_with_layout(&shader.key(values), &source, entry, &self.layout)
     }
 
     fn check_sweeps(&self, sweep0: u32, count: u32) -> Result<(), GpuError> {
@@ -713,7 +755,7 @@ impl Engine {
                 p.num_replicas = g.count as u32;
                 p.replica_base = g.base as u32;
                 let count = g.count as u32;
-                let mut push = |kernel: Kernel, params: Params, dims: (u32, u32)| {
+                let mut push = |kernel: Entry, params: Params, dims: (u32, u32)| {
                     dispatches.push(Dispatch {
                         kernel,
                         group: gi,
@@ -724,32 +766,32 @@ impl Engine {
                 };
                 match *op {
                     Op::Init => {
-                        let k = if self.backend == Backend::Dense {
-                            Kernel::InitDense
+                        let k = if self.kernel == Kernel::Dense {
+                            Entry::InitDense
                         } else {
-                            Kernel::InitSparse
+                            Entry::InitSparse
                         };
                         push(k, p, (spread(self.n), count));
                     }
                     Op::Sweeps { sweep0, count: k } => {
                         self.check_sweeps(sweep0, k)?;
-                        match self.backend {
-                            Backend::Color => {
+                        match self.kernel {
+                            Kernel::Color => {
                                 for t in sweep0..sweep0 + k {
                                     for c in 0..self.coloring.num_colors() {
                                         let mut q = p;
                                         q.sweep0 = t;
                                         q.num_sweeps = 1;
                                         q.color = c as u32;
-                                        push(Kernel::SweepColor, q, (spread(self.coloring.class(c).len()), count));
+                                        push(Entry::SweepColor, q, (spread(self.coloring.class(c).len()), count));
                                     }
                                 }
                             }
                             b => {
-                                let kernel = if b == Backend::Dense {
-                                    Kernel::SweepDense
+                                let kernel = if b == Kernel::Dense {
+                                    Entry::SweepDense
                                 } else {
-                                    Kernel::SweepWg
+                                    Entry::SweepWg
                                 };
                                 let per = self.sweeps_per_dispatch();
                                 let mut t = sweep0;
@@ -764,20 +806,20 @@ impl Engine {
                             }
                         }
                     }
-                    Op::Energy => push(Kernel::Energy, p, (count, 1)),
+                    Op::Energy => push(Entry::Energy, p, (count, 1)),
                     Op::PtSwap { round } => {
                         let mut q = p;
                         q.round = round;
-                        push(Kernel::PtSwap, q, ((self.chains as u32).div_ceil(64).max(1), 1));
+                        push(Entry::PtSwap, q, ((self.chains as u32).div_ceil(64).max(1), 1));
                     }
-                    Op::PtBest => push(Kernel::PtBest, p, (self.chains.max(1) as u32, 1)),
+                    Op::PtBest => push(Entry::PtBest, p, (self.chains.max(1) as u32, 1)),
                     Op::PaResample { step, dbeta } => {
                         let mut q = p;
                         q.round = step;
                         q.dbeta = dbeta as f32;
-                        push(Kernel::PaResample, q, (1, 1));
+                        push(Entry::PaResample, q, (1, 1));
                     }
-                    Op::PaCopy => push(Kernel::PaCopy, p, (spread(self.n), count)),
+                    Op::PaCopy => push(Entry::PaCopy, p, (spread(self.n), count)),
                 }
             }
             if *op == Op::PaCopy {
@@ -808,7 +850,7 @@ impl Engine {
             bytes[at..at + std::mem::size_of::<Params>()].copy_from_slice(bytemuck::bytes_of(&d.params));
         }
         self.ctx.queue().write_buffer(&self.params_buf, 0, &bytes);
-        let mut pipelines: Vec<(Kernel, wgpu::ComputePipeline)> = Vec::new();
+        let mut pipelines: Vec<(Entry, wgpu::ComputePipeline)> = Vec::new();
         for d in dispatches {
             if !pipelines.iter().any(|(k, _)| *k == d.kernel) {
                 pipelines.push((d.kernel, self.pipeline(d.kernel)));
