@@ -520,7 +520,7 @@ impl Orchestrator {
             let left = cfg
                 .time_limit
                 .map(|t| std::time::Duration::from_secs_f64((t - t_start.elapsed().as_secs_f64()).max(0.05)));
-            super::schedule_lns::polish_schedule(inst, sched, left, derive_seed(cfg.seed, 4))?
+            super::schedule_lns::polish_schedule(inst, sched, left, derive_seed(cfg.seed, 4), cfg.interrupt.as_ref())?
         };
         stages.push(StageReport {
             stage: "schedule".into(),

@@ -57,6 +57,8 @@ pub struct LnsParams {
     pub time_limit: Option<Duration>,
     /// Seed of every chain.
     pub seed: u64,
+    /// Stop flag (a cancelled plan): chains end at their next check with their best.
+    pub interrupt: Option<super::orchestrator::Interrupt>,
 }
 
 impl Default for LnsParams {
@@ -66,6 +68,7 @@ impl Default for LnsParams {
             iterations: 4000,
             time_limit: None,
             seed: 0,
+            interrupt: None,
         }
     }
 }
@@ -374,6 +377,7 @@ fn chain(
     agent0: &[usize],
     iterations: usize,
     deadline: Option<Instant>,
+    interrupt: Option<&super::orchestrator::Interrupt>,
     seed: u64,
 ) -> (Cost, Vec<usize>, Vec<usize>, u64) {
     let inst = ctx.inst;
@@ -398,6 +402,9 @@ fn chain(
     let mut it = 0usize;
     loop {
         if best.0 == (0, ctx.lb) || n < 2 {
+            break;
+        }
+        if it.is_multiple_of(16) && interrupt.is_some_and(|f| f.is_set()) {
             break;
         }
         match deadline {
@@ -707,6 +714,7 @@ pub fn improve_schedule(
                 &agent0,
                 params.iterations,
                 deadline,
+                params.interrupt.as_ref(),
                 derive_seed(params.seed, k as u64),
             )
         })
@@ -738,6 +746,7 @@ pub fn polish_schedule(
     windows: super::schedule::ScheduleResult,
     time_limit: Option<Duration>,
     seed: u64,
+    interrupt: Option<&super::orchestrator::Interrupt>,
 ) -> Result<super::schedule::ScheduleResult, OrchestrateError> {
     let ls = super::schedule::list_schedule(inst);
     let list = (ls.start.iter().map(|s| s.unwrap_or(0)).collect(), ls.agent.clone());
@@ -747,6 +756,7 @@ pub fn polish_schedule(
         time_limit,
         seed,
         iterations: (4_000_000 / inst.tasks.len().max(1)).clamp(100, 2000),
+        interrupt: interrupt.cloned(),
         ..LnsParams::default()
     };
     let r = improve_schedule(inst, &[(windows.start.clone(), windows.agent.clone()), list], &params)?;

@@ -273,24 +273,7 @@ impl SolveRequest {
     /// Checks the request against the limits and returns its QUBO/Ising problem, or
     /// `None` for a constrained model (which [`constrained`](Self::constrained) reads).
     pub fn check(&self, limits: &Limits) -> Result<Option<Problem>, Rejection> {
-        if let Some(t) = self.time_limit {
-            if !(t.is_finite() && t > 0.0) {
-                return Err(Rejection::new(
-                    422,
-                    format!("time_limit must be a positive number of seconds, not {t}"),
-                ));
-            }
-            if t > limits.max_time_limit_s {
-                return Err(Rejection::limit(
-                    422,
-                    "max-time-limit",
-                    format!(
-                        "time_limit {t} s is over the limit max-time-limit = {} s",
-                        limits.max_time_limit_s
-                    ),
-                ));
-            }
-        }
+        check_time_limit(self.time_limit, limits)?;
         if let Some(t) = self.params.time_limit
             && t > limits.max_time_limit_s
         {
@@ -386,24 +369,7 @@ impl PlanRequest {
     /// Checks the request against the limits (agents count as variables).
     pub fn check(&self, limits: &Limits) -> Result<crate::orchestrate::Instance, Rejection> {
         self.params.orchestrator()?;
-        if let Some(t) = self.time_limit {
-            if !(t.is_finite() && t > 0.0) {
-                return Err(Rejection::new(
-                    422,
-                    format!("time_limit must be a positive number of seconds, not {t}"),
-                ));
-            }
-            if t > limits.max_time_limit_s {
-                return Err(Rejection::limit(
-                    422,
-                    "max-time-limit",
-                    format!(
-                        "time_limit {t} s is over the limit max-time-limit = {} s",
-                        limits.max_time_limit_s
-                    ),
-                ));
-            }
-        }
+        check_time_limit(self.time_limit, limits)?;
         let inst = self.scenario()?;
         if inst.num_agents() > limits.max_variables {
             return Err(Rejection::limit(
@@ -418,6 +384,28 @@ impl PlanRequest {
         }
         Ok(inst)
     }
+}
+
+/// A request's `time_limit`: a positive number of seconds within `max-time-limit` (422).
+fn check_time_limit(time_limit: Option<f64>, limits: &Limits) -> Result<(), Rejection> {
+    let Some(t) = time_limit else { return Ok(()) };
+    if !(t.is_finite() && t > 0.0) {
+        return Err(Rejection::new(
+            422,
+            format!("time_limit must be a positive number of seconds, not {t}"),
+        ));
+    }
+    if t > limits.max_time_limit_s {
+        return Err(Rejection::limit(
+            422,
+            "max-time-limit",
+            format!(
+                "time_limit {t} s is over the limit max-time-limit = {} s",
+                limits.max_time_limit_s
+            ),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
