@@ -74,3 +74,19 @@ pub fn env_flag(value: &str) -> bool {
     let v = value.trim().to_ascii_lowercase();
     !matches!(v.as_str(), "" | "0" | "no" | "false" | "off")
 }
+
+/// Unit tests only: `None` means "no adapter, skip", which is allowed only when
+/// `QAM_REQUIRE_GPU` is off (the test command sets it, so there a missing adapter fails the
+/// test instead of skipping it, as `tests/it/common::gpu` does for the integration tests).
+#[cfg(test)]
+pub(crate) fn test_device<T, E: std::fmt::Display>(got: Result<T, E>) -> Option<T> {
+    match got {
+        Ok(v) => Some(v),
+        Err(e) => {
+            let required = std::env::var("QAM_REQUIRE_GPU").is_ok_and(|v| env_flag(&v));
+            assert!(!required, "QAM_REQUIRE_GPU is set but: {e}");
+            eprintln!("skipping GPU test: {e}");
+            None
+        }
+    }
+}

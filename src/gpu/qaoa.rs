@@ -955,13 +955,12 @@ mod tests {
     use std::sync::{Barrier, Mutex};
 
     /// A device whose bindings hold `2^bits` amplitudes, or `None` without an adapter
-    /// (the integration tests fail on that under QAM_REQUIRE_GPU; this one only skips).
+    /// (a failure instead under QAM_REQUIRE_GPU, see `gpu::test_device`).
     fn small_binding_device(bits: usize) -> Option<Arc<GpuContext>> {
-        GpuContext::new(&GpuOptions {
+        crate::gpu::test_device(GpuContext::new(&GpuOptions {
             max_storage_binding: Some(8 << bits),
             ..Default::default()
-        })
-        .ok()
+        }))
         .map(Arc::new)
     }
 
@@ -1028,7 +1027,6 @@ mod tests {
     #[test]
     fn split_state_equals_cpu() {
         let Some(ctx) = small_binding_device(7) else {
-            eprintln!("skipping: no GPU adapter");
             return;
         };
         let n = 12;
