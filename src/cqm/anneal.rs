@@ -28,7 +28,7 @@
 
 use super::{Cmp, ConstrainedModel, ConstraintViolation, CqmError, tolerance};
 use crate::rng::Rng;
-use crate::solvers::SolveContext;
+use crate::solvers::{SolveContext, StopReason};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -97,21 +97,6 @@ impl CqmSaParams {
         }
         Ok(())
     }
-}
-
-/// Why the run stopped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StopReason {
-    /// All cycles done (no time limit).
-    Completed,
-    /// The time limit was reached.
-    TimeLimit,
-    /// A feasible state at or below the target energy was found.
-    Target,
-    /// Interrupted from outside ([`SolveContext::interrupt`]: Ctrl-C, a cancelled
-    /// request, a planner being stopped); the best state so far is returned.
-    Interrupted,
 }
 
 /// The result of a [`CqmSaSolver`] run.

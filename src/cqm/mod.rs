@@ -32,7 +32,9 @@ pub mod gap;
 pub mod json;
 pub mod lp;
 
-pub use anneal::{CqmSaParams, CqmSaSolver, CqmSolution, StopReason};
+/// The stop reason every solver reports (re-exported: `cqm-sa` has no kinds of its own).
+pub use crate::solvers::StopReason;
+pub use anneal::{CqmSaParams, CqmSaSolver, CqmSolution};
 
 use std::collections::HashMap;
 use std::fmt;
