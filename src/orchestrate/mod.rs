@@ -41,6 +41,7 @@ pub mod refine;
 pub mod scenario;
 pub mod schedule;
 pub mod schedule_lns;
+mod stages;
 pub mod validate;
 
 pub use crate::batch::{BatchSolver, GpuBatcher, Subproblem};

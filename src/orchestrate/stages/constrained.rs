@@ -1,0 +1,84 @@
+//! The **constrained** step after refine: the whole assignment on the constrained annealer
+//! ([`crate::orchestrate::constrained`], `cqm-sa` with capacities as native constraints)
+//! from the current plan, kept when it is feasible and better (or the plan was
+//! infeasible); then the exact optimum when `pools^agents` is small enough (from scratch
+//! only), kept when better.
+
+use super::{Ctx, Progress, State};
+use crate::orchestrate::OrchestrateError;
+use crate::orchestrate::baseline::exact_assignment;
+use crate::orchestrate::orchestrator::Interrupt;
+use crate::rng::derive_seed;
+use std::time::Instant;
+
+/// Runs the step on `st`; returns the exact optimum (placement, objective) when it was
+/// computed, for the report.
+pub(in crate::orchestrate) fn run(
+    ctx: &Ctx,
+    st: &mut State,
+    from_scratch: bool,
+    progress: &mut Progress,
+) -> Result<Option<(Vec<usize>, f64)>, OrchestrateError> {
+    let (cfg, inst) = (ctx.cfg, ctx.inst);
+    let (aa, pp) = (inst.num_agents(), inst.num_pools());
+    let problem = st.global.problem;
+    let t0 = Instant::now();
+    if cfg.constrained_max_vars > 0 && aa > 0 && aa * pp <= cfg.constrained_max_vars && !ctx.interrupted() {
+        let time_limit = cfg.time_limit.map(|t| {
+            let left = t * (1.0 - crate::orchestrate::schedule_lns::schedule_share(inst)) - ctx.elapsed_s();
+            std::time::Duration::from_secs_f64(left.max(0.05))
+        });
+        let params = crate::cqm::CqmSaParams {
+            chains: 2,
+            sweeps: 200,
+            cycles: 2,
+            seed: derive_seed(cfg.seed, 20),
+            time_limit,
+            target_energy: None,
+        };
+        let current = st.global.placement.clone();
+        let interrupt = cfg.interrupt.as_ref().map(Interrupt::flag);
+        let (found, first) = crate::orchestrate::constrained::solve_assignment_timed(
+            problem, &current, params, interrupt,
+        )
+        .map_err(|e| OrchestrateError::InvalidParameter {
+            name: "constrained",
+            reason: e.to_string(),
+        })?;
+        if progress.time_to_feasible.is_none()
+            && let Some(first) = first
+        {
+            progress.time_to_feasible = Some((t0.duration_since(ctx.t_start) + first).as_secs_f64());
+        }
+        if let Some(found) = found {
+            let found: Vec<Option<usize>> = found.into_iter().map(Some).collect();
+            let old_feasible = problem.is_feasible(&current);
+            if !old_feasible || problem.objective(&found) < problem.objective(&current) - 1e-9 {
+                for (a, &p) in found.iter().enumerate() {
+                    if st.global.placement[a] != p {
+                        st.global.apply(a, p);
+                    }
+                }
+            }
+        }
+    }
+    let exact = if from_scratch && !ctx.interrupted() {
+        exact_assignment(inst, cfg.exact_max_leaves)
+    } else {
+        None
+    };
+    if let Some((ex, _)) = &exact {
+        let ex: Vec<Option<usize>> = ex.iter().map(|&p| Some(p)).collect();
+        if problem.objective(&ex) < problem.objective(&st.global.placement) - 1e-9
+            || !problem.is_feasible(&st.global.placement)
+        {
+            for (a, &p) in ex.iter().enumerate() {
+                if st.global.placement[a] != p {
+                    st.global.apply(a, p);
+                }
+            }
+        }
+    }
+    progress.record("constrained", t0, 0, Some(problem.objective(&st.global.placement)));
+    Ok(exact)
+}
