@@ -1,8 +1,8 @@
-//! Compares the two graph partitioners of the crate on the same graphs: decomposition's
-//! size-capped multilevel partitioner (`qam::decompose::partition`) and orchestration's
-//! balanced hierarchical k-way clustering (`qam::orchestrate::cluster::hierarchical`,
-//! partition QUBOs on the CPU batch solver). Both get edge weights `|w|` and the same
-//! cluster-size cap.
+//! Compares the modes of the crate's one graph partitioner (`qam::decompose::partition`) on
+//! the same graphs: the size-capped multilevel mode (decomposition's), the balanced mode
+//! with an exact cluster count `ceil(n / cap)` and its greedy split, and the balanced mode
+//! with k-way partition QUBOs on the CPU batch solver as its split strategy
+//! (`qam::orchestrate::cluster::hierarchical`, orchestration's). All get edge weights `|w|`.
 //!
 //! ```sh
 //! cargo run --release --example partitioners -- ../shared/data/gset/G22.txt:20,200 ../shared/data/gset/G81.txt:200
@@ -13,6 +13,7 @@
 //! partitioner: clusters, cut weight as a share of the total, balance (largest / mean
 //! cluster), smallest and largest cluster, time.
 
+use qam::decompose::partition::{BalancedParams, GrowSplit, balanced};
 use qam::decompose::{Graph, PartitionParams, partition};
 use qam::io::{ReadOptions, read_file};
 use qam::model::Couplings;
@@ -58,9 +59,24 @@ fn compare(name: &str, g: &Couplings, cap: usize, max_k: usize) {
     row(
         name,
         cap,
-        "decompose multilevel",
+        "size-capped multilevel",
         g,
         p.assignment(),
+        t.elapsed().as_secs_f64(),
+    );
+    let t = Instant::now();
+    let params = BalancedParams {
+        max_k,
+        seed: 1,
+        ..BalancedParams::new(g.num_variables().div_ceil(cap))
+    };
+    let b = balanced(&Graph::from_couplings(&abs), &params, &GrowSplit, None).expect("balanced");
+    row(
+        name,
+        cap,
+        "balanced, greedy split",
+        g,
+        &b.cluster_of,
         t.elapsed().as_secs_f64(),
     );
     let t = Instant::now();
@@ -77,7 +93,7 @@ fn compare(name: &str, g: &Couplings, cap: usize, max_k: usize) {
     row(
         name,
         cap,
-        "orchestrate k-way QUBO",
+        "balanced, QUBO split",
         g,
         &c.cluster_of,
         t.elapsed().as_secs_f64(),

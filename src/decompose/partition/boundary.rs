@@ -2,6 +2,9 @@
 
 use super::graph::Graph;
 
+/// Label of a vertex not in any cluster yet (only while a balanced split is repaired).
+pub(super) const UNASSIGNED: u32 = u32::MAX;
+
 /// Coupling weight from one vertex to each neighbouring cluster (a sparse accumulator).
 pub(super) struct Conn {
     weight: Vec<f64>,
@@ -20,7 +23,8 @@ impl Conn {
         }
     }
 
-    /// Fills in the weight from `v` to each cluster its neighbours belong to.
+    /// Fills in the weight from `v` to each cluster its neighbours belong to (neighbours
+    /// labelled [`UNASSIGNED`] count for none).
     pub fn gather(&mut self, g: &Graph, labels: &[u32], v: usize) {
         for &c in &self.touched {
             self.weight[c as usize] = 0.0;
@@ -30,6 +34,9 @@ impl Conn {
         let (nb, w) = g.row(v);
         for (&u, &x) in nb.iter().zip(w) {
             let c = labels[u as usize];
+            if c == UNASSIGNED {
+                continue;
+            }
             if !self.seen[c as usize] {
                 self.seen[c as usize] = true;
                 self.touched.push(c);
@@ -45,13 +52,21 @@ impl Conn {
     }
 
     /// The touched cluster `c != a` with room for a vertex of weight `w` (`size[c] + w <=
-    /// cap`) that maximises `to(c) - offset`, if that exceeds `threshold` (the first such
-    /// cluster in touch order on ties); otherwise `a`.
-    pub fn best_with_room(&self, a: u32, size: &[u32], w: u32, cap: u32, offset: f64, threshold: f64) -> u32 {
+    /// upper(c)`) that maximises `to(c) - offset`, if that exceeds `threshold` (the first
+    /// such cluster in touch order on ties); otherwise `a`.
+    pub fn best_with_room(
+        &self,
+        a: u32,
+        size: &[u32],
+        w: u32,
+        upper: impl Fn(u32) -> u32,
+        offset: f64,
+        threshold: f64,
+    ) -> u32 {
         let mut best = a;
         let mut best_score = threshold;
         for &c in &self.touched {
-            if c == a || size[c as usize] + w > cap {
+            if c == a || size[c as usize] + w > upper(c) {
                 continue;
             }
             let score = self.to(c) - offset;
@@ -81,6 +96,19 @@ pub(super) fn move_to(labels: &mut [u32], size: &mut [u32], v: usize, w: u32, to
 /// with the largest cut reduction `w(v, B) - w(v, A)`, if positive and `B` has room for
 /// it under `cap`. Never breaks the cap; the cut decreases strictly with every move.
 pub(super) fn refine(g: &Graph, labels: &mut [u32], cap: u32, passes: usize) {
+    refine_within(g, labels, |_| cap, |_| 0, passes);
+}
+
+/// [`refine`] with a weight range per cluster: a vertex of weight `w` leaves cluster `A`
+/// only if `size(A) - w >= lower(A)` and joins `B` only if `size(B) + w <= upper(B)`.
+/// Every vertex must be labelled.
+pub(super) fn refine_within(
+    g: &Graph,
+    labels: &mut [u32],
+    upper: impl Fn(u32) -> u32 + Copy,
+    lower: impl Fn(u32) -> u32,
+    passes: usize,
+) {
     let k = labels.iter().copied().max().map_or(0, |m| m as usize + 1);
     let vw = g.vertex_weights();
     let mut size = vec![0u32; k];
@@ -93,12 +121,12 @@ pub(super) fn refine(g: &Graph, labels: &mut [u32], cap: u32, passes: usize) {
         for v in 0..g.n() {
             let a = labels[v];
             let (nb, _) = g.row(v);
-            if nb.iter().all(|&u| labels[u as usize] == a) {
+            if size[a as usize] < lower(a) + vw[v] || nb.iter().all(|&u| labels[u as usize] == a) {
                 continue;
             }
             conn.gather(g, labels, v);
             let internal = conn.to(a);
-            let best = conn.best_with_room(a, &size, vw[v], cap, internal, 1e-12 * (1.0 + internal.abs()));
+            let best = conn.best_with_room(a, &size, vw[v], upper, internal, 1e-12 * (1.0 + internal.abs()));
             moved += usize::from(move_to(labels, &mut size, v, vw[v], best));
         }
         if moved == 0 {

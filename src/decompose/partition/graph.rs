@@ -133,6 +133,47 @@ impl Graph {
         Graph { xadj, adj, ew, vw }
     }
 
+    /// The subgraph induced by `nodes` (vertex `i` of the result is `nodes[i]`; vertex
+    /// weights kept). `local[v]` must be the position of `v` in `nodes` for every member
+    /// and `member(v)` say whether `v` is one. O(sum of the members' degrees).
+    pub fn induced(&self, nodes: &[u32], local: &[u32], member: impl Fn(usize) -> bool) -> Graph {
+        let mut xadj = Vec::with_capacity(nodes.len() + 1);
+        xadj.push(0);
+        let mut adj = Vec::new();
+        let mut ew = Vec::new();
+        for &v in nodes {
+            let (nb, w) = self.row(v as usize);
+            for (&u, &x) in nb.iter().zip(w) {
+                if member(u as usize) {
+                    adj.push(local[u as usize]);
+                    ew.push(x);
+                }
+            }
+            xadj.push(adj.len());
+        }
+        let vw = nodes.iter().map(|&v| self.vw[v as usize]).collect();
+        Graph { xadj, adj, ew, vw }
+    }
+
+    /// The edges as [`Couplings`] (weights `w_ij`, each edge once).
+    pub fn to_couplings(&self) -> Couplings {
+        let mut t = Vec::with_capacity(self.adj.len() / 2);
+        for v in 0..self.n() {
+            let (nb, w) = self.row(v);
+            for (&u, &x) in nb.iter().zip(w) {
+                if u as usize > v {
+                    t.push((v as u32, u, x));
+                }
+            }
+        }
+        Couplings::from_triplets(self.n(), t).expect("indices of a graph are in range")
+    }
+
+    /// Sum of the weights of the edges at `v`.
+    pub fn weighted_degree(&self, v: usize) -> f64 {
+        self.row(v).1.iter().sum()
+    }
+
     /// The same graph with every vertex weight set to 1 (a coarse graph seen as the model
     /// of the next level, where each cluster is one variable).
     pub fn with_unit_weights(mut self) -> Graph {

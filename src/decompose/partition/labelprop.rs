@@ -25,7 +25,7 @@ pub(super) fn propagate(g: &Graph, cap: u32, rounds: usize, rng: &mut Rng) -> Ve
             }
             let a = labels[v];
             conn.gather(g, &labels, v);
-            let best = conn.best_with_room(a, &size, vw[v], cap, 0.0, conn.to(a));
+            let best = conn.best_with_room(a, &size, vw[v], |_| cap, 0.0, conn.to(a));
             moved += usize::from(move_to(&mut labels, &mut size, v, vw[v], best));
         }
         if moved * 1000 < n {

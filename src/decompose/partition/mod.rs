@@ -16,12 +16,21 @@
 //!
 //! Both finish by packing clusters below half the cap together (merging clusters never
 //! increases the cut), so the number of clusters stays close to `n / cap`.
+//!
+//! A second mode, [`balanced`], gives an **exact number of clusters** of about equal size
+//! (each split within a tolerance of its targets, so also a lower size bound), grouped at
+//! most `max_k` per parent: recursive multilevel k-way splits on the same coarsening and
+//! boundary refinement, with a pluggable [`SplitStrategy`] for the coarsest graph
+//! (orchestration plugs in k-way partition QUBOs on its batch solver). Decomposition uses
+//! the size-capped mode (its sub-solvers need the cap), orchestration the balanced one.
 
+mod balanced;
 mod boundary;
 mod coarsen;
 mod graph;
 mod labelprop;
 
+pub use balanced::{BalancedParams, BalancedPartition, GrowSplit, SplitProblem, SplitStrategy, balanced};
 pub use graph::Graph;
 
 use super::DecomposeError;
@@ -254,7 +263,7 @@ pub fn partition(g: &Graph, p: &PartitionParams) -> Result<Partition, DecomposeE
 
 /// Multilevel clustering: coarsen to a stop, pack, uncoarsen with refinement.
 fn multilevel(g: &Graph, cap: u32, passes: usize, rng: &mut Rng) -> Vec<u32> {
-    let (graphs, maps) = coarsen::coarsen(g, cap, rng);
+    let (graphs, maps) = coarsen::coarsen(g, coarsen::Goal::capped(cap), rng);
     let coarsest = graphs.last().unwrap_or(g);
     let mut labels = pack(coarsest, &(0..coarsest.n() as u32).collect::<Vec<_>>(), cap);
     boundary::refine(coarsest, &mut labels, cap, passes);
@@ -268,7 +277,7 @@ fn multilevel(g: &Graph, cap: u32, passes: usize, rng: &mut Rng) -> Vec<u32> {
 
 /// Coarsens `g` to a stop and packs the result: the cluster of each vertex of `g`.
 fn coarsen_and_pack(g: &Graph, cap: u32, rng: &mut Rng) -> Vec<u32> {
-    let (graphs, maps) = coarsen::coarsen(g, cap, rng);
+    let (graphs, maps) = coarsen::coarsen(g, coarsen::Goal::capped(cap), rng);
     let coarsest = graphs.last().unwrap_or(g);
     let mut labels = pack(coarsest, &(0..coarsest.n() as u32).collect::<Vec<_>>(), cap);
     for map in maps.iter().rev() {

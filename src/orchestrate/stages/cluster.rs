@@ -1,11 +1,13 @@
 //! Stage 1, **cluster**: the traffic graph split into balanced clusters of about
-//! `cluster_size` agents ([`crate::orchestrate::cluster::hierarchical`]); the parents of the
+//! `cluster_size` agents ([`crate::orchestrate::cluster::hierarchical`]; the interrupt
+//! stops it between levels); the parents of the
 //! clusters in its hierarchy are the groups (clusters of clusters) that the
 //! [`place`](super::place) stage places one after another.
 
 use super::{Ctx, Progress};
 use crate::orchestrate::OrchestrateError;
-use crate::orchestrate::cluster::{Clustering, hierarchical};
+use crate::orchestrate::cluster::{Clustering, hierarchical_until};
+use crate::orchestrate::orchestrator::Interrupt;
 use crate::rng::derive_seed;
 use std::time::Instant;
 
@@ -21,7 +23,7 @@ fn cluster_size(ctx: &Ctx) -> usize {
 pub(in crate::orchestrate) fn run(ctx: &Ctx, progress: &mut Progress) -> Result<Clustering, OrchestrateError> {
     let t0 = Instant::now();
     let cfg = ctx.cfg;
-    let clustering = hierarchical(
+    let clustering = hierarchical_until(
         &ctx.inst.traffic,
         cluster_size(ctx),
         cfg.max_k,
@@ -29,6 +31,7 @@ pub(in crate::orchestrate) fn run(ctx: &Ctx, progress: &mut Progress) -> Result<
         ctx.backend,
         derive_seed(cfg.seed, 1),
         cfg.batch_size,
+        cfg.interrupt.as_ref().map(Interrupt::flag),
     )?;
     progress.record("cluster", t0, clustering.subproblems, None);
     Ok(clustering)
