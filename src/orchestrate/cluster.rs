@@ -26,7 +26,7 @@ use super::OrchestrateError;
 use super::assign::{PenaltySettings, add_square};
 use crate::batch::{BatchSolver, Subproblem};
 use crate::decompose::DecomposeError;
-use crate::decompose::partition::{BalancedParams, Graph, SplitProblem, SplitStrategy, balanced};
+use crate::decompose::partition::{BalancedParams, BalancedPartition, Graph, SplitProblem, SplitStrategy, balanced};
 use crate::model::Model;
 use crate::model::{Couplings, Qubo};
 use crate::solvers::SolveContext;
@@ -165,33 +165,8 @@ impl PartitionQubo {
     }
 }
 
-/// Clusters of agents, with their parents (groups: clusters of clusters).
-#[derive(Clone, Debug, Default)]
-pub struct Clustering {
-    /// Cluster of each node.
-    pub cluster_of: Vec<u32>,
-    /// Nodes of each cluster.
-    pub members: Vec<Vec<u32>>,
-    /// Group (parent part in the hierarchy) of each cluster.
-    pub group_of: Vec<u32>,
-    /// Number of groups.
-    pub num_groups: usize,
-    /// Depth of the hierarchy (1 for a single k-way split, 0 for one cluster).
-    pub depth: usize,
-    /// Partition subproblems solved.
-    pub subproblems: usize,
-}
-
-impl Clustering {
-    /// Clusters of each group, in cluster order.
-    pub fn groups(&self) -> Vec<Vec<u32>> {
-        let mut g = vec![Vec::new(); self.num_groups];
-        for (c, &p) in self.group_of.iter().enumerate() {
-            g[p as usize].push(c as u32);
-        }
-        g
-    }
-}
+/// Clusters of agents with their groups (clusters of clusters): the balanced partition.
+pub type Clustering = BalancedPartition;
 
 /// The k-way partition QUBO as the splitting strategy of the partitioner: each split's
 /// coarse graph (at most 64 nodes, at most `max_k` children) becomes a
@@ -265,10 +240,21 @@ impl SplitStrategy for QuboSplit<'_> {
     }
 }
 
+/// The partitioner's parameters for clusters of about `cluster_size` of `n` nodes:
+/// exactly `ceil(n / cluster_size)` clusters (at least 1), at most `max_k` per split (at
+/// least 2), each split within 10% of its targets.
+pub fn cluster_params(n: usize, cluster_size: usize, max_k: usize, seed: u64) -> BalancedParams {
+    BalancedParams {
+        max_k: max_k.max(2),
+        seed,
+        ..BalancedParams::new(n.div_ceil(cluster_size.max(1)).max(1))
+    }
+}
+
 /// Hierarchical balanced clustering of `graph` (traffic weights `>= 0`, unit node weights)
-/// into `ceil(n / cluster_size)` clusters of about `cluster_size` nodes (each split within
-/// 10% of its targets), at most `max_k` children per split, with [`QuboSplit`] on
-/// `backend` (batches of at most `batch_size`).
+/// into `ceil(n / cluster_size)` clusters of about `cluster_size` nodes, at most `max_k`
+/// children per split ([`cluster_params`]), with [`QuboSplit`] on `backend` (batches of
+/// at most `batch_size`).
 pub fn hierarchical(
     graph: &Couplings,
     cluster_size: usize,
@@ -278,48 +264,31 @@ pub fn hierarchical(
     seed: u64,
     batch_size: usize,
 ) -> Result<Clustering, OrchestrateError> {
-    hierarchical_until(graph, cluster_size, max_k, pen, backend, seed, batch_size, None)
-}
-
-/// [`hierarchical`] that stops splitting between depths once `interrupt` is set (the
-/// parts still open become clusters, larger than `cluster_size`).
-#[allow(clippy::too_many_arguments)]
-pub fn hierarchical_until(
-    graph: &Couplings,
-    cluster_size: usize,
-    max_k: usize,
-    pen: &PenaltySettings,
-    backend: &dyn BatchSolver,
-    seed: u64,
-    batch_size: usize,
-    interrupt: Option<&AtomicBool>,
-) -> Result<Clustering, OrchestrateError> {
-    pen.check()?;
-    let n = graph.num_variables();
-    let params = BalancedParams {
-        max_k: max_k.max(2),
-        seed,
-        ..BalancedParams::new(n.div_ceil(cluster_size.max(1)).max(1))
-    };
+    let params = cluster_params(graph.num_variables(), cluster_size, max_k, seed);
     let split = QuboSplit {
         penalties: pen,
         backend,
         batch_size,
     };
-    let b = balanced(&Graph::from_couplings(graph), &params, &split, interrupt).map_err(|e| match e {
+    cluster(graph, &params, &split, None)
+}
+
+/// Balanced clustering of `graph` by the partitioner with `split`; `interrupt`, once set,
+/// stops the splitting between depths (the parts still open become clusters, larger than
+/// asked).
+pub fn cluster(
+    graph: &Couplings,
+    params: &BalancedParams,
+    split: &QuboSplit,
+    interrupt: Option<&AtomicBool>,
+) -> Result<Clustering, OrchestrateError> {
+    split.penalties.check()?;
+    balanced(&Graph::from_couplings(graph), params, split, interrupt).map_err(|e| match e {
         DecomposeError::Solve(s) => OrchestrateError::Solve(s),
         DecomposeError::Model(m) => OrchestrateError::Model(m),
         other => OrchestrateError::InvalidParameter {
             name: "cluster_size",
             reason: other.to_string(),
         },
-    })?;
-    Ok(Clustering {
-        cluster_of: b.cluster_of,
-        members: b.members,
-        group_of: b.group_of,
-        num_groups: b.num_groups,
-        depth: b.depth,
-        subproblems: b.splits,
     })
 }

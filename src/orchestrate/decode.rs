@@ -6,8 +6,9 @@
 //! one of its items to a pool with room that raises the objective least is made; if no item
 //! can move, the item whose removal costs least is unplaced. Then unplaced items go, one by
 //! one, to the pool with room that raises the objective least; items that fit nowhere are
-//! returned. Partition and schedule repair live next to their builders
-//! ([`super::cluster`], [`super::schedule`]) and follow the same rule.
+//! returned. Partition repair lives in the partitioner
+//! ([`crate::decompose::partition::balanced`]), schedule repair next to its builder
+//! ([`super::schedule`]); both follow the same rule.
 
 use super::assign::AssignProblem;
 use crate::model::Couplings;

@@ -4,8 +4,9 @@
 //! capacities; tasks with durations, precedence and conflicts; a communication graph) is
 //! validated into an [`Instance`], then planned by the [`Orchestrator`]:
 //!
-//! 1. [`cluster`]: the traffic graph is split into balanced clusters (a balanced k-way
-//!    partition QUBO on a coarsened graph, recursively: clusters of clusters).
+//! 1. [`cluster`]: the traffic graph is split into balanced clusters by the crate's one
+//!    partitioner ([`crate::decompose::partition::balanced`], recursively: clusters of
+//!    clusters), with a balanced k-way partition QUBO as its split strategy.
 //! 2. [`assign`]: clusters, then agents, are placed in pools by assignment QUBOs (one-hot
 //!    placement, capacity by slack-encoded penalties, placement cost, communication cost
 //!    between pools), one small subproblem per cluster or group of clusters.

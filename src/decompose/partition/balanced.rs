@@ -124,6 +124,17 @@ pub struct BalancedPartition {
     pub interrupted: bool,
 }
 
+impl BalancedPartition {
+    /// Clusters of each group, in cluster order.
+    pub fn groups(&self) -> Vec<Vec<u32>> {
+        let mut g = vec![Vec::new(); self.num_groups];
+        for (c, &p) in self.group_of.iter().enumerate() {
+            g[p as usize].push(c as u32);
+        }
+        g
+    }
+}
+
 struct Part {
     nodes: Vec<u32>,
     want: usize,

@@ -6,7 +6,7 @@
 
 use super::{Ctx, Progress};
 use crate::orchestrate::OrchestrateError;
-use crate::orchestrate::cluster::{Clustering, hierarchical_until};
+use crate::orchestrate::cluster::{Clustering, QuboSplit, cluster, cluster_params};
 use crate::orchestrate::orchestrator::Interrupt;
 use crate::rng::derive_seed;
 use std::time::Instant;
@@ -23,16 +23,23 @@ fn cluster_size(ctx: &Ctx) -> usize {
 pub(in crate::orchestrate) fn run(ctx: &Ctx, progress: &mut Progress) -> Result<Clustering, OrchestrateError> {
     let t0 = Instant::now();
     let cfg = ctx.cfg;
-    let clustering = hierarchical_until(
-        &ctx.inst.traffic,
+    let params = cluster_params(
+        ctx.inst.num_agents(),
         cluster_size(ctx),
         cfg.max_k,
-        &cfg.penalties,
-        ctx.backend,
         derive_seed(cfg.seed, 1),
-        cfg.batch_size,
+    );
+    let split = QuboSplit {
+        penalties: &cfg.penalties,
+        backend: ctx.backend,
+        batch_size: cfg.batch_size,
+    };
+    let clustering = cluster(
+        &ctx.inst.traffic,
+        &params,
+        &split,
         cfg.interrupt.as_ref().map(Interrupt::flag),
     )?;
-    progress.record("cluster", t0, clustering.subproblems, None);
+    progress.record("cluster", t0, clustering.splits, None);
     Ok(clustering)
 }
