@@ -56,6 +56,10 @@ pub struct GenScenarioArgs {
     /// Output file (JSON).
     #[arg(long)]
     out: PathBuf,
+    /// CPU threads for this command (a rayon pool of its own) [default: all cores, or
+    /// RAYON_NUM_THREADS]. The same seed gives the same scenario on any thread count.
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 /// `--load-model` values.

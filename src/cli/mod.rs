@@ -93,7 +93,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Bench(a) => bench::run(a),
         Command::Devices(a) => devices::run(a),
         Command::Orchestrate(a) => with_threads(a.threads, || orchestrate::run(a)),
-        Command::GenScenario(a) => gen_scenario::run(a),
+        Command::GenScenario(a) => with_threads(a.threads, || gen_scenario::run(a)),
         Command::ScaleTest(a) => with_threads(a.threads, || scale_test::run(a)),
         Command::Decompose(a) => with_threads(a.threads, || decompose::run(a)),
         Command::Qaoa(a) => with_threads(a.threads, || qaoa::run(a)),

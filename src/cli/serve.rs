@@ -38,10 +38,26 @@ pub struct ServeArgs {
     /// Most jobs waiting in the queue (429 above).
     #[arg(long, default_value_t = Limits::default().max_queue)]
     max_queue: usize,
+    /// CPU threads the jobs' solvers run on, all workers together (one rayon pool for the
+    /// server; GPU solvers are unaffected) [default: all cores, or RAYON_NUM_THREADS; 0:
+    /// all cores]. The same seed gives the same answer on any thread count.
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 /// Runs `qam serve` until killed.
 pub fn run(a: ServeArgs) -> Result<ExitCode> {
+    if let Some(t) = a.threads {
+        qam::limits::check_threads("threads", t).map_err(|e| anyhow::anyhow!("--threads: {e}"))?;
+        // The workers are plain OS threads, so a pool `install`ed around the server would
+        // not reach them: `serve` is the whole process, so its pool is the global one.
+        if t > 0 {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build_global()
+                .map_err(|e| anyhow::anyhow!("--threads {t}: cannot start the thread pool: {e}"))?;
+        }
+    }
     let token = match &a.token_file {
         None => None,
         Some(f) => {

@@ -36,18 +36,18 @@ pub struct Annealer<'a> {
 
 /// Integer form of the model: weights as `2 J_ij / q`, fields in units of `q`.
 #[derive(Clone, Debug)]
-struct IntModel {
-    quantum: f64,
-    h: Vec<i32>,
-    w2: Vec<i32>,
+pub(super) struct IntModel {
+    pub(super) quantum: f64,
+    pub(super) h: Vec<i32>,
+    pub(super) w2: Vec<i32>,
     /// Largest `|f_i| / q` any state can produce (bounds the threshold table).
-    max_field: u32,
+    pub(super) max_field: u32,
 }
 
 impl IntModel {
     /// The integer form, if every bias is a multiple of some `q = 2^k` (k in -12..=20)
     /// and the largest possible field fits comfortably in `i32`.
-    fn try_new(ising: &Ising) -> Option<Self> {
+    pub(super) fn try_new(ising: &Ising) -> Option<Self> {
         let n = ising.num_variables();
         let (_, _, vals) = ising.j().csr();
         let mut max_sum = 0.0f64;
@@ -126,6 +126,19 @@ impl<'a> Annealer<'a> {
 }
 
 impl Annealer<'_> {
+    /// [`anneal`](Self::anneal) with the kernel's random stream seeded by `seed` (for
+    /// callers outside the crate, e.g. rate measurements).
+    pub fn anneal_seeded(
+        &self,
+        betas: &[f64],
+        spins: &mut [i8],
+        seed: u64,
+        ctx: &SolveContext,
+        start: Instant,
+    ) -> usize {
+        self.anneal(betas, spins, &mut Rng::new(seed), ctx, start)
+    }
+
     /// Anneals up to `W` reads at once on the SIMD lanes kernel ([`lanes`](super::lanes));
     /// `states[k]` (±1) starts as read `k`'s initial state and ends as its final state;
     /// lane `k`'s random stream is seeded with `seeds[k]`. Integer path only: returns
@@ -217,7 +230,7 @@ fn cold_finish(betas: &[f64], done: usize) -> &[f64] {
 /// Calls `sweep(beta)` for each β, reporting progress and honouring `ctx`'s interrupt and
 /// time limit; returns the number of sweeps of `betas` made. A cut anneal is finished
 /// cold ([`COLD_FINISH`]).
-fn run_sweeps(betas: &[f64], ctx: &SolveContext, start: Instant, mut sweep: impl FnMut(f64)) -> usize {
+pub(super) fn run_sweeps(betas: &[f64], ctx: &SolveContext, start: Instant, mut sweep: impl FnMut(f64)) -> usize {
     let check_stop = ctx.interrupt.is_some() || ctx.time_limit.is_some();
     for (k, &beta) in betas.iter().enumerate() {
         sweep(beta);
@@ -257,14 +270,14 @@ const TABLE_CAP: usize = 1024;
 /// ends in a 0 entry for `g = gmax`, every `g >= gmax` is rejected (`b g >= 44.36`,
 /// probability below 2^-64), and a move is one lookup at `min(g, gmax) + 1`; otherwise `g`
 /// past the table uses [`exp_neg`] up to `gmax`.
-struct Thresholds {
-    table: Vec<u64>,
-    gmax: i64,
-    complete: bool,
+pub(super) struct Thresholds {
+    pub(super) table: Vec<u64>,
+    pub(super) gmax: i64,
+    pub(super) complete: bool,
 }
 
 impl Thresholds {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Thresholds {
             table: Vec::new(),
             gmax: 0,
@@ -274,7 +287,7 @@ impl Thresholds {
 
     /// Refills the table for `b`; `max_field` bounds `g`, `n` caps the table so that
     /// filling it stays cheap next to one sweep of `n` spins.
-    fn fill(&mut self, b: f64, max_field: u32, n: usize) {
+    pub(super) fn fill(&mut self, b: f64, max_field: u32, n: usize) {
         let reachable = max_field as i64 + 1;
         self.gmax = if b > 0.0 {
             ((MAX_BETA_DELTA / b).ceil() as i64).min(reachable)

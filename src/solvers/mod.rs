@@ -8,6 +8,7 @@
 pub mod anneal;
 pub mod anytime;
 pub mod checkpoint;
+pub mod colour;
 pub mod exact;
 pub mod gpu_multi;
 pub mod gpu_pa;

@@ -5,10 +5,13 @@
 //! attempt, exact integer arithmetic and threshold tables when the weights allow). When
 //! the weights allow the integer path and there are at least [`LANES_MIN_READS`] reads,
 //! reads advance 8 or 16 at a time on the SIMD lanes kernel ([`lanes`](super::lanes)),
-//! each lane still an independent sequential read. Reads run in parallel (rayon); read `r` uses RNG stream `r`
+//! each lane still an independent sequential read. Fewer reads of a large sparse model
+//! ([`colour_pays`]) run one after another, each on every core with colour-class parallel
+//! sweeps ([`colour`](super::colour)). Reads run in parallel (rayon); read `r` uses RNG stream `r`
 //! of the seed, so the answer does not depend on the number of threads.
 
 pub use super::anneal::{Annealer, SIDEWAYS_P, anneal, exp_neg, sideways_or_exp};
+use super::colour::ColourAnnealer;
 use super::schedule::{BetaSchedule, ScheduleKind, default_beta_range};
 use super::{SolveContext, SolveError, Solver, anytime, invalid};
 use super::{initial_spins, spin_samples};
@@ -100,7 +103,8 @@ impl Solver for SaSolver {
     /// One anneal per read; under a time limit, complete anneals repeat until the time is
     /// up ([`anytime`](super::anytime)) and the best `num_reads` reads are returned. With
     /// fewer reads than the cores (or SIMD lanes) could run at the same cost, a time-limited
-    /// solve anneals that many reads and keeps the best.
+    /// solve anneals that many reads and keeps the best; a large sparse model
+    /// ([`COLOUR_ANYTIME_MIN_VARIABLES`]) anneals one read per run on every core instead.
     fn solve_with(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
         if !ctx.anytime() {
             return self.solve_once(model, ctx);
@@ -110,8 +114,14 @@ impl Solver for SaSolver {
             return Err(invalid("num_reads", "must be at least 1"));
         }
         let threads = rayon::current_num_threads();
-        let integer = Annealer::new(&model.to_ising()).is_integer();
-        let reads = if integer {
+        let ising = model.to_ising();
+        let integer = Annealer::new(&ising).is_integer();
+        let reads = if ising.num_variables() >= COLOUR_ANYTIME_MIN_VARIABLES && colour_pays(&ising, 1) {
+            // A large sparse model: its reads end at nearly the same energy (it
+            // self-averages), so one read on every core, annealed as long as the time
+            // allows, beats the best of many shorter ones (docs/benchmarks.md "Few reads").
+            1
+        } else if integer {
             p.num_reads.max(8 * threads)
         } else {
             p.num_reads.max(threads)
@@ -172,7 +182,17 @@ impl SaSolver {
                 (spins, rng.next_u64())
             })
             .collect();
-        let reads: Vec<(Vec<i8>, usize)> = if annealer.is_integer() && num_reads >= LANES_MIN_READS {
+        let reads: Vec<(Vec<i8>, usize)> = if colour_pays(&ising, num_reads) {
+            // Few reads of a large sparse model: one read at a time on every core.
+            let colour = ColourAnnealer::new(&ising);
+            starts
+                .into_iter()
+                .map(|(mut spins, key)| {
+                    let sweeps = colour.anneal(&betas, &mut spins, key, ctx, t0);
+                    (spins, sweeps)
+                })
+                .collect()
+        } else if annealer.is_integer() && num_reads >= LANES_MIN_READS {
             // SIMD lanes: a read's trajectory is the same whatever the group width, so the
             // width may follow the thread count (enough groups to keep every core busy).
             let wide = num_reads >= 16 * rayon::current_num_threads();
@@ -238,6 +258,30 @@ impl SaSolver {
         set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }
+}
+
+/// Models from this many variables anneal fewer than [`LANES_MIN_READS`] reads with
+/// colour-class parallel sweeps ([`colour`](super::colour)): one read on every core.
+pub const COLOUR_MIN_VARIABLES: usize = 10_000;
+
+/// Under a time limit, models from this many variables (and sparse enough for
+/// [`colour_pays`]) anneal one read at a time with colour-class parallel sweeps, each as
+/// long as the time allows, instead of many shorter reads on the SIMD lanes.
+pub const COLOUR_ANYTIME_MIN_VARIABLES: usize = 25_000;
+
+/// ... as long as a variable has at most this many neighbours on average (denser models
+/// need many colours, each a parallel phase of the sweep, and the float path recomputes
+/// each field from the neighbours, O(degree) per flip attempt).
+pub const COLOUR_MAX_MEAN_DEGREE: usize = 12;
+
+/// Whether `reads` reads of `ising` run on the colour-class parallel kernel: fewer than
+/// [`LANES_MIN_READS`] reads of a model of at least [`COLOUR_MIN_VARIABLES`] variables and
+/// mean degree at most [`COLOUR_MAX_MEAN_DEGREE`]. Depends on the model and the reads
+/// only (never on the thread count), so a seed gives the same answer on any number of
+/// threads.
+pub fn colour_pays(ising: &Ising, reads: usize) -> bool {
+    let n = ising.num_variables();
+    reads < LANES_MIN_READS && n >= COLOUR_MIN_VARIABLES && ising.j().csr().1.len() <= COLOUR_MAX_MEAN_DEGREE * n
 }
 
 /// True when some read made fewer than `len` sweeps (`total` sweeps over `reads` reads).

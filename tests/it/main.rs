@@ -4,6 +4,7 @@
 mod common;
 
 mod anytime;
+mod anytime_colour;
 mod batch;
 mod checkpoint;
 mod cli;

@@ -117,3 +117,36 @@ fn scale_test_prints_a_table_and_writes_svg() {
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     assert_eq!(svg.matches("<polyline").count(), 5);
 }
+
+#[test]
+fn gen_scenario_threads_flag_keeps_the_scenario_and_refuses_absurd_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |t: &str| -> std::process::Output {
+        qam()
+            .args([
+                "gen-scenario",
+                "--agents",
+                "60",
+                "--pools",
+                "4",
+                "--tasks",
+                "8",
+                "--seed",
+                "2",
+            ])
+            .args(["--threads", t, "--out"])
+            .arg(dir.path().join(format!("s{t}.json")))
+            .output()
+            .unwrap()
+    };
+    for t in ["1", "2"] {
+        let o = run(t);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let read = |t: &str| std::fs::read(dir.path().join(format!("s{t}.json"))).unwrap();
+    assert_eq!(read("1"), read("2"), "same seed, same scenario on 1 and 2 threads");
+    let o = run("100000000");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--threads"));
+    assert!(!dir.path().join("s100000000.json").exists());
+}

@@ -723,3 +723,38 @@ fn a_job_restarted_after_kill_9_gets_only_the_time_it_had_left() {
     let ran = r["elapsed_s"].as_f64().unwrap();
     assert!(ran < 7.5, "the restarted run took {ran} s: it got its full time again");
 }
+
+#[test]
+fn threads_sets_the_pool_jobs_run_on_and_keeps_the_answer() {
+    let text = std::fs::read_to_string("tests/data/rr3_n16_s1.gset").unwrap();
+    let job = json!({"format": "gset", "data": text, "name": "rr3_n16_s1.gset", "solver": "sa",
+                     "params": {"reads": 6, "sweeps": 200, "seed": 3}});
+    let mut results = Vec::new();
+    for t in ["1", "2"] {
+        let dir = data_dir();
+        let srv = Server::start(dir.path(), &["--threads", t]);
+        let id = srv.submit(&job);
+        let done = srv.wait_end(&id, 60);
+        assert_eq!(done["status"], "done", "{done}");
+        assert_eq!(done["result"]["threads"].as_u64(), Some(t.parse().unwrap()), "{done}");
+        results.push(done["result"].clone());
+    }
+    assert_eq!(results[0]["state"], results[1]["state"]);
+    assert_eq!(results[0]["mean_energy"], results[1]["mean_energy"]);
+    // An absurd count is refused before the server starts, naming the flag.
+    let dir = data_dir();
+    let out = Command::new(QAM)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--threads",
+            "100000000",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--threads"));
+}
