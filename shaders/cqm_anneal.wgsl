@@ -1,6 +1,6 @@
 // Constrained annealing, one invocation per chain (CPU twin: src/cqm/gpu.rs, host:
 // src/gpu/cqm.rs). Moves keep one-hot groups valid (reassign a group, flip a free
-// variable); constraint left-hand sides are tracked incrementally; violations are priced
+// variable, or swap the places of two groups); constraint left-hand sides are tracked incrementally; violations are priced
 // by per-chain multipliers adapted after every sweep; Metropolis on the penalised change.
 
 // Template constant (the host rewrites this line): invocations per workgroup.
@@ -149,8 +149,76 @@ fn flip(v: u32) -> i32 {
     return df + dp;
 }
 
+const NO_PLACE: u32 = 0xffffffffu;
+
+// The first constraint v occurs in (NO_PLACE if none).
+fn place(v: u32) -> u32 {
+    let a = prob[P.op_off + v];
+    if a < prob[P.op_off + v + 1u] {
+        return prob[P.occ_off + 2u * a];
+    }
+    return NO_PLACE;
+}
+
+// The first variable of group g whose place is `pl` (NO_PLACE if none).
+fn in_place(g: u32, pl: u32) -> u32 {
+    let e = prob[P.gp_off + g + 1u];
+    for (var i = prob[P.gp_off + g]; i < e; i++) {
+        let v = prob[P.gv_off + i];
+        if place(v) == pl {
+            return v;
+        }
+    }
+    return NO_PLACE;
+}
+
+// Swap: two groups exchange places. 0 = does not apply, 1 = rejected, 2 = accepted.
+fn swap(r: vec4<u32>, temp: f32) -> u32 {
+    let g1 = prob[P.unit_off + r.x % P.mgroups] & ~GROUP_BIT;
+    let g2 = prob[P.unit_off + r.y % P.mgroups] & ~GROUP_BIT;
+    let a1 = chain[choice_i(g1)];
+    let a2 = chain[choice_i(g2)];
+    let p1 = place(a1);
+    let p2 = place(a2);
+    if g1 == g2 || p1 == p2 || p1 == NO_PLACE || p2 == NO_PLACE {
+        return 0u;
+    }
+    let b1 = in_place(g1, p2);
+    if b1 == NO_PLACE {
+        return 0u;
+    }
+    let b2 = in_place(g2, p1);
+    if b2 == NO_PLACE {
+        return 0u;
+    }
+    let d1 = flip(a1);
+    let d2 = flip(b1);
+    let d3 = flip(a2);
+    let d4 = flip(b2);
+    if accept(d1 + d2 + d3 + d4, temp, r.z) {
+        chain[choice_i(g1)] = b1;
+        chain[choice_i(g2)] = b2;
+        return 2u;
+    }
+    _ = flip(b2);
+    _ = flip(a2);
+    _ = flip(b1);
+    _ = flip(a1);
+    return 1u;
+}
+
 fn step(cg: u32, t: u32, st: u32, temp: f32) {
     let r = pcg4d(vec4<u32>(cg, t, st, P.key));
+    if P.mgroups >= 2u && (r.w & 3u) == 0u {
+        let sw = swap(r, temp);
+        if sw == 2u {
+            chain[meta_i(M_ACCEPTED)] += 1u;
+            record_best();
+        }
+        if sw != 0u {
+            return;
+        }
+    }
     let code = prob[P.unit_off + r.x % P.units];
     var accepted = false;
     if (code & GROUP_BIT) != 0u {

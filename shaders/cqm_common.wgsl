@@ -35,6 +35,10 @@ struct Params {
     occ_off: u32,
     cons_off: u32,
     log_off: u32,
+    mgroups: u32,      // groups of two or more variables (the first units)
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> prob: array<u32>;

@@ -10,8 +10,10 @@
 //! ejection chains and cross-chain restarts):
 //!
 //! * One-hot groups stay valid: a move **reassigns** a group (its chosen variable off, one
-//!   of its other variables on) or **flips** a free binary variable. Groups of one variable
-//!   are fixed at 1.
+//!   of its other variables on) or **flips** a free binary variable; one move in four first
+//!   tries a **swap**: two groups exchange places (each takes the variable of the other's
+//!   *place*, the first constraint its chosen variable occurs in, e.g. two agents trade
+//!   pools), as one move. Groups of one variable are fixed at 1.
 //! * The objective (minimisation sense) and every other constraint's left-hand side are
 //!   tracked incrementally in **fixed point**: objective values as `round(value * 2^a)`,
 //!   constraint coefficients and right-hand sides as `round(value * 2^b)`, both `i32`, with
@@ -84,6 +86,8 @@ pub mod meta {
 pub const GROUP_BIT: u32 = 0x8000_0000;
 /// RNG sweep counter of the initial state's draws.
 pub const INIT_SWEEP: u32 = u32::MAX;
+/// No constraint (a variable in none).
+pub const NO_PLACE: u32 = u32::MAX;
 
 /// Constraint senses as the kernel stores them.
 fn sense_code(c: Cmp) -> u32 {
@@ -130,6 +134,8 @@ pub struct CqmProgram {
     pub groups: usize,
     /// Movable units (groups of two or more variables, free variables): moves per sweep.
     pub units: usize,
+    /// Groups of two or more variables (the first `movable_groups` units).
+    pub movable_groups: usize,
     /// Non-one-hot constraints.
     pub constraints: usize,
     /// Objective fixed-point scale (a power of two).
@@ -319,6 +325,7 @@ impl CqmProgram {
             n,
             groups: groups.len(),
             units: units.len(),
+            movable_groups: units.iter().filter(|&&u| u & GROUP_BIT != 0).count(),
             constraints: cons.len(),
             obj_scale,
             cons_scale,
@@ -653,10 +660,72 @@ impl<'a> Twin<'a> {
         df.wrapping_add(dp)
     }
 
+    /// The first constraint `v` occurs in ([`NO_PLACE`] if none).
+    fn place(&self, v: u32) -> u32 {
+        let o = self.p.off;
+        let a = self.d(o.occ_ptr + v as usize);
+        if a < self.d(o.occ_ptr + v as usize + 1) {
+            self.d(o.occ + 2 * a as usize)
+        } else {
+            NO_PLACE
+        }
+    }
+
+    /// The first variable of group `g` whose place is `place`.
+    fn in_place(&self, g: usize, place: u32) -> Option<u32> {
+        let o = self.p.off;
+        (self.d(o.group_ptr + g)..self.d(o.group_ptr + g + 1))
+            .map(|i| self.d(o.group_vars + i as usize))
+            .find(|&v| self.place(v) == place)
+    }
+
+    /// The swap move: groups `units[r0 % M]` and `units[r1 % M]` exchange places. `None`
+    /// when it does not apply (then the step makes an ordinary move).
+    fn swap(&mut self, r: [u32; 4], temp: f32) -> Option<bool> {
+        let (p, o) = (self.p, self.p.off);
+        let m = p.movable_groups as u32;
+        let g1 = (self.d(o.units + (r[0] % m) as usize) & !GROUP_BIT) as usize;
+        let g2 = (self.d(o.units + (r[1] % m) as usize) & !GROUP_BIT) as usize;
+        let (a1, a2) = (self.s.choice[g1], self.s.choice[g2]);
+        let (p1, p2) = (self.place(a1), self.place(a2));
+        if g1 == g2 || p1 == p2 || p1 == NO_PLACE || p2 == NO_PLACE {
+            return None;
+        }
+        let b1 = self.in_place(g1, p2)?;
+        let b2 = self.in_place(g2, p1)?;
+        let d = self
+            .flip(a1 as usize)
+            .wrapping_add(self.flip(b1 as usize))
+            .wrapping_add(self.flip(a2 as usize))
+            .wrapping_add(self.flip(b2 as usize));
+        let ok = accept(d, temp, r[2], &p.data[o.log..o.log + LOG_TABLE]);
+        if ok {
+            self.s.choice[g1] = b1;
+            self.s.choice[g2] = b2;
+        } else {
+            for v in [b2, a2, b1, a1] {
+                self.flip(v as usize);
+            }
+        }
+        Some(ok)
+    }
+
     /// One move of chain `cg` at sweep `t`, step `step`, temperature `temp`.
     fn step(&mut self, cg: u32, t: u32, step: u32, key: u32, temp: f32) {
         let (p, o) = (self.p, self.p.off);
         let r = pcg4d([cg, t, step, key]);
+        let swapped = if p.movable_groups >= 2 && r[3] & 3 == 0 {
+            self.swap(r, temp)
+        } else {
+            None
+        };
+        if let Some(ok) = swapped {
+            if ok {
+                self.s.meta[meta::ACCEPTED] = self.s.meta[meta::ACCEPTED].wrapping_add(1);
+                self.record_best();
+            }
+            return;
+        }
         let code = self.d(o.units + (r[0] % p.units as u32) as usize);
         let log = &p.data[o.log..o.log + LOG_TABLE];
         let accepted;

@@ -80,6 +80,8 @@ struct Params {
     occ_off: u32,
     cons_off: u32,
     log_off: u32,
+    mgroups: u32,
+    _pad: [u32; 3],
 }
 
 struct Group {
@@ -236,6 +238,7 @@ impl CqmEngine {
             occ_off: o.occ as u32,
             cons_off: o.cons as u32,
             log_off: o.log as u32,
+            mgroups: p.movable_groups as u32,
             ..Default::default()
         };
         let mut groups = Vec::new();
