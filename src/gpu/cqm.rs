@@ -26,8 +26,16 @@ pub const SHADER: Shader = shaders::CQM_ANNEAL;
 pub const STORAGE_BUFFERS: u32 = 5;
 /// Invocations (chains) per workgroup at most.
 const WGS: u32 = 64;
-/// Moves per chain per dispatch, about (sweeps per dispatch = this / units).
+/// Moves per chain per dispatch at most (sweeps per dispatch <= this / units), so no
+/// single dispatch runs long enough to trip a display driver's watchdog.
 const MOVES_PER_DISPATCH: usize = 1 << 16;
+/// Moves of all chains together per dispatch, about: time limits, targets and interrupts
+/// are checked between dispatches (about 0.3 s of work on lavapipe's two cores here, far
+/// less on a GPU). Dispatch sizes do not change the states, only where a run may stop.
+const MOVES_PER_BATCH: usize = 1 << 22;
+/// A dispatch that took longer than this (seconds; a slow adapter with many chains) makes
+/// the next ones proportionally shorter.
+const SLOW_DISPATCH_S: f64 = 0.5;
 
 /// Errors of `gpu-cqm-sa`.
 #[derive(Debug, thiserror::Error)]
@@ -449,7 +457,8 @@ impl GpuCqmSaSolver {
         let eng = CqmEngine::new(device, prog.clone(), prm.chains, prm.sweeps, prm.seed)?;
         let offset = m.to_energy(m.offset());
         let deadline = prm.time_limit.map(|d| start + d);
-        let spd = (MOVES_PER_DISPATCH / prog.units.max(1)).clamp(1, prm.sweeps);
+        let max_spd = (MOVES_PER_DISPATCH / prog.units.max(1)).clamp(1, prm.sweeps);
+        let mut spd = (MOVES_PER_BATCH / (prog.units.max(1) * prm.chains)).clamp(1, max_spd);
         eng.init()?;
         let mut first_feasible: Option<f64> = None;
         let mut sweeps_done: u64 = 0;
@@ -480,7 +489,12 @@ impl GpuCqmSaSolver {
             while k < prm.sweeps {
                 let count = spd.min(prm.sweeps - k);
                 let sweep0 = ((cycles - 1) * prm.sweeps + k) as u32;
+                let t = Instant::now();
                 eng.sweeps(sweep0, (base + k) as u32, count as u32)?;
+                let dt = t.elapsed().as_secs_f64();
+                if dt > SLOW_DISPATCH_S {
+                    spd = ((count as f64 * 0.5 * SLOW_DISPATCH_S / dt) as usize).max(1);
+                }
                 k += count;
                 sweeps_done += (count * prm.chains) as u64;
                 let best = check(&mut first_feasible)?;
