@@ -179,9 +179,9 @@ else
 fi
 
 # --- gpu-cqm-sa vs cqm-sa on one GAP D file, same time limit (raw lines: step gpu_cqm) ---
-read -r GA GP GT <<<"$([ "$SMOKE" = 1 ] && echo "20 4 1" || echo "1600 80 10")"
+read -r GA GP GT C1 C2 <<<"$([ "$SMOKE" = 1 ] && echo "20 4 1 16 64" || echo "1600 80 10 1024 8192")"
 QAM gen --kind gap --agents "$GA" --pools "$GP" --gap-type d --seed 1 --out "$WORK/gap.lp" >/dev/null 2>&1
-for s in "cqm-sa --reads 16" "gpu-cqm-sa --reads 1024" "gpu-cqm-sa --reads 8192"; do [ "$(left)" -gt $((GT + 10)) ] && r=$({ timeout $((GT + 30)) "$BIN" solve "$WORK/gap.lp" --solver $s --time-limit "$GT" -q --output json 2>/dev/null || true; } | python3 -c 'import json,sys;v=json.loads(sys.stdin.readline());v.pop("state");print(json.dumps(v))') && record gpu_cqm "$r"; done
+for s in "cqm-sa --reads 16" "gpu-cqm-sa --reads $C1" "gpu-cqm-sa --reads $C2"; do [ "$(left)" -gt $((GT + 10)) ] && r=$({ timeout $((GT + 30)) "$BIN" solve "$WORK/gap.lp" --solver $s --time-limit "$GT" -q --output json 2>/dev/null || true; } | python3 -c 'import json,sys;v=json.loads(sys.stdin.readline());v.pop("state");print(json.dumps(v))') && record gpu_cqm "$r"; done
 
 # --- QAOA layer time ---------------------------------------------------------------------
 # One evaluation at p = 1 and one at p = 3 on the same graph: the difference over 2 is one

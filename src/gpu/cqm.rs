@@ -512,7 +512,9 @@ impl GpuCqmSaSolver {
                     break 'run StopReason::TimeLimit;
                 }
             }
-            if prm.time_limit.is_none() && cycles >= prm.cycles {
+            // nothing moves (every group has one variable, no free variable): one cycle
+            // records the state, more would repeat it
+            if (prm.time_limit.is_none() && cycles >= prm.cycles) || prog.units == 0 {
                 break StopReason::Completed;
             }
         };

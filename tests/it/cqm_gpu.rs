@@ -276,13 +276,31 @@ fn gpu_cqm_sa_on_an_infeasible_model_returns_the_least_violated_state_named() {
     m.add_constraint("cap", v.iter().map(|&x| (x, 2.0)).collect(), Cmp::Le, 3.0)
         .unwrap();
     m.add_constraint("loose", vec![(v[0], 1.0)], Cmp::Le, 1.0).unwrap();
-    let sol = GpuCqmSaSolver::with_context(params(8, 20, 1, 0), ctx)
+    let sol = GpuCqmSaSolver::with_context(params(8, 20, 1, 0), ctx.clone())
         .solve(&m)
         .unwrap();
     assert!(!sol.feasible);
     assert_eq!(sol.violations.len(), 1);
     assert_eq!(sol.violations[0].constraint, "cap");
     assert_eq!(sol.violations[0].amount, 1.0);
+    // nothing can move (single-variable groups only): one cycle, even under a time limit
+    let mut fixed = ConstrainedModel::new(Sense::Minimize);
+    let a = fixed.add_variable("a").unwrap();
+    let b = fixed.add_variable("b").unwrap();
+    fixed.add_one_hot("ga", &[a]).unwrap();
+    fixed.add_one_hot("gb", &[b]).unwrap();
+    fixed
+        .add_constraint("at_most_one", vec![(a, 1.0), (b, 1.0)], Cmp::Le, 1.0)
+        .unwrap();
+    let prm = CqmSaParams {
+        time_limit: Some(std::time::Duration::from_secs(30)),
+        ..params(4, 10, 1, 0)
+    };
+    let sol = GpuCqmSaSolver::with_context(prm, ctx).solve(&fixed).unwrap();
+    assert_eq!(sol.state, vec![1, 1]);
+    assert_eq!(sol.violations[0].constraint, "at_most_one");
+    assert_eq!(sol.stop, qam::cqm::StopReason::Completed);
+    assert!(sol.elapsed_s < 30.0);
 }
 
 #[test]
