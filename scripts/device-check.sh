@@ -6,6 +6,8 @@
 #     3-regular model at 1,024 and 4,096 replicas, with the all-core CPU `sa` rate of the same
 #     run (ratio in one run, `qam bench --compare sa,gpu-sa --threads 0`);
 #   - gpu-pt time to G22 = 13359;
+#   - gpu-cqm-sa (1,024 and 8,192 chains) vs cqm-sa on a GAP D 1600x80 file, 10 s each
+#     (raw `gpu_cqm` lines: sweeps, objective, feasible);
 #   - QAOA layer time at n = 26..32 (f32, GPU) and the fraction of the device's memory
 #     bandwidth that implies (bytes per layer from the performance model);
 #   - optionally, carried GPU test binaries (e.g. gpu_anneal_kernels: long single-dispatch
@@ -175,6 +177,11 @@ if [ "$(left)" -gt 10 ]; then
 else
     skip "gpu-pt time to target" "budget spent"
 fi
+
+# --- gpu-cqm-sa vs cqm-sa on one GAP D file, same time limit (raw lines: step gpu_cqm) ---
+read -r GA GP GT C1 C2 <<<"$([ "$SMOKE" = 1 ] && echo "20 4 1 16 64" || echo "1600 80 10 1024 8192")"
+QAM gen --kind gap --agents "$GA" --pools "$GP" --gap-type d --seed 1 --out "$WORK/gap.lp" >/dev/null 2>&1
+for s in "cqm-sa --reads 16" "gpu-cqm-sa --reads $C1" "gpu-cqm-sa --reads $C2"; do [ "$(left)" -gt $((GT + 10)) ] && r=$({ timeout $((GT + 30)) "$BIN" solve "$WORK/gap.lp" --solver $s --time-limit "$GT" -q --output json 2>/dev/null || true; } | python3 -c 'import json,sys;v=json.loads(sys.stdin.readline());v.pop("state");print(json.dumps(v))') && record gpu_cqm "$r"; done
 
 # --- QAOA layer time ---------------------------------------------------------------------
 # One evaluation at p = 1 and one at p = 3 on the same graph: the difference over 2 is one

@@ -52,9 +52,10 @@ pub fn solve(args: &SolveArgs, file: &Path, bytes: &[u8], kind: CqmFormat) -> Re
     let m = read(file, bytes, kind)?;
     let why = match args.solver {
         SolverChoice::CqmSa => None,
+        SolverChoice::GpuCqmSa => None,
         SolverChoice::Auto => Some("auto: cqm-sa (constrained model)".to_string()),
         other => bail!(
-            "{}: --solver {:?} takes QUBO/Ising files; constrained models (.lp, qam-cqm JSON) use cqm-sa or auto",
+            "{}: --solver {:?} takes QUBO/Ising files; constrained models (.lp, qam-cqm JSON) use cqm-sa, gpu-cqm-sa or auto",
             file.display(),
             other
         ),
@@ -77,6 +78,9 @@ pub fn solve(args: &SolveArgs, file: &Path, bytes: &[u8], kind: CqmFormat) -> Re
         && !args.quiet
     {
         eprintln!("{}: {why}", file.display());
+    }
+    if args.solver == SolverChoice::GpuCqmSa {
+        return super::cqm_gpu::solve(file, &m, &params, t0);
     }
     let sol = CqmSaSolver::new(params.clone()).solve(&m)?;
     Ok(qam::cqm::result_json(

@@ -5,6 +5,7 @@ mod best_known;
 mod checkpoint;
 mod convert;
 mod cqm;
+mod cqm_gpu;
 mod decompose;
 mod devices;
 mod distributed;

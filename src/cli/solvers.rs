@@ -40,6 +40,9 @@ pub enum SolverChoice {
     /// Constrained annealer for constrained models (.lp, qam-cqm JSON); `auto` picks it
     /// for them. `--reads` chains, `--sweeps` per cycle, cycles until `--time-limit`.
     CqmSa,
+    /// The constrained annealer on the GPU for constrained models, many chains at once
+    /// (reassign / flip moves, adaptive multipliers); same flags and output as `cqm-sa`.
+    GpuCqmSa,
 }
 
 impl SolverChoice {
@@ -164,6 +167,7 @@ impl SolverChoice {
             SolverChoice::Hierarchical => SolverKind::Hierarchical,
             SolverChoice::Qaoa => SolverKind::Qaoa,
             SolverChoice::CqmSa => SolverKind::CqmSa,
+            SolverChoice::GpuCqmSa => SolverKind::GpuCqmSa,
         }
     }
 }

@@ -29,6 +29,7 @@
 
 pub mod anneal;
 pub mod gap;
+pub mod gpu;
 pub mod json;
 pub mod lp;
 

@@ -21,6 +21,7 @@
 
 pub mod anneal;
 mod context;
+pub mod cqm;
 pub(crate) mod qaoa;
 pub mod shaders;
 

@@ -14,6 +14,7 @@ use std::fmt::Write as _;
 
 const ANNEAL_COMMON: &str = include_str!("../../shaders/anneal_common.wgsl");
 const QAOA_COMMON: &str = include_str!("../../shaders/qaoa_common.wgsl");
+const CQM_COMMON: &str = include_str!("../../shaders/cqm_common.wgsl");
 
 /// One kernel file with its family's common prelude and its template constants.
 #[derive(Clone, Copy, Debug)]
@@ -56,9 +57,11 @@ shader!(QAOA_MIXER, QAOA_COMMON, "qaoa_mixer.wgsl", ["TILE"]);
 shader!(QAOA_REDUCE, QAOA_COMMON, "qaoa_reduce.wgsl", []);
 shader!(QAOA_SAMPLE, QAOA_COMMON, "qaoa_sample.wgsl", []);
 shader!(QAOA_PAIR, QAOA_COMMON, "qaoa_pair.wgsl", []);
+shader!(CQM_ANNEAL, CQM_COMMON, "cqm_anneal.wgsl", ["WGS"]);
 
-/// Every shader qam compiles (annealing, tempering, population annealing, QAOA).
-pub const ALL: [Shader; 13] = [
+/// Every shader qam compiles (annealing, tempering, population annealing, QAOA,
+/// constrained annealing).
+pub const ALL: [Shader; 14] = [
     ANNEAL_INIT,
     ANNEAL_ENERGY,
     ANNEAL_SWEEP_WG,
@@ -72,6 +75,7 @@ pub const ALL: [Shader; 13] = [
     QAOA_REDUCE,
     QAOA_SAMPLE,
     QAOA_PAIR,
+    CQM_ANNEAL,
 ];
 
 /// A template constant the shader does not declare (a bug in the caller).

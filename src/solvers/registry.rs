@@ -60,11 +60,14 @@ pub enum SolverKind {
     /// JSON); not a QUBO/Ising solver, so [`SolverParams::build`] refuses it for a
     /// [`Model`].
     CqmSa,
+    /// The constrained annealer on the GPU, many chains at once ([`crate::gpu::cqm`]);
+    /// constrained models only, like `cqm-sa`.
+    GpuCqmSa,
 }
 
 impl SolverKind {
     /// Every kind, in CLI order.
-    pub const ALL: [SolverKind; 12] = [
+    pub const ALL: [SolverKind; 13] = [
         SolverKind::Auto,
         SolverKind::Exact,
         SolverKind::Sa,
@@ -77,6 +80,7 @@ impl SolverKind {
         SolverKind::Hierarchical,
         SolverKind::Qaoa,
         SolverKind::CqmSa,
+        SolverKind::GpuCqmSa,
     ];
 
     /// The CLI name (`gpu-sa`, ...).
@@ -94,6 +98,7 @@ impl SolverKind {
             SolverKind::Hierarchical => "hierarchical",
             SolverKind::Qaoa => "qaoa",
             SolverKind::CqmSa => "cqm-sa",
+            SolverKind::GpuCqmSa => "gpu-cqm-sa",
         }
     }
 
@@ -107,7 +112,10 @@ impl SolverKind {
 
     /// True for the solvers that run on the GPU (CPU thread counts do not apply).
     pub fn is_gpu(self) -> bool {
-        matches!(self, SolverKind::GpuSa | SolverKind::GpuPt | SolverKind::GpuPa)
+        matches!(
+            self,
+            SolverKind::GpuSa | SolverKind::GpuPt | SolverKind::GpuPa | SolverKind::GpuCqmSa
+        )
     }
 
     /// The CPU solver with the same parameters as a GPU solver (`gpu-sa` -> `sa`, ...).
@@ -116,6 +124,7 @@ impl SolverKind {
             SolverKind::GpuSa => Some(SolverKind::Sa),
             SolverKind::GpuPt => Some(SolverKind::Pt),
             SolverKind::GpuPa => Some(SolverKind::Pa),
+            SolverKind::GpuCqmSa => Some(SolverKind::CqmSa),
             _ => None,
         }
     }
@@ -713,10 +722,13 @@ impl SolverParams {
             })),
             SolverKind::Hierarchical => Box::new(HierarchicalSolver::new(self.hierarchical())),
             SolverKind::Qaoa => Box::new(QaoaSolver::new(self.qaoa())),
-            SolverKind::CqmSa => {
+            SolverKind::CqmSa | SolverKind::GpuCqmSa => {
                 return Err(invalid(
                     "solver",
-                    "cqm-sa solves constrained models (.lp, qam-cqm JSON); use sa for QUBO/Ising files",
+                    format!(
+                        "{} solves constrained models (.lp, qam-cqm JSON); use sa for QUBO/Ising files",
+                        kind.name()
+                    ),
                 ));
             }
             SolverKind::Auto => unreachable!("auto is resolved above"),
@@ -735,8 +747,8 @@ pub const PARAM_SOLVERS: &[(&str, &[SolverKind])] = {
     const QAOA: &[SolverKind] = &[Qaoa];
     const PT: &[SolverKind] = &[Auto, Pt, GpuPt];
     &[
-        ("reads", &[Auto, Sa, GpuSa, Greedy, CqmSa]),
-        ("sweeps", &[Auto, Sa, GpuSa, Pt, GpuPt, Pa, GpuPa, CqmSa]),
+        ("reads", &[Auto, Sa, GpuSa, Greedy, CqmSa, GpuCqmSa]),
+        ("sweeps", &[Auto, Sa, GpuSa, Pt, GpuPt, Pa, GpuPa, CqmSa, GpuCqmSa]),
         ("sweeps-per-beta", &[Auto, Sa, GpuSa, Pa, GpuPa]),
         ("beta-range", &[Auto, Sa, GpuSa, Pt, GpuPt, Pa, GpuPa, Hierarchical]),
         ("schedule", &[Auto, Sa, GpuSa, Pa, GpuPa]),

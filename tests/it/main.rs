@@ -12,6 +12,7 @@ mod cli_gpu;
 mod coloring;
 mod cqm;
 mod cqm_cli;
+mod cqm_gpu;
 mod decompose;
 mod decompose_cli;
 mod domain_walls;
