@@ -616,6 +616,7 @@ impl Orchestrator {
             replan,
             stages,
             stop_reason: Some(stop_reason),
+            tight_constraints: super::validate::tight_capacities(inst, &placement, 10),
         })
     }
 
