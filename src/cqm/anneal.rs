@@ -15,9 +15,9 @@
 //! * **Swaps**: two groups exchange places (each takes the variable of the other's first
 //!   constraint, e.g. two agents trade pools), as one move.
 //! * **Candidate lists** (objectives without negative couplings, e.g. generalized
-//!   assignment): groups of more than 10 variables rank them by Lagrangian reduced
+//!   assignment): groups of more than 8 variables rank them by Lagrangian reduced
 //!   cost ([`super::lagrange`]: objective plus capacity prices from subgradient steps); a
-//!   shift tries one of the 8 best 3 times in 4 (else any), and a repair tries the 4 best
+//!   shift tries one of the best `min(8, size / 2)` 3 times in 4 (else any), and a repair tries the 4 best
 //!   before random alternatives. The same relaxation gives [`CqmSolution::bound`].
 //! * **Team moves** (objectives with negative couplings, e.g. traffic between agents that
 //!   share a pool): one move in 8 shifts a group to another place together with up to 8
@@ -189,8 +189,8 @@ struct Compiled {
 const TEAM_MAX: usize = 8;
 
 /// Groups larger than this get a candidate list ([`Compiled::cands`]).
-const CAND_MIN_GROUP: usize = 10;
-/// Length of a candidate list.
+const CAND_MIN_GROUP: usize = 8;
+/// Longest candidate list (a group of `k` variables gets `min(CANDIDATES, k / 2)`).
 const CANDIDATES: usize = 8;
 /// Subgradient steps of the Lagrangian that ranks the candidates and gives the bound.
 const LAGRANGE_STEPS: usize = 300;
@@ -306,7 +306,7 @@ impl Compiled {
                 Some(rc) if vs.len() > CAND_MIN_GROUP && !teams => {
                     let mut c = vs.clone();
                     c.sort_by(|&a, &b| rc[a as usize].total_cmp(&rc[b as usize]).then(a.cmp(&b)));
-                    c.truncate(CANDIDATES);
+                    c.truncate(CANDIDATES.min(vs.len() / 2));
                     c
                 }
                 _ => Vec::new(),
