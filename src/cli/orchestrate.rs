@@ -164,6 +164,7 @@ pub fn run(a: OrchestrateArgs) -> Result<ExitCode> {
                 "replan": plan.replan,
                 "stages": plan.stages,
                 "violations": plan.violations,
+                "tight_constraints": plan.tight_constraints,
             });
             println!("{}", serde_json::to_string(&summary)?);
         }
@@ -171,6 +172,13 @@ pub fn run(a: OrchestrateArgs) -> Result<ExitCode> {
     }
     if let Some(out) = &a.out {
         eprintln!("wrote {}", out.display());
+    }
+    if !plan.tight_constraints.is_empty() {
+        let unplaced = plan.placements.iter().filter(|p| p.pool.is_none()).count();
+        eprintln!("{unplaced} agent(s) left unplaced; the tightest capacity constraints:");
+        for t in &plan.tight_constraints {
+            eprintln!("  {t}");
+        }
     }
     Ok(if plan.violations.is_empty() {
         ExitCode::SUCCESS
@@ -246,5 +254,8 @@ fn print_summary(path: &std::path::Path, inst: &qam::orchestrate::Instance, plan
     );
     for v in plan.violations.iter().take(20) {
         println!("violation: {v}");
+    }
+    for t in &plan.tight_constraints {
+        println!("tight capacity: {t}");
     }
 }

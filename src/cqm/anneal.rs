@@ -14,6 +14,14 @@
 //!   groups are covered) or flip a variable that relieves it.
 //! * **Swaps**: two groups exchange places (each takes the variable of the other's first
 //!   constraint, e.g. two agents trade pools), as one move.
+//! * **Candidate lists** (objectives without negative couplings, e.g. generalized
+//!   assignment): groups of more than 8 variables rank them by Lagrangian reduced
+//!   cost ([`super::lagrange`]: objective plus capacity prices from subgradient steps); a
+//!   shift tries one of the best `min(8, size / 2)` 3 times in 4 (else any), and a repair tries the 4 best
+//!   before random alternatives. The same relaxation gives [`CqmSolution::bound`].
+//! * **Team moves** (objectives with negative couplings, e.g. traffic between agents that
+//!   share a pool): one move in 8 shifts a group to another place together with up to 8
+//!   groups coupled to it in its current place.
 //! * **Restarts**: the run is a sequence of annealing cycles (geometric temperature from hot
 //!   to cold over `sweeps` sweeps); later cycles reheat less and start from the best feasible
 //!   state found so far (even chains: all chains' best, odd chains: their own).
@@ -122,6 +130,10 @@ pub struct CqmSolution {
     pub elapsed_s: f64,
     /// Why the run stopped.
     pub stop: StopReason,
+    /// Lagrangian lower bound on the energy of every feasible state (minimisation sense,
+    /// offset included; [`super::lagrange`]), when the objective is linear and the model
+    /// has constraints besides its one-hot groups.
+    pub bound: Option<f64>,
 }
 
 /// The constrained annealer (see the [module docs](self)).
@@ -164,10 +176,27 @@ struct Compiled {
     by_place: std::collections::HashMap<(u32, u32), u32>,
     /// Groups with at least two variables.
     movable_groups: Vec<u32>,
+    /// Per group with more than [`CAND_MIN_GROUP`] variables: its [`CANDIDATES`] variables of
+    /// least Lagrangian reduced cost, best first (empty for other groups, and for every group
+    /// when team moves apply: the reduced costs ignore the couplings).
+    cands: Vec<Vec<u32>>,
+    /// True when some coupling is negative (variables that like to be on together, e.g.
+    /// communicating agents in one pool): enables team moves.
+    teams: bool,
 }
 
+/// Most groups a team move carries along with the group it starts from.
+const TEAM_MAX: usize = 8;
+
+/// Groups larger than this get a candidate list ([`Compiled::cands`]).
+const CAND_MIN_GROUP: usize = 8;
+/// Longest candidate list (a group of `k` variables gets `min(CANDIDATES, k / 2)`).
+const CANDIDATES: usize = 8;
+/// Subgradient steps of the Lagrangian that ranks the candidates and gives the bound.
+const LAGRANGE_STEPS: usize = 300;
+
 impl Compiled {
-    fn new(m: &ConstrainedModel) -> Self {
+    fn new(m: &ConstrainedModel, rc: Option<&[f64]>) -> Self {
         let n = m.num_variables();
         let sign = m.to_energy(1.0);
         let lin: Vec<f64> = m.linear().iter().map(|&c| sign * c).collect();
@@ -270,7 +299,22 @@ impl Compiled {
         let movable_groups = (0..groups.len() as u32)
             .filter(|&g| groups[g as usize].len() >= 2)
             .collect();
+        let teams = adj.iter().any(|a| a.iter().any(|&(_, q)| q < 0.0));
+        let cands = groups
+            .iter()
+            .map(|vs| match rc {
+                Some(rc) if vs.len() > CAND_MIN_GROUP && !teams => {
+                    let mut c = vs.clone();
+                    c.sort_by(|&a, &b| rc[a as usize].total_cmp(&rc[b as usize]).then(a.cmp(&b)));
+                    c.truncate(CANDIDATES.min(vs.len() / 2));
+                    c
+                }
+                _ => Vec::new(),
+            })
+            .collect();
         Compiled {
+            teams,
+            cands,
             primary,
             by_place,
             movable_groups,
@@ -568,6 +612,16 @@ impl Chain {
                 }
             }
         }
+        // the best-ranked candidates first (up to 4), then random alternatives
+        for &v in p.cands[g].iter() {
+            if nc >= 4 {
+                break;
+            }
+            if v != cur && !cands[..nc].contains(&v) {
+                cands[nc] = v;
+                nc += 1;
+            }
+        }
         let tries = if vs.len() <= 7 { vs.len() } else { 6 };
         for t in 0..tries {
             let v = if vs.len() <= 7 {
@@ -598,9 +652,61 @@ impl Chain {
         best.map(|(_, b)| b)
     }
 
+    /// Team move: group `g` moves to a variable of another place and takes along the groups
+    /// it is coupled to by negative couplings that sit in its current place (teammates,
+    /// at most [`TEAM_MAX`]), each to its variable of the new place; Metropolis on the whole.
+    /// Returns false when no team move applies (nothing was changed).
+    fn team_move(&mut self, p: &Compiled, t: f64) -> bool {
+        let g = p.movable_groups[self.rng.below(p.movable_groups.len() as u64) as usize] as usize;
+        let vs = &p.groups[g];
+        let cur = self.choice[g];
+        let mut b = vs[self.rng.below(vs.len() as u64 - 1) as usize];
+        if b == cur {
+            b = vs[vs.len() - 1];
+        }
+        let place = p.primary[b as usize];
+        if place == NONE || place == p.primary[cur as usize] {
+            return false;
+        }
+        let mut team: [(u32, u32); TEAM_MAX] = [(NONE, NONE); TEAM_MAX];
+        let mut nt = 0;
+        for &(j, q) in &p.adj[cur as usize] {
+            if nt == TEAM_MAX {
+                break;
+            }
+            let h = p.group_of[j as usize];
+            if q >= 0.0 || self.x[j as usize] == 0 || h == NONE || h as usize == g {
+                continue;
+            }
+            if let Some(&bh) = p.by_place.get(&(h, place))
+                && bh != self.choice[h as usize]
+                && !team[..nt].iter().any(|&(th, _)| th == h)
+            {
+                team[nt] = (h, bh);
+                nt += 1;
+            }
+        }
+        if nt == 0 {
+            return false;
+        }
+        let mut d = self.shift(p, g, b);
+        for &(h, bh) in &team[..nt] {
+            d += self.shift(p, h as usize, bh);
+        }
+        if d <= 0.0 || self.rng.next_f64() < (-d / t).exp() {
+            self.undo.clear();
+        } else {
+            self.rollback(p);
+        }
+        true
+    }
+
     /// One move attempt at temperature `t` (Metropolis on the compound move).
     fn step(&mut self, p: &Compiled, t: f64) {
         self.undo.clear();
+        if p.teams && p.movable_groups.len() >= 2 && self.rng.below(8) == 0 && self.team_move(p, t) {
+            return;
+        }
         // swap: two groups exchange places (each takes the other's constraint)
         if p.movable_groups.len() >= 2 && self.rng.below(4) == 0 {
             let ng = p.movable_groups.len() as u64;
@@ -632,9 +738,18 @@ impl Chain {
             let g = u as usize;
             let vs = &p.groups[g];
             let cur = self.choice[g];
-            let mut b = vs[self.rng.below(vs.len() as u64 - 1) as usize];
+            // a shift tries a candidate-list pool 3 times in 4 (when the group has a list)
+            let cl = &p.cands[g];
+            let mut b = if !cl.is_empty() && self.rng.below(4) != 0 {
+                cl[self.rng.below(cl.len() as u64) as usize]
+            } else {
+                cur
+            };
             if b == cur {
-                b = vs[vs.len() - 1];
+                b = vs[self.rng.below(vs.len() as u64 - 1) as usize];
+                if b == cur {
+                    b = vs[vs.len() - 1];
+                }
             }
             home = cur;
             group = u;
@@ -810,7 +925,9 @@ impl CqmSaSolver {
         let prm = &self.params;
         prm.validate()?;
         let start = Instant::now();
-        let p = Compiled::new(m);
+        let lagrange = super::lagrange::lagrangian_bound(m, LAGRANGE_STEPS);
+        let rc = lagrange.as_ref().map(|l| l.reduced_costs(m));
+        let p = Compiled::new(m, rc.as_deref());
         if let Some(x) = initial {
             if x.len() != p.n {
                 return Err(CqmError::Param {
@@ -958,6 +1075,7 @@ impl CqmSaSolver {
             time_to_feasible_s: first.map(|t| t.duration_since(start).as_secs_f64()),
             elapsed_s: start.elapsed().as_secs_f64(),
             stop: stop_reason,
+            bound: lagrange.filter(|l| l.valid).map(|l| l.bound),
         })
     }
 }

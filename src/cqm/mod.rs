@@ -31,6 +31,7 @@ pub mod anneal;
 pub mod gap;
 pub mod gpu;
 pub mod json;
+pub mod lagrange;
 pub mod lp;
 
 /// The stop reason every solver reports (re-exported: `cqm-sa` has no kinds of its own).
@@ -544,7 +545,8 @@ impl ConstrainedModel {
 /// prints it and `qam serve` returns it: `file`, `solver` (`cqm-sa`), sizes, `energy`
 /// (minimisation sense), `objective` (the file's own sense), `sense`, `feasible`,
 /// `violations`, `state`, `seed`, `elapsed_s`, `time_to_feasible_s`, `stop`, `cycles`,
-/// `sweeps`, `params`, and `auto` when `auto` chose the solver.
+/// `sweeps`, `params`, `bound` (Lagrangian lower bound on the energy, when the objective is
+/// linear) and `auto` when `auto` chose the solver.
 pub fn result_json(
     file: &str,
     model: &ConstrainedModel,
@@ -578,6 +580,9 @@ pub fn result_json(
             "time_limit": params.time_limit.map(|t| t.as_secs_f64()),
         },
     });
+    if let Some(b) = sol.bound {
+        v["bound"] = serde_json::json!(b);
+    }
     if let Some(why) = auto {
         v["auto"] = serde_json::json!(why);
     }

@@ -52,6 +52,7 @@ pub use metrics::Metrics;
 pub use orchestrator::Interrupt;
 pub use orchestrator::{Orchestrator, OrchestratorConfig};
 pub use plan::{Plan, Violation};
+pub use plan::{TightCapacity, TightReason};
 pub use scenario::{Agent, Costs, Load, Pool, Scenario, Task, Traffic};
 pub use validate::TaskSpec;
 pub use validate::{Instance, check_gen_params, check_previous, validate};

@@ -116,6 +116,100 @@ pub struct Plan {
     /// plan is complete but skipped the improvement work left). Absent in older plans.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_reason: Option<crate::solvers::StopReason>,
+    /// When agents are left unplaced: the capacity constraints that keep them out, tightest
+    /// first ([`TightCapacity`]); empty (and absent from the JSON) otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tight_constraints: Vec<TightCapacity>,
+}
+
+/// Why a capacity constraint is named in [`Plan::tight_constraints`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TightReason {
+    /// Proven: the agents listed may use only `pools`, and even at their smallest loads
+    /// they need `required` of the resource there, more than the pools' total `capacity`.
+    /// No plan places all of them.
+    Demand,
+    /// Proven: the agents listed may use only `pools`, and filling each pool with the
+    /// smallest loads of the resource it can take, at most `capacity` of them fit there in
+    /// total, fewer than their number `required`. No plan places all of them.
+    Count,
+    /// Proven: each agent listed needs more than half of `resource` in every pool of
+    /// `pools` it may use, so no two of them share a pool; `required` is their number and
+    /// `capacity` the number of pools. No plan places all of them.
+    Exclusive,
+    /// In this plan: placing the smallest of the listed unplaced agents in the pool would
+    /// take its use of the resource to `required`, above its `capacity` (the search found no
+    /// packing that leaves room; other plans might).
+    Blocking,
+}
+
+/// A capacity constraint (pool or set of pools, resource kind) that keeps agents unplaced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TightCapacity {
+    /// `demand`, `count`, `exclusive` or `blocking` (see [`TightReason`]).
+    pub reason: TightReason,
+    /// Pool ids (one pool for `blocking`).
+    pub pools: Vec<String>,
+    /// Resource kind.
+    pub resource: String,
+    /// What the agents need (resource units; a number of agents for `count` and
+    /// `exclusive`).
+    pub required: f64,
+    /// What the pools offer (resource units; a number of agents for `count`, of pools for
+    /// `exclusive`).
+    pub capacity: f64,
+    /// Agents involved (the first 20).
+    pub agents: Vec<String>,
+    /// How many agents are involved.
+    pub num_agents: usize,
+}
+
+impl std::fmt::Display for TightCapacity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pools = self
+            .pools
+            .iter()
+            .map(|p| format!("`{p}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut agents = self.agents.join(", ");
+        if self.num_agents > self.agents.len() {
+            agents.push_str(&format!(" and {} more", self.num_agents - self.agents.len()));
+        }
+        match self.reason {
+            TightReason::Demand => write!(
+                f,
+                "pool{} {pools}, {}: required {} > capacity {} (agents that may use only these pools: {agents})",
+                if self.pools.len() > 1 { "s" } else { "" },
+                self.resource,
+                self.required,
+                self.capacity
+            ),
+            TightReason::Count => write!(
+                f,
+                "pool{} {pools}, {}: {} agents may use only these pools, at most {} fit by their smallest loads (agents: {agents})",
+                if self.pools.len() > 1 { "s" } else { "" },
+                self.resource,
+                self.required,
+                self.capacity
+            ),
+            TightReason::Exclusive => write!(
+                f,
+                "pool{} {pools}, {}: {} agents each need more than half of any of these pools, {} pool{} (agents: {agents})",
+                if self.pools.len() > 1 { "s" } else { "" },
+                self.resource,
+                self.required,
+                self.capacity,
+                if self.capacity == 1.0 { "" } else { "s" }
+            ),
+            TightReason::Blocking => write!(
+                f,
+                "pool {pools}, {}: required {} > capacity {} to place one more of the unplaced agents {agents}",
+                self.resource, self.required, self.capacity
+            ),
+        }
+    }
 }
 
 impl Plan {

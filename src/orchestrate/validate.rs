@@ -759,3 +759,212 @@ pub fn check_gen_params(p: &super::GenParams) -> Result<(), ScenarioError> {
     }
     Ok(())
 }
+
+/// Agents listed per [`TightCapacity`] entry.
+const TIGHT_AGENTS_LISTED: usize = 20;
+/// Pool sets examined for proven shortfalls (the distinct sets of pools agents may use).
+const TIGHT_MAX_POOL_SETS: usize = 1024;
+
+/// The capacity constraints that keep agents unplaced, tightest first, at most `max`:
+///
+/// 1. proven shortfalls, which no plan can avoid: for each distinct set `S` of pools that
+///    some agent may use (and all pools), the agents restricted to `S` need more of a resource
+///    than `S` offers even at their smallest loads ([`TightReason::Demand`]), or are more
+///    than the pools of `S` can hold by count ([`TightReason::Count`]), or more of them need
+///    over half of the resource in every pool they may use than there are such pools
+///    ([`TightReason::Exclusive`]);
+/// 2. for the agents `placement` leaves unplaced (`None`), each `(pool, resource)`
+///    constraint that has no room for them in this plan ([`TightReason::Blocking`]), the
+///    one blocking most agents first.
+///
+/// Empty when every agent is placed. Loads in resource units; a constraint holds within
+/// `1e-9 * (1 + capacity)`.
+///
+/// [`TightReason::Demand`]: super::plan::TightReason::Demand
+/// [`TightReason::Exclusive`]: super::plan::TightReason::Exclusive
+/// [`TightReason::Count`]: super::plan::TightReason::Count
+/// [`TightReason::Blocking`]: super::plan::TightReason::Blocking
+pub fn tight_capacities(inst: &Instance, placement: &[Option<usize>], max: usize) -> Vec<super::plan::TightCapacity> {
+    use super::plan::{TightCapacity, TightReason};
+    let (aa, pp, kk) = (inst.num_agents(), inst.num_pools(), inst.num_kinds());
+    if placement.iter().all(|p| p.is_some()) || pp == 0 || max == 0 {
+        return Vec::new();
+    }
+    let over = |need: f64, cap: f64| need > cap + 1e-9 * (1.0 + cap.abs());
+    let names = |agents: &[usize]| -> Vec<String> {
+        agents
+            .iter()
+            .take(TIGHT_AGENTS_LISTED)
+            .map(|&a| inst.agent_ids[a].clone())
+            .collect()
+    };
+    let words = pp.div_ceil(64);
+    let allowed_bits = |a: usize| -> Vec<u64> {
+        let mut b = vec![0u64; words];
+        for p in (0..pp).filter(|&p| inst.can_place(a, p)) {
+            b[p / 64] |= 1 << (p % 64);
+        }
+        b
+    };
+    let bits: Vec<Vec<u64>> = (0..aa).map(allowed_bits).collect();
+    let mut sets: Vec<Vec<u64>> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let all: Vec<u64> = (0..words)
+        .map(|w| {
+            if w + 1 < words || pp % 64 == 0 {
+                u64::MAX
+            } else {
+                (1u64 << (pp % 64)) - 1
+            }
+        })
+        .collect();
+    for b in std::iter::once(&all).chain(bits.iter()) {
+        if sets.len() < TIGHT_MAX_POOL_SETS && seen.insert(b.clone()) {
+            sets.push(b.clone());
+        }
+    }
+    let pools_of = |b: &[u64]| -> Vec<usize> { (0..pp).filter(|&p| b[p / 64] >> (p % 64) & 1 == 1).collect() };
+    let mut proven: Vec<(f64, TightCapacity)> = Vec::new();
+    for s in &sets {
+        let members: Vec<usize> = (0..aa)
+            .filter(|&a| bits[a].iter().zip(s).all(|(x, y)| x & !y == 0))
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        let in_s = pools_of(s);
+        for k in 0..kk {
+            let min_load = |a: usize| {
+                (0..pp)
+                    .filter(|&p| inst.can_place(a, p))
+                    .map(|p| inst.agent_load_in(a, p)[k])
+                    .fold(f64::INFINITY, f64::min)
+            };
+            let need: f64 = members.iter().map(|&a| min_load(a)).sum();
+            let cap: f64 = in_s.iter().map(|&p| inst.pool_capacity(p)[k]).sum();
+            if over(need, cap) {
+                proven.push((
+                    (need - cap) / cap.abs().max(1e-12),
+                    TightCapacity {
+                        reason: TightReason::Demand,
+                        pools: in_s.iter().map(|&p| inst.pool_ids[p].clone()).collect(),
+                        resource: inst.kinds[k].clone(),
+                        required: need,
+                        capacity: cap,
+                        agents: names(&members),
+                        num_agents: members.len(),
+                    },
+                ));
+            }
+            // At most `fit(p)` members fit in pool p by their smallest loads there.
+            let fit = |p: usize| {
+                let mut l: Vec<f64> = members
+                    .iter()
+                    .filter(|&&a| inst.can_place(a, p))
+                    .map(|&a| inst.agent_load_in(a, p)[k])
+                    .collect();
+                l.sort_by(f64::total_cmp);
+                let cap = inst.pool_capacity(p)[k];
+                let mut sum = 0.0;
+                l.iter()
+                    .take_while(|&&x| {
+                        sum += x;
+                        !over(sum, cap)
+                    })
+                    .count()
+            };
+            let fits: usize = in_s.iter().map(|&p| fit(p)).sum();
+            if members.len() > fits {
+                proven.push((
+                    (members.len() - fits) as f64 / fits.max(1) as f64,
+                    TightCapacity {
+                        reason: TightReason::Count,
+                        pools: in_s.iter().map(|&p| inst.pool_ids[p].clone()).collect(),
+                        resource: inst.kinds[k].clone(),
+                        required: members.len() as f64,
+                        capacity: fits as f64,
+                        agents: names(&members),
+                        num_agents: members.len(),
+                    },
+                ));
+            }
+            let big: Vec<usize> = members
+                .iter()
+                .copied()
+                .filter(|&a| {
+                    (0..pp)
+                        .filter(|&p| inst.can_place(a, p))
+                        .all(|p| over(2.0 * inst.agent_load_in(a, p)[k], inst.pool_capacity(p)[k]))
+                })
+                .collect();
+            let mut union = vec![0u64; words];
+            for &a in &big {
+                for (u, b) in union.iter_mut().zip(&bits[a]) {
+                    *u |= b;
+                }
+            }
+            let upools = pools_of(&union);
+            if big.len() > upools.len() {
+                proven.push((
+                    (big.len() - upools.len()) as f64 / upools.len().max(1) as f64,
+                    TightCapacity {
+                        reason: TightReason::Exclusive,
+                        pools: upools.iter().map(|&p| inst.pool_ids[p].clone()).collect(),
+                        resource: inst.kinds[k].clone(),
+                        required: big.len() as f64,
+                        capacity: upools.len() as f64,
+                        agents: names(&big),
+                        num_agents: big.len(),
+                    },
+                ));
+            }
+        }
+    }
+    proven.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut out: Vec<TightCapacity> = Vec::new();
+    for (_, t) in proven {
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    // What blocks the unplaced agents in this plan.
+    let mut used = vec![0.0; pp * kk];
+    for (a, p) in placement.iter().enumerate() {
+        if let Some(p) = *p {
+            for (k, l) in inst.agent_load_in(a, p).iter().enumerate() {
+                used[p * kk + k] += l;
+            }
+        }
+    }
+    // (pool, kind) -> (blocked agents, smallest blocked load)
+    let mut blocking: std::collections::BTreeMap<(usize, usize), (Vec<usize>, f64)> = Default::default();
+    for a in (0..aa).filter(|&a| placement[a].is_none()) {
+        for p in (0..pp).filter(|&p| inst.can_place(a, p)) {
+            let l = inst.agent_load_in(a, p);
+            for k in 0..kk {
+                if over(used[p * kk + k] + l[k], inst.pool_capacity(p)[k]) {
+                    let e = blocking.entry((p, k)).or_insert((Vec::new(), f64::INFINITY));
+                    e.0.push(a);
+                    e.1 = e.1.min(l[k]);
+                }
+            }
+        }
+    }
+    type Blocked = ((usize, usize), (Vec<usize>, f64));
+    let mut blocking: Vec<Blocked> = blocking.into_iter().collect();
+    let excess = |((p, k), (_, l)): &Blocked| used[p * kk + k] + l - inst.pool_capacity(*p)[*k];
+    blocking.sort_by(|x, y| y.1.0.len().cmp(&x.1.0.len()).then(excess(x).total_cmp(&excess(y))));
+    for ((p, k), (agents, l)) in blocking {
+        out.push(TightCapacity {
+            reason: TightReason::Blocking,
+            pools: vec![inst.pool_ids[p].clone()],
+            resource: inst.kinds[k].clone(),
+            required: used[p * kk + k] + l,
+            capacity: inst.pool_capacity(p)[k],
+            agents: names(&agents),
+            num_agents: agents.len(),
+        });
+    }
+    out.truncate(max);
+    out
+}

@@ -180,3 +180,151 @@ fn non_finite_and_bad_files() {
     let e = Scenario::read("/nonexistent/scenario.json").unwrap_err();
     assert!(e.to_string().starts_with("/nonexistent/scenario.json:"), "{e}");
 }
+
+// --- infeasible scenarios name the tightest capacity constraints (issue 11) ---
+
+use qam::orchestrate::{TightReason, validate::tight_capacities};
+
+/// Every placement of `inst`'s agents (pools they may use) within capacity, by enumeration.
+fn packable(inst: &qam::orchestrate::Instance) -> bool {
+    let (aa, pp, kk) = (inst.num_agents(), inst.num_pools(), inst.num_kinds());
+    let mut choice = vec![0usize; aa];
+    loop {
+        let mut used = vec![0.0; pp * kk];
+        let mut ok = true;
+        for (a, &p) in choice.iter().enumerate() {
+            ok &= inst.can_place(a, p);
+            for (k, l) in inst.agent_load_in(a, p).iter().enumerate() {
+                used[p * kk + k] += l;
+            }
+        }
+        if ok && (0..pp * kk).all(|x| used[x] <= inst.capacity[x] + 1e-9) {
+            return true;
+        }
+        let mut a = 0;
+        loop {
+            if a == aa {
+                return false;
+            }
+            choice[a] += 1;
+            if choice[a] < pp {
+                break;
+            }
+            choice[a] = 0;
+            a += 1;
+        }
+    }
+}
+
+#[test]
+fn proven_capacity_shortfalls_are_sound_against_brute_force() {
+    let mut rng = qam::rng::Rng::new(11);
+    let (mut infeasible, mut named) = (0, 0);
+    for case in 0..400 {
+        let (aa, pp) = (3 + rng.below(4) as usize, 2 + rng.below(2) as usize);
+        let pools: Vec<serde_json::Value> = (0..pp)
+            .map(|p| serde_json::json!({"id": format!("p{p}"), "capacity": {"cpu": 4 + rng.below(8), "mem": 4 + rng.below(8)}}))
+            .collect();
+        let agents: Vec<serde_json::Value> = (0..aa)
+            .map(|a| {
+                let mut load = serde_json::Map::new();
+                for p in 0..pp {
+                    if p == 0 || rng.below(3) != 0 {
+                        load.insert(
+                            format!("p{p}"),
+                            serde_json::json!({"cpu": 1 + rng.below(6), "mem": rng.below(6)}),
+                        );
+                    }
+                }
+                serde_json::json!({"id": format!("a{a}"), "load": load})
+            })
+            .collect();
+        let v = serde_json::json!({"resource_kinds": ["cpu", "mem"], "pools": pools, "agents": agents});
+        let Ok(inst) = check(v) else { continue };
+        let feasible = packable(&inst);
+        // With the last agent unplaced (a plan that could not place it).
+        let mut placement: Vec<Option<usize>> = (0..aa).map(|a| (0..pp).find(|&p| inst.can_place(a, p))).collect();
+        placement[aa - 1] = None;
+        let tight = tight_capacities(&inst, &placement, 50);
+        for t in &tight {
+            assert!(t.required > t.capacity, "case {case}: {t}");
+            if t.reason != TightReason::Blocking {
+                assert!(!feasible, "case {case}: `{t}` claimed proven, but a packing exists");
+            }
+        }
+        if !feasible {
+            infeasible += 1;
+            named += usize::from(tight.iter().any(|t| t.reason != TightReason::Blocking));
+        }
+        let all_placed: Vec<Option<usize>> = (0..aa).map(|_| Some(0)).collect();
+        assert!(tight_capacities(&inst, &all_placed, 50).is_empty());
+    }
+    // The certificates are not complete (multi-resource bin packing); they name 36 of the
+    // 77 infeasible instances here.
+    assert!(
+        infeasible >= 50 && named * 5 >= infeasible * 2,
+        "{named} of {infeasible}"
+    );
+}
+
+#[test]
+fn orchestrate_on_an_unplaceable_scenario_names_the_tight_capacities() {
+    let dir = tempfile::tempdir().unwrap();
+    // Four agents of 6 cpu, three pools of 10: total 24 <= 30 and each fits every pool,
+    // so the validator accepts it, but no pool holds two of them.
+    let pigeon = r#"{"resource_kinds":["cpu"],
+        "pools":[{"id":"p0","capacity":{"cpu":10}},{"id":"p1","capacity":{"cpu":10}},{"id":"p2","capacity":{"cpu":10}}],
+        "agents":[{"id":"a0","load":{"cpu":6}},{"id":"a1","load":{"cpu":6}},{"id":"a2","load":{"cpu":6}},{"id":"a3","load":{"cpu":6}}]}"#;
+    // a0 and a1 may only use p0 (4 cpu) and need 3 each.
+    let restricted = r#"{"resource_kinds":["cpu"],
+        "pools":[{"id":"p0","capacity":{"cpu":4}},{"id":"p1","capacity":{"cpu":10}}],
+        "agents":[{"id":"a0","load":{"p0":{"cpu":3}}},{"id":"a1","load":{"p0":{"cpu":3}}},
+                  {"id":"a2","load":{"p0":{"cpu":1},"p1":{"cpu":2}}}]}"#;
+    for (name, text) in [("pigeon", pigeon), ("restricted", restricted)] {
+        let f = dir.path().join(format!("{name}.json"));
+        std::fs::write(&f, text).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_qam"))
+            .arg("orchestrate")
+            .arg(&f)
+            .args(["--output", "json"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{name}: {stderr}");
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let first = &r["tight_constraints"][0];
+        assert_eq!(first["resource"], "cpu", "{name}: {r}");
+        match name {
+            "pigeon" => {
+                let ex = r["tight_constraints"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|t| t["reason"] == "exclusive")
+                    .expect("an exclusive shortfall");
+                assert_eq!(ex["pools"], serde_json::json!(["p0", "p1", "p2"]));
+                assert_eq!(
+                    (ex["required"].as_f64(), ex["capacity"].as_f64()),
+                    (Some(4.0), Some(3.0))
+                );
+                assert!(stderr.contains("4 agents each need more than half"), "{stderr}");
+            }
+            _ => {
+                assert_eq!(first["pools"], serde_json::json!(["p0"]));
+                let demand = r["tight_constraints"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|t| t["reason"] == "demand")
+                    .expect("a demand shortfall");
+                assert_eq!(
+                    (demand["required"].as_f64(), demand["capacity"].as_f64()),
+                    (Some(6.0), Some(4.0))
+                );
+                assert_eq!(demand["agents"], serde_json::json!(["a0", "a1"]));
+                assert!(stderr.contains("pool `p0`, cpu: required 6 > capacity 4"), "{stderr}");
+            }
+        }
+        assert!(stderr.contains("1 agent(s) left unplaced"), "{stderr}");
+    }
+}

@@ -145,5 +145,6 @@ pub(in crate::orchestrate) fn run(ctx: &Ctx, out: Outcome, progress: Progress) -
         replan,
         stages,
         stop_reason: Some(stop_reason),
+        tight_constraints: crate::orchestrate::validate::tight_capacities(inst, &placement, 10),
     }
 }
