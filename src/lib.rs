@@ -31,6 +31,7 @@ pub mod gpu;
 pub mod io;
 pub mod limits;
 pub mod model;
+pub mod names;
 pub mod orchestrate;
 pub mod prelude;
 pub mod qaoa;

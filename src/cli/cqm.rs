@@ -2,9 +2,9 @@
 //! `solve`) and `qam gen --kind gap`.
 
 use super::solve::SolveArgs;
-use super::solvers::SolverChoice;
 use anyhow::{Result, bail};
 use qam::cqm::{ConstrainedModel, CqmSaParams, CqmSaSolver, json, lp};
+use qam::solvers::registry::SolverKind;
 use serde_json::Value;
 use std::path::Path;
 use std::time::Instant;
@@ -51,10 +51,10 @@ pub fn solve(args: &SolveArgs, file: &Path, bytes: &[u8], kind: CqmFormat) -> Re
     let t0 = Instant::now();
     let m = read(file, bytes, kind)?;
     let why = match args.solver {
-        SolverChoice::CqmSa => None,
-        SolverChoice::Auto => Some("auto: cqm-sa (constrained model)".to_string()),
+        SolverKind::CqmSa => None,
+        SolverKind::Auto => Some("auto: cqm-sa (constrained model)".to_string()),
         other => bail!(
-            "{}: --solver {:?} takes QUBO/Ising files; constrained models (.lp, qam-cqm JSON) use cqm-sa or auto",
+            "{}: --solver {} takes QUBO/Ising files; constrained models (.lp, qam-cqm JSON) use cqm-sa or auto",
             file.display(),
             other
         ),

@@ -92,6 +92,9 @@ pub struct ServeConfig {
     pub limits: Limits,
     /// How `auto` treats GPU adapters.
     pub gpu: GpuPolicy,
+    /// QAOA tuning knobs of jobs whose `params.qaoa-tuning` leaves them unset (`qam serve`
+    /// fills them from `QAM_QAOA_*`); speed only.
+    pub qaoa_tuning: crate::qaoa::Tuning,
 }
 
 impl ServeConfig {
@@ -115,6 +118,9 @@ impl ServeConfig {
         }
         if self.limits.max_queue == 0 {
             return bad("max-queue", "must be at least 1".into());
+        }
+        if let Err(e) = self.qaoa_tuning.validate() {
+            return bad("qaoa-tuning", e.to_string());
         }
         if let Some(t) = &self.token
             && t.is_empty()
