@@ -98,7 +98,7 @@ pub fn run_batch(args: &SolveArgs) -> Result<ExitCode> {
 #[cfg(feature = "mpi")]
 fn hierarchical(args: &SolveArgs, session: &'static qam::distributed::mpi::MpiSession) -> Result<ExitCode> {
     use anyhow::Context;
-    use qam::decompose::{HierarchicalSolver, Router, backend::exact_backend};
+    use qam::decompose::{HierarchicalSolver, Router, exact_backend};
     use qam::distributed::mpi::MpiSubSolver;
     use std::sync::Arc;
 

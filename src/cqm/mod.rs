@@ -27,7 +27,7 @@
 //! qam's own JSON; [`anneal`] is the constrained annealer (`cqm-sa`); [`gap`] generates
 //! generalized-assignment instances.
 
-pub mod anneal;
+mod anneal;
 pub mod gap;
 pub mod json;
 pub mod lp;

@@ -26,16 +26,19 @@
 //! - [`solver`]: [`HierarchicalSolver`], the whole thing behind the
 //!   [`Solver`](crate::solvers::Solver) trait (`qam solve --solver hierarchical`).
 
-pub mod backend;
-pub mod hierarchy;
+pub(crate) mod backend;
+mod hierarchy;
 pub mod partition;
-pub mod router;
-pub mod solver;
-pub mod strategy;
+mod router;
+mod solver;
+mod strategy;
+// Public only for tests/it/decompose.rs, which checks the energy identities of
+// extraction on large random models; not part of the supported API.
+#[doc(hidden)]
 pub mod subproblem;
 
 pub use crate::batch::{BatchSolver, PerSubproblem, Subproblem};
-pub use backend::{SubSolverKind, SubSolverParams, SubStart};
+pub use backend::{QAOA_MAX_VARIABLES, SubSolverKind, SubSolverParams, SubStart, exact_backend};
 pub use hierarchy::{HierarchicalQubo, HierarchyParams, Level, apply_flips, merge_model};
 pub use partition::{Graph, Partition, PartitionMethod, PartitionParams, PartitionStats, partition};
 pub use router::Router;

@@ -8,9 +8,9 @@
 //! - [`frustrated`]: frustrated-loop planted instances (Hen et al. 2015) on periodic 2D/3D
 //!   lattices, glassy and hard for annealing, with the same sidecar.
 
-pub mod frustrated;
-pub mod graphs;
-pub mod planted;
+mod frustrated;
+mod graphs;
+mod planted;
 
 pub use frustrated::{frustrated_loops, lattice_side};
 pub use graphs::{dense_qubo, erdos_renyi, regular, torus};

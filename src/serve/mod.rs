@@ -11,11 +11,11 @@
 //!
 //! The library reads no environment: everything comes in [`ServeConfig`].
 
-pub mod http;
-pub mod journal;
-pub mod metrics;
-pub mod request;
-pub mod runner;
+mod http;
+mod journal;
+mod metrics;
+mod request;
+mod runner;
 
 use crate::solvers::registry::GpuPolicy;
 use std::net::SocketAddr;

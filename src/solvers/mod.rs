@@ -5,23 +5,23 @@
 //! [`SolveInfo`](crate::model::SolveInfo). Stochastic solvers derive one RNG stream per read
 //! from the seed ([`crate::rng`]), so a seed gives the same answer on any thread count.
 
-pub mod anneal;
-pub mod anytime;
+mod anneal;
+pub(crate) mod anytime;
 pub mod checkpoint;
-pub mod exact;
-pub mod gpu_multi;
-pub mod gpu_pa;
-pub mod gpu_pt;
-pub mod gpu_sa;
+pub(crate) mod exact;
+mod gpu_multi;
+mod gpu_pa;
+mod gpu_pt;
+mod gpu_sa;
 pub mod greedy;
 pub(crate) mod lanes;
-pub mod pa;
-pub mod portfolio;
-pub mod pt;
+mod pa;
+mod portfolio;
+mod pt;
 pub mod registry;
-pub mod replica;
-pub mod sa;
-pub mod schedule;
+mod replica;
+pub(crate) mod sa;
+mod schedule;
 
 pub use anytime::{StopReason, TimeBudget};
 pub use checkpoint::Checkpoint;
@@ -32,6 +32,10 @@ pub use gpu_pt::{GpuPtParams, GpuPtSolver};
 pub use gpu_sa::{GpuSaParams, GpuSaSolver};
 pub use greedy::GreedySolver;
 pub use pa::{PaParams, PaSolver};
+// The CPU twin of the GPU resampling kernel, public only for the check in
+// tests/it/gpu_anneal_kernels.rs; not part of the supported API.
+#[doc(hidden)]
+pub use pa::systematic_resample;
 pub use portfolio::{PortfolioParams, PortfolioSolver};
 pub use pt::{PtParams, PtSolver, tempering_beta_range};
 pub use sa::{SaParams, SaSolver};

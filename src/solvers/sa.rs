@@ -8,7 +8,7 @@
 //! each lane still an independent sequential read. Reads run in parallel (rayon); read `r` uses RNG stream `r`
 //! of the seed, so the answer does not depend on the number of threads.
 
-pub use super::anneal::{Annealer, SIDEWAYS_P, anneal, exp_neg, sideways_or_exp};
+pub(crate) use super::anneal::{Annealer, SIDEWAYS_P, sideways_or_exp};
 use super::schedule::{BetaSchedule, ScheduleKind, default_beta_range};
 use super::{SolveContext, SolveError, Solver, anytime, invalid};
 use super::{initial_spins, spin_samples};
