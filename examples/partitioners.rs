@@ -1,6 +1,6 @@
 //! Compares the two graph partitioners of the crate on the same graphs: decomposition's
 //! size-capped multilevel partitioner (`qam::decompose::partition`) and orchestration's
-//! balanced hierarchical k-way clustering (`qam::orchestrate::cluster::hierarchical`,
+//! balanced hierarchical k-way clustering (`qam::orchestrate::hierarchical`,
 //! partition QUBOs on the CPU batch solver). Both get edge weights `|w|` and the same
 //! cluster-size cap.
 //!
@@ -16,8 +16,8 @@
 use qam::decompose::{Graph, PartitionParams, partition};
 use qam::io::{ReadOptions, read_file};
 use qam::model::Couplings;
-use qam::orchestrate::assign::PenaltySettings;
-use qam::orchestrate::cluster::hierarchical;
+use qam::orchestrate::PenaltySettings;
+use qam::orchestrate::hierarchical;
 use qam::orchestrate::{CpuBackend, GenParams, generate, validate};
 use std::time::Instant;
 

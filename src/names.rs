@@ -239,6 +239,12 @@ mod tests {
         check::<Device>(true);
         check::<Precision>(true);
         check::<Isa>(true);
+        for &w in crate::generate::Weights::ALL {
+            assert_eq!(w.name().parse::<crate::generate::Weights>().unwrap(), w);
+        }
+        for &l in crate::orchestrate::LoadModel::ALL {
+            assert_eq!(l.name().parse::<crate::orchestrate::LoadModel>().unwrap(), l);
+        }
         assert_eq!(SolverKind::from_name("cpu-sa"), Some(SolverKind::Sa));
         assert_eq!(PartitionMethod::LabelPropagation.name(), "label-prop");
     }

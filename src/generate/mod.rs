@@ -61,6 +61,11 @@ pub enum Weights {
     PlusMinusOne,
 }
 
+crate::names::named_enum!(Weights, "weights" {
+    One = "one": "All edge weights 1",
+    PlusMinusOne = "pm1": "Weights ±1",
+});
+
 impl Weights {
     pub(crate) fn draw(self, rng: &mut Rng) -> f64 {
         match self {
