@@ -4,7 +4,7 @@
 //!
 //! Each enum that a user picks by name ([`SolverKind`](crate::solvers::registry::SolverKind),
 //! [`Kernel`](crate::gpu::anneal::Kernel), [`SubSolverKind`](crate::decompose::SubSolverKind),
-//! [`Strategy`](crate::decompose::Strategy), [`PartitionMethod`](crate::decompose::PartitionMethod),
+//! [`Strategy`], [`PartitionMethod`],
 //! [`SubStart`](crate::decompose::SubStart), [`ScheduleKind`](crate::solvers::ScheduleKind),
 //! [`Optimizer`](crate::qaoa::Optimizer), [`Device`](crate::qaoa::Device),
 //! [`Precision`](crate::qaoa::Precision), [`Isa`](crate::qaoa::Isa)) implements [`Named`]:

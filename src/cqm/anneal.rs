@@ -124,7 +124,7 @@ pub struct CqmSolution {
     pub stop: StopReason,
 }
 
-/// The constrained annealer (see the [module docs](self)).
+/// The constrained annealer (see the [`cqm`](crate::cqm) module docs).
 #[derive(Clone, Debug, Default)]
 pub struct CqmSaSolver {
     /// Parameters.

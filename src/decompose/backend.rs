@@ -192,7 +192,7 @@ impl SubSolverKind {
 /// complex128, about a second per angle evaluation).
 pub const QAOA_MAX_VARIABLES: usize = 24;
 
-/// The exhaustive back-end (up to [`MAX_EXACT_VARIABLES`]).
+/// The exhaustive back-end (up to `MAX_EXACT_VARIABLES` (30)).
 pub fn exact_backend() -> Arc<dyn BatchSolver> {
     Arc::new(PerSubproblem::new("exact", MAX_EXACT_VARIABLES, |_sub: &Subproblem| {
         Box::new(ExactSolver::default()) as Box<dyn Solver>

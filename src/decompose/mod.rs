@@ -4,9 +4,9 @@
 //!
 //! Pieces, one module each:
 //!
-//! - [`partition`]: size-capped clustering that cuts little coupling weight (multilevel
+//! - [`partition`](mod@partition): size-capped clustering that cuts little coupling weight (multilevel
 //!   heavy-edge coarsening with boundary refinement, or label propagation).
-//! - [`hierarchy`]: [`HierarchicalQubo`], the stack of levels: level 0 is the model, level
+//! - `hierarchy`: [`HierarchicalQubo`], the stack of levels: level 0 is the model, level
 //!   `k + 1` has one spin per cluster of level `k` ("flip this cluster's solution or
 //!   not"), until a level fits one subproblem. [`merge_model`] builds a level's Ising from
 //!   the solutions of the level below.
@@ -14,16 +14,16 @@
 //!   state (outside couplings become linear terms) plus the constant that makes its
 //!   energy the global energy ([`Clamped`], around a batch [`Subproblem`]); extracted in
 //!   O(cluster couplings).
-//! - [`backend`]: [`SubSolverKind`], the registry of sub-solvers (`exact`, `sa`, `greedy`
+//! - `backend`: [`SubSolverKind`], the registry of sub-solvers (`exact`, `sa`, `greedy`
 //!   per subproblem on the CPU, `gpu-sa` batched, `qaoa`), each a
 //!   [`BatchSolver`] of the shared batch layer
 //!   ([`crate::batch`]; seeds derive from subproblem ids, never from threads or ranks).
-//! - [`router`]: sends each subproblem to the back-end that suits its size, extracting
+//! - `router`: sends each subproblem to the back-end that suits its size, extracting
 //!   the next batch while a batched back-end works on the current one.
-//! - [`strategy`]: the two ways of combining cluster solutions, `merge` (solve clusters
+//! - `strategy`: the two ways of combining cluster solutions, `merge` (solve clusters
 //!   independently, then solve the level above for which clusters to flip, recursively,
 //!   then polish) and `refine` (large-neighbourhood search in the style of qbsolv).
-//! - [`solver`]: [`HierarchicalSolver`], the whole thing behind the
+//! - `solver`: [`HierarchicalSolver`], the whole thing behind the
 //!   [`Solver`](crate::solvers::Solver) trait (`qam solve --solver hierarchical`).
 
 pub(crate) mod backend;

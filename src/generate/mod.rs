@@ -1,11 +1,11 @@
 //! Instance generators (`qam gen`), reproducible from a seed.
 //!
-//! - [`graphs`]: random MaxCut graphs and QUBOs (Erdős–Rényi, torus, random regular, dense).
-//! - [`planted`]: instances with a ground-state energy known by construction (a
+//! - `graphs`: random MaxCut graphs and QUBOs (Erdős–Rényi, torus, random regular, dense).
+//! - `planted`: instances with a ground-state energy known by construction (a
 //!   gauge-transformed ferromagnet, 2D tile planting), for checking solvers at scales where
 //!   no exact solver reaches; the ground energy and a ground state go to a JSON sidecar
 //!   `FILE.planted.json`.
-//! - [`frustrated`]: frustrated-loop planted instances (Hen et al. 2015) on periodic 2D/3D
+//! - `frustrated`: frustrated-loop planted instances (Hen et al. 2015) on periodic 2D/3D
 //!   lattices, glassy and hard for annealing, with the same sidecar.
 
 mod frustrated;

@@ -4,24 +4,24 @@
 //! capacities; tasks with durations, precedence and conflicts; a communication graph) is
 //! validated into an [`Instance`], then planned by the [`Orchestrator`]:
 //!
-//! 1. [`cluster`]: the traffic graph is split into balanced clusters (a balanced k-way
+//! 1. `cluster`: the traffic graph is split into balanced clusters (a balanced k-way
 //!    partition QUBO on a coarsened graph, recursively: clusters of clusters).
-//! 2. [`assign`]: clusters, then agents, are placed in pools by assignment QUBOs (one-hot
+//! 2. `assign`: clusters, then agents, are placed in pools by assignment QUBOs (one-hot
 //!    placement, capacity by slack-encoded penalties, placement cost, communication cost
 //!    between pools), one small subproblem per cluster or group of clusters.
 //! 3. Every subproblem goes through one [`BatchSolver`] of the shared batch layer
 //!    ([`crate::batch`]: the CPU solvers, the GPU batcher, any solver), is decoded and greedily repaired
-//!    ([`decode`]), and the best of the decoded samples and the current plan is kept.
-//! 4. [`refine`]: single-agent moves across cluster borders with exact objective deltas;
-//!    then [`constrained`]: the whole assignment on the constrained annealer (`cqm-sa`,
+//!    (`decode`), and the best of the decoded samples and the current plan is kept.
+//! 4. `refine`: single-agent moves across cluster borders with exact objective deltas;
+//!    then `constrained`: the whole assignment on the constrained annealer (`cqm-sa`,
 //!    capacities as native constraints) from the current plan, kept when it is feasible and
 //!    better (or the plan was infeasible); on scenarios small enough for the exhaustive
 //!    search the exact optimum is returned.
-//! 5. [`schedule`]: tasks go to time slots by scheduling QUBOs over windows of tasks
+//! 5. `schedule`: tasks go to time slots by scheduling QUBOs over windows of tasks
 //!    (conflict, precedence and per-slot capacity penalties), then to agents; then
-//!    [`schedule_lns`] improves the schedule by large-neighbourhood search.
-//! 6. [`metrics`]: every plan is evaluated from scratch (violations, utilisation, traffic
-//!    shares, makespan, objective) and compared with the greedy [`baseline`] (and the exact
+//!    `schedule_lns` improves the schedule by large-neighbourhood search.
+//! 6. `metrics`: every plan is evaluated from scratch (violations, utilisation, traffic
+//!    shares, makespan, objective) and compared with the greedy `baseline` (and the exact
 //!    optimum on small scenarios).
 //!
 //! Incremental re-planning warm-starts from a previous [`Plan`] and charges a cost per moved

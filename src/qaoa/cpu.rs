@@ -190,7 +190,7 @@ unsafe impl<T> Send for Shared<T> {}
 unsafe impl<T> Sync for Shared<T> {}
 
 /// State-vector QAOA simulator on the CPU with amplitudes of `T` (`f32`: complex64,
-/// `f64`: complex128). See [`kernels`](super::kernels) for the layout and the passes.
+/// `f64`: complex128). See `kernels.rs` for the layout and the passes.
 pub struct CpuSimulator<T: Real> {
     diag: Arc<CostDiagonal>,
     state: BigBuf<Chunk<T>>,

@@ -1,12 +1,12 @@
 //! `qam serve`: a durable solver service over HTTP/JSON.
 //!
-//! - [`journal`]: every accepted job is written to SQLite (WAL mode) in the data folder
+//! - `journal`: every accepted job is written to SQLite (WAL mode) in the data folder
 //!   before `202 Accepted` is answered; a restart on the same folder re-queues what was
 //!   queued or running, so each accepted job ends exactly once.
-//! - [`runner`]: `workers` plain OS threads take jobs from the queue and run the solver
+//! - `runner`: `workers` plain OS threads take jobs from the queue and run the solver
 //!   (never on the async runtime), report progress, honour cancellation through the
 //!   solver's interrupt flag, and fall back from a GPU solver to its CPU twin.
-//! - [`http`]: the versioned JSON API (axum on tokio), bearer-token auth, limits, server-sent
+//! - `http`: the versioned JSON API (axum on tokio), bearer-token auth, limits, server-sent
 //!   events, Prometheus metrics and the dashboard page.
 //!
 //! The library reads no environment: everything comes in [`ServeConfig`].

@@ -106,7 +106,7 @@ pub struct SolveContext<'a> {
     /// resume from.
     pub checkpoint: Option<&'a dyn Checkpoint>,
     /// How a time limit is spent: planned anneal lengths (default), repeated anneals of
-    /// the given length, or one run cut short ([`anytime`]).
+    /// the given length, or one run cut short ([`TimeBudget`]).
     pub budget: TimeBudget,
 }
 
@@ -157,7 +157,7 @@ impl<'a> SolveContext<'a> {
         }
     }
 
-    /// True when a time limit should be spent by [`anytime::drive`] (repeated complete
+    /// True when a time limit should be spent by `anytime::drive` (repeated complete
     /// runs) rather than by cutting one run short.
     pub fn anytime(&self) -> bool {
         self.time_limit.is_some() && self.budget != TimeBudget::Single

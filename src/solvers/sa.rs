@@ -98,7 +98,7 @@ impl Solver for SaSolver {
     }
 
     /// One anneal per read; under a time limit, complete anneals repeat until the time is
-    /// up ([`anytime`](super::anytime)) and the best `num_reads` reads are returned. With
+    /// up (see [`TimeBudget`](super::TimeBudget)) and the best `num_reads` reads are returned. With
     /// fewer reads than the cores (or SIMD lanes) could run at the same cost, a time-limited
     /// solve anneals that many reads and keeps the best.
     fn solve_with(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
