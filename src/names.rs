@@ -4,7 +4,7 @@
 //!
 //! Each enum that a user picks by name ([`SolverKind`](crate::solvers::registry::SolverKind),
 //! [`Kernel`](crate::gpu::anneal::Kernel), [`SubSolverKind`](crate::decompose::SubSolverKind),
-//! [`Strategy`], [`PartitionMethod`],
+//! [`Strategy`](crate::decompose::Strategy), [`PartitionMethod`](crate::decompose::PartitionMethod),
 //! [`SubStart`](crate::decompose::SubStart), [`ScheduleKind`](crate::solvers::ScheduleKind),
 //! [`Optimizer`](crate::qaoa::Optimizer), [`Device`](crate::qaoa::Device),
 //! [`Precision`](crate::qaoa::Precision), [`Isa`](crate::qaoa::Isa)) implements [`Named`]:
@@ -165,17 +165,6 @@ macro_rules! named_enum {
     };
 }
 pub(crate) use named_enum;
-
-// Enums whose `name()` is defined with them (decomposition).
-use crate::decompose::{PartitionMethod, Strategy};
-named_enum!(serde Strategy, "strategy", name() {
-    Merge: "Solve clusters, then which clusters to flip one level up, recursively (V-cycles)",
-    Refine: "Large-neighbourhood search over clusters and energy-impact regions (qbsolv-like)",
-});
-named_enum!(serde PartitionMethod, "partitioner", name() {
-    Multilevel: "Multilevel heavy-edge coarsening with boundary refinement (METIS-like)",
-    LabelPropagation: "Size-constrained label propagation with boundary refinement",
-});
 
 #[cfg(test)]
 mod tests {

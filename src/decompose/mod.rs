@@ -45,6 +45,16 @@ pub use router::Router;
 pub use solver::{HierarchicalParams, HierarchicalSolver, Strategy};
 pub use subproblem::{Clamp, Clamped};
 
+// Names of the strategy and partitioner choices (their `name()` is defined with them).
+crate::names::named_enum!(serde Strategy, "strategy", name() {
+    Merge: "Solve clusters, then which clusters to flip one level up, recursively (V-cycles)",
+    Refine: "Large-neighbourhood search over clusters and energy-impact regions (qbsolv-like)",
+});
+crate::names::named_enum!(serde PartitionMethod, "partitioner", name() {
+    Multilevel: "Multilevel heavy-edge coarsening with boundary refinement (METIS-like)",
+    LabelPropagation: "Size-constrained label propagation with boundary refinement",
+});
+
 use crate::model::ModelError;
 use crate::solvers::SolveError;
 
