@@ -5,8 +5,7 @@
 //!
 //! `cargo run --release --example colour_rate -- FILE [SWEEPS] [READS,READS,..|none]`
 
-use qam::solvers::anneal::Annealer;
-use qam::solvers::colour::ColourAnnealer;
+use qam::solvers::kernels::{Annealer, ColourAnnealer};
 use qam::solvers::{SaParams, SaSolver, SolveContext, Solver};
 use std::time::Instant;
 

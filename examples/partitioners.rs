@@ -2,7 +2,7 @@
 //! the same graphs: the size-capped multilevel mode (decomposition's), the balanced mode
 //! with an exact cluster count `ceil(n / cap)` and its greedy split, and the balanced mode
 //! with k-way partition QUBOs on the CPU batch solver as its split strategy
-//! (`qam::orchestrate::cluster::hierarchical`, orchestration's). All get edge weights `|w|`.
+//! (`qam::orchestrate::hierarchical`, orchestration's). All get edge weights `|w|`.
 //!
 //! ```sh
 //! cargo run --release --example partitioners -- ../shared/data/gset/G22.txt:20,200 ../shared/data/gset/G81.txt:200
@@ -17,8 +17,8 @@ use qam::decompose::partition::{BalancedParams, GrowSplit, balanced};
 use qam::decompose::{Graph, PartitionParams, partition};
 use qam::io::{ReadOptions, read_file};
 use qam::model::Couplings;
-use qam::orchestrate::assign::PenaltySettings;
-use qam::orchestrate::cluster::hierarchical;
+use qam::orchestrate::PenaltySettings;
+use qam::orchestrate::hierarchical;
 use qam::orchestrate::{CpuBackend, GenParams, generate, validate};
 use std::time::Instant;
 

@@ -30,6 +30,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets --release -D warnings"
 cargo clippy --all-targets --release -- -D warnings
+echo "== cargo doc --no-deps (public API docs without warnings)"
+RUSTDOCFLAGS="-D warnings" cargo doc --release --no-deps
 echo "== cargo test --release"
 cargo test --release "$@"
 echo "== scripts/device-check.sh --smoke (the GPU measurement script, tiny sizes, this adapter)"

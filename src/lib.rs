@@ -18,7 +18,14 @@
 //! [`batch`] (batches of small subproblems on CPU or GPU, shared by `decompose` and
 //! `orchestrate`), [`decompose`] (hierarchical decomposition of large models), [`distributed`] (jobs over
 //! MPI ranks), [`orchestrate`] (agent fleets planned as hierarchical QUBOs), [`generate`]
-//! (random and planted instances), [`rng`]. [`prelude`] imports the common types at once.
+//! (random and planted instances), [`rng`], [`limits`] (bounds on user numbers), [`names`]
+//! (the names of every choice: solvers, kernels, ...), [`qaoa`] (QAOA simulation), [`serve`]
+//! (the HTTP/JSON service). [`prelude`] imports the common types at once.
+//!
+//! The public surface is deliberate: internal files of each module are private and their
+//! public types are re-exported at the module root (`qam::orchestrate::Orchestrator`, not
+//! `qam::orchestrate::orchestrator::Orchestrator`); docs/architecture.md "Public surface"
+//! lists what is public and why.
 #![warn(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
@@ -31,6 +38,7 @@ pub mod gpu;
 pub mod io;
 pub mod limits;
 pub mod model;
+pub mod names;
 pub mod orchestrate;
 pub mod prelude;
 pub mod qaoa;

@@ -297,6 +297,7 @@ impl QaoaParams {
                 format!("{} exceeds the limit of {MAX_SHOTS} shots", self.shots),
             ));
         }
+        self.tuning.check()?;
         check_memory(
             "qaoa",
             &format!("{} shots x {n} variables", self.shots),

@@ -184,12 +184,13 @@ fn build_solver(kind: &str, p: &Params, initial: Option<Vec<Vec<i8>>>) -> PyResu
                 initial_states: initial,
                 ..sa_params(p)?
             },
+            // The names are the library's (`qam::names`), as on the command line.
             kernel: match p.backend.as_deref() {
-                None | Some("auto") => GpuKernel::Auto,
-                Some("workgroup") => GpuKernel::Workgroup,
-                Some("dense") => GpuKernel::Dense,
-                Some("color") => GpuKernel::Color,
-                Some(o) => return Err(bad("backend", o, "'auto', 'workgroup', 'dense', 'color'")),
+                None => GpuKernel::Auto,
+                Some(o) => GpuKernel::from_name(o).ok_or_else(|| {
+                    let names: Vec<String> = GpuKernel::ALL.iter().map(|k| format!("'{k}'")).collect();
+                    bad("backend", o, &names.join(", "))
+                })?,
             },
         })),
         "pt" => {

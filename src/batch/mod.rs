@@ -19,7 +19,7 @@
 //! Layering: this module depends on [`model`](crate::model), [`solvers`](crate::solvers)
 //! and [`rng`](crate::rng) only; `decompose` and `orchestrate` sit on it.
 
-pub mod gpu;
+mod gpu;
 
 pub use gpu::{GPU_BATCH, GpuBatcher};
 

@@ -5,11 +5,12 @@
 
 use super::best_known;
 use super::output::{OutputKind, Sink};
-use super::solvers::{SolverChoice, SolverParams, build};
+use super::solvers::{SolverParams, build, named};
 use anyhow::{Context, Result};
 use clap::Args;
 use qam::io::{Format, Problem, ProblemKind, ReadOptions};
 use qam::model::SampleSet;
+use qam::solvers::registry::SolverKind;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -22,8 +23,8 @@ pub struct BenchArgs {
     files: Vec<PathBuf>,
     /// Solvers to compare, comma-separated (sa or cpu-sa, gpu-sa, pt, gpu-pt, pa, gpu-pa,
     /// greedy, exact); every solver gets the same reads x sweeps.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "sa")]
-    compare: Vec<SolverChoice>,
+    #[arg(long, value_parser = named::<SolverKind>(), value_delimiter = ',', default_value = "sa")]
+    compare: Vec<SolverKind>,
     /// CPU thread counts to run each CPU solver with, comma-separated (0 = all cores);
     /// GPU solvers run once.
     #[arg(long, value_delimiter = ',', default_value = "1,0")]
@@ -114,8 +115,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     }
     super::input::check_one_stdin(&args.files)?;
     // A flag must be used by at least one of the compared solvers.
-    let kinds: Vec<_> = args.compare.iter().map(|c| c.kind()).collect();
-    qam::solvers::registry::check_applicable(&kinds, &args.given, args.params.hierarchical.sub_solver.into())?;
+    qam::solvers::registry::check_applicable(&args.compare, &args.given, args.params.hierarchical.sub_solver)?;
     let mut sink = Sink::open(None)?;
     if args.output == OutputKind::Text {
         sink.line(&format!(

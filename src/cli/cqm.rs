@@ -2,9 +2,9 @@
 //! `solve`) and `qam gen --kind gap`.
 
 use super::solve::SolveArgs;
-use super::solvers::SolverChoice;
 use anyhow::{Result, bail};
 use qam::cqm::{ConstrainedModel, CqmSaParams, CqmSaSolver, json, lp};
+use qam::solvers::registry::SolverKind;
 use serde_json::Value;
 use std::path::Path;
 use std::time::Instant;
@@ -51,11 +51,11 @@ pub fn solve(args: &SolveArgs, file: &Path, bytes: &[u8], kind: CqmFormat) -> Re
     let t0 = Instant::now();
     let m = read(file, bytes, kind)?;
     let why = match args.solver {
-        SolverChoice::CqmSa => None,
-        SolverChoice::GpuCqmSa => None,
-        SolverChoice::Auto => Some("auto: cqm-sa (constrained model)".to_string()),
+        SolverKind::CqmSa => None,
+        SolverKind::GpuCqmSa => None,
+        SolverKind::Auto => Some("auto: cqm-sa (constrained model)".to_string()),
         other => bail!(
-            "{}: --solver {:?} takes QUBO/Ising files; constrained models (.lp, qam-cqm JSON) use cqm-sa, gpu-cqm-sa or auto",
+            "{}: --solver {} takes QUBO/Ising files; constrained models (.lp, qam-cqm JSON) use cqm-sa, gpu-cqm-sa or auto",
             file.display(),
             other
         ),
@@ -79,7 +79,7 @@ pub fn solve(args: &SolveArgs, file: &Path, bytes: &[u8], kind: CqmFormat) -> Re
     {
         eprintln!("{}: {why}", file.display());
     }
-    if args.solver == SolverChoice::GpuCqmSa {
+    if args.solver == SolverKind::GpuCqmSa {
         return super::cqm_gpu::solve(file, &m, &params, t0);
     }
     let sol = CqmSaSolver::new(params.clone()).solve(&m)?;

@@ -2,85 +2,32 @@
 //! the flags of `--solver hierarchical`.
 
 use super::output::{OutputKind, Sink};
+use super::solvers::named;
 use anyhow::Result;
-use clap::{Args, ValueEnum};
-use qam::decompose::{HierarchicalQubo, HierarchyParams, PartitionMethod, SubSolverKind};
+use clap::Args;
+use qam::decompose::{HierarchicalQubo, HierarchyParams, PartitionMethod, Strategy, SubSolverKind, SubStart};
 use qam::io::{Format, ReadOptions};
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-/// `--sub-solver` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum SubSolverArg {
-    /// GPU simulated annealing, one batch of subproblems per dispatch.
-    GpuSa,
-    /// CPU simulated annealing.
-    Sa,
-    /// Exhaustive search (clusters up to 30 variables).
-    Exact,
-    /// Steepest descent from random starts.
-    Greedy,
-    /// QAOA simulation (clusters up to about 20 variables; --p, --shots).
-    Qaoa,
-}
-
-impl From<SubSolverArg> for SubSolverKind {
-    fn from(a: SubSolverArg) -> Self {
-        match a {
-            SubSolverArg::GpuSa => SubSolverKind::GpuSa,
-            SubSolverArg::Sa => SubSolverKind::Sa,
-            SubSolverArg::Exact => SubSolverKind::Exact,
-            SubSolverArg::Greedy => SubSolverKind::Greedy,
-            SubSolverArg::Qaoa => SubSolverKind::Qaoa,
-        }
-    }
-}
-
-/// `--strategy` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum StrategyArg {
-    /// Solve clusters, then which clusters to flip one level up, recursively (V-cycles).
-    Merge,
-    /// Large-neighbourhood search over clusters and energy-impact regions (qbsolv-like).
-    Refine,
-}
-
-/// `--partitioner` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum PartitionerArg {
-    /// Multilevel heavy-edge coarsening with boundary refinement (METIS-like).
-    Multilevel,
-    /// Size-constrained label propagation with boundary refinement.
-    LabelProp,
-}
-
-impl From<PartitionerArg> for PartitionMethod {
-    fn from(a: PartitionerArg) -> Self {
-        match a {
-            PartitionerArg::Multilevel => PartitionMethod::Multilevel,
-            PartitionerArg::LabelProp => PartitionMethod::LabelPropagation,
-        }
-    }
-}
-
 /// Flags of `--solver hierarchical`.
 #[derive(Args, Clone, Debug)]
 pub struct HierarchicalArgs {
     /// Sub-solver for the clusters (hierarchical).
-    #[arg(long, value_enum, default_value_t = SubSolverArg::Sa)]
-    pub sub_solver: SubSolverArg,
+    #[arg(long, value_parser = named::<SubSolverKind>(), default_value_t = SubSolverKind::Sa)]
+    pub sub_solver: SubSolverKind,
     /// Largest cluster / subproblem in variables (hierarchical) [default: 20 for exact and
     /// qaoa, 1000 for sa and greedy, 4096 for gpu-sa].
     #[arg(long)]
     pub cluster_size: Option<usize>,
     /// How cluster solutions are combined (hierarchical).
-    #[arg(long, value_enum, default_value_t = StrategyArg::Merge)]
-    pub strategy: StrategyArg,
+    #[arg(long, value_parser = named::<Strategy>(), default_value_t = Strategy::Merge)]
+    pub strategy: Strategy,
     /// Partitioning algorithm (hierarchical).
-    #[arg(long, value_enum, default_value_t = PartitionerArg::Multilevel)]
-    pub partitioner: PartitionerArg,
+    #[arg(long, value_parser = named::<PartitionMethod>(), default_value_t = PartitionMethod::Multilevel)]
+    pub partitioner: PartitionMethod,
     /// Subproblems up to this many variables go to exhaustive search whatever the
     /// sub-solver (hierarchical; 0: never, so e.g. every level is solved by QAOA).
     #[arg(long, default_value_t = 12)]
@@ -103,17 +50,8 @@ pub struct HierarchicalArgs {
     /// Start subproblem anneals from the current state (re-anneal from a cooler β, default
     /// range (β1/10, β1) with β1 neal's cold end, or --beta-range) or from random states
     /// (hierarchical).
-    #[arg(long, value_enum, default_value_t = SubStartArg::Current)]
-    pub sub_start: SubStartArg,
-}
-
-/// `--sub-start` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum SubStartArg {
-    /// Random states.
-    Random,
-    /// The current state of the subproblem.
-    Current,
+    #[arg(long, value_parser = named::<SubStart>(), default_value_t = SubStart::Current)]
+    pub sub_start: SubStart,
 }
 
 /// Arguments of `qam decompose`.
@@ -125,8 +63,8 @@ pub struct DecomposeArgs {
     #[arg(long, default_value_t = 1000)]
     cluster_size: usize,
     /// Partitioning algorithm.
-    #[arg(long, value_enum, default_value_t = PartitionerArg::Multilevel)]
-    partitioner: PartitionerArg,
+    #[arg(long, value_parser = named::<PartitionMethod>(), default_value_t = PartitionMethod::Multilevel)]
+    partitioner: PartitionMethod,
     /// Seed of the partitioner.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -157,7 +95,7 @@ pub fn run(a: DecomposeArgs) -> Result<ExitCode> {
         },
     )?;
     let t0 = Instant::now();
-    let method: PartitionMethod = a.partitioner.into();
+    let method = a.partitioner;
     let hier = HierarchicalQubo::build(
         p.model.to_ising(),
         &HierarchyParams {

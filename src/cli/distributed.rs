@@ -11,9 +11,9 @@
 //! Either way rank 0 prints the lines in input order, exactly as `qam solve` would.
 
 use super::solve::SolveArgs;
-#[cfg(feature = "mpi")]
-use super::solvers::SolverChoice;
 use anyhow::Result;
+#[cfg(feature = "mpi")]
+use qam::solvers::registry::SolverKind;
 use std::process::ExitCode;
 
 /// Job kind: solve one file (payload: path, file bytes; result: the JSON line).
@@ -54,7 +54,7 @@ pub fn run_batch(args: &SolveArgs) -> Result<ExitCode> {
         served?;
         return Ok(ExitCode::SUCCESS);
     }
-    if args.solver == SolverChoice::Hierarchical {
+    if args.solver == SolverKind::Hierarchical {
         let outcome = hierarchical(args, session);
         session.stop_workers();
         session.finalize();
@@ -98,7 +98,7 @@ pub fn run_batch(args: &SolveArgs) -> Result<ExitCode> {
 #[cfg(feature = "mpi")]
 fn hierarchical(args: &SolveArgs, session: &'static qam::distributed::mpi::MpiSession) -> Result<ExitCode> {
     use anyhow::Context;
-    use qam::decompose::{HierarchicalSolver, Router, backend::exact_backend};
+    use qam::decompose::{HierarchicalSolver, Router, exact_backend};
     use qam::distributed::mpi::MpiSubSolver;
     use std::sync::Arc;
 

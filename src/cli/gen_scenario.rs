@@ -28,8 +28,8 @@ pub struct GenScenarioArgs {
     utilisation: f64,
     /// `uniform`: an agent's load is the same in every pool; `per-pool`: loads and costs
     /// depend on the pool (generalized-assignment type D: the cheapest pool needs most).
-    #[arg(long, value_enum, default_value_t = LoadModelArg::Uniform)]
-    load_model: LoadModelArg,
+    #[arg(long, value_parser = super::solvers::named::<LoadModel>(), default_value_t = LoadModel::Uniform)]
+    load_model: LoadModel,
     /// Cost per unit of message rate between pools.
     #[arg(long, default_value_t = 1.0)]
     comm_cost: f64,
@@ -62,33 +62,16 @@ pub struct GenScenarioArgs {
     pub threads: Option<usize>,
 }
 
-/// `--load-model` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum LoadModelArg {
-    /// Same load in every pool.
-    Uniform,
-    /// A load per pool.
-    PerPool,
-}
-
 /// Runs `qam gen-scenario`.
 pub fn run(a: GenScenarioArgs) -> Result<ExitCode> {
     if !(0.0..=1.0).contains(&a.churn) {
         anyhow::bail!("--churn must be in [0, 1], got {}", a.churn);
     }
-    let max_util = if a.load_model == LoadModelArg::PerPool {
-        1.2
-    } else {
-        1.0
-    };
+    let max_util = if a.load_model == LoadModel::PerPool { 1.2 } else { 1.0 };
     if a.utilisation <= 0.0 || a.utilisation > max_util || !a.utilisation.is_finite() {
         anyhow::bail!(
             "--utilisation must be in (0, {max_util}] with --load-model {}, got {}",
-            if a.load_model == LoadModelArg::PerPool {
-                "per-pool"
-            } else {
-                "uniform"
-            },
+            a.load_model,
             a.utilisation
         );
     }
@@ -99,14 +82,14 @@ pub fn run(a: GenScenarioArgs) -> Result<ExitCode> {
             a.pools
         );
     }
-    let scarcity = qam::orchestrate::generate::ScarcityParams {
+    let scarcity = qam::orchestrate::ScarcityParams {
         scarce_capabilities: a.scarce_capabilities,
         conflict_density: a.conflict_density,
         horizon_slack: a.horizon_slack,
         seed: a.seed,
     };
     let scarce = scarcity
-        != qam::orchestrate::generate::ScarcityParams {
+        != qam::orchestrate::ScarcityParams {
             seed: a.seed,
             ..Default::default()
         };
@@ -115,7 +98,7 @@ pub fn run(a: GenScenarioArgs) -> Result<ExitCode> {
             "--scarce-capabilities, --conflict-density and --horizon-slack apply to generated scenarios, not to --from"
         );
     }
-    match qam::orchestrate::generate::check_scarcity(&scarcity, a.tasks) {
+    match qam::orchestrate::check_scarcity(&scarcity, a.tasks) {
         Err(qam::orchestrate::ScenarioError::Invalid { field, reason }) => {
             anyhow::bail!("--{}: {reason}", field.replace('_', "-"))
         }
@@ -136,17 +119,14 @@ pub fn run(a: GenScenarioArgs) -> Result<ExitCode> {
                 utilisation: a.utilisation,
                 comm_cost: a.comm_cost,
                 seed: a.seed,
-                load_model: match a.load_model {
-                    LoadModelArg::Uniform => LoadModel::Uniform,
-                    LoadModelArg::PerPool => LoadModel::PerPool,
-                },
+                load_model: a.load_model,
             };
             qam::orchestrate::check_gen_params(&params)?;
             generate(&params)
         }
     };
     if scarce {
-        qam::orchestrate::generate::apply_scarcity(&mut s, &scarcity)?;
+        qam::orchestrate::apply_scarcity(&mut s, &scarcity)?;
     }
     qam::orchestrate::validate(&s).context("generated scenario is invalid")?;
     s.write(&a.out)?;

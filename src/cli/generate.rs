@@ -33,15 +33,6 @@ pub enum Kind {
     FrustratedLoops,
 }
 
-/// `--weights` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum WeightsArg {
-    /// All edge weights 1.
-    One,
-    /// Weights ±1.
-    Pm1,
-}
-
 /// Arguments of `qam gen`.
 #[derive(Args)]
 pub struct GenArgs {
@@ -66,8 +57,8 @@ pub struct GenArgs {
     #[arg(long)]
     density: Option<f64>,
     /// Edge weights (default: 1 for erdos-renyi and regular3, ±1 for torus).
-    #[arg(long, value_enum)]
-    weights: Option<WeightsArg>,
+    #[arg(long, value_parser = super::solvers::named::<Weights>())]
+    weights: Option<Weights>,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -126,11 +117,7 @@ fn txt_format(out: &std::path::Path, kind: Kind) -> Option<Format> {
 
 /// Runs `qam gen`.
 pub fn run(a: GenArgs) -> Result<ExitCode> {
-    let w = |default: Weights| match a.weights {
-        None => default,
-        Some(WeightsArg::One) => Weights::One,
-        Some(WeightsArg::Pm1) => Weights::PlusMinusOne,
-    };
+    let w = |default: Weights| a.weights.unwrap_or(default);
     if a.degree.is_some() && a.kind != Kind::ErdosRenyi {
         bail!("--degree applies to --kind erdos-renyi only");
     }

@@ -4,7 +4,7 @@
 use super::output::OutputKind;
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
-use qam::orchestrate::assign::PenaltySettings;
+use qam::orchestrate::PenaltySettings;
 use qam::orchestrate::{
     BatchSolver, CpuBackend, CpuSolverKind, GpuBatcher, Orchestrator, OrchestratorConfig, Plan, Scenario, validate,
 };

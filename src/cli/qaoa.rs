@@ -8,6 +8,7 @@
 
 use super::output::{OutputKind, Sink};
 use super::progress::Bar;
+use super::solvers::named;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use qam::io::{Format, ProblemKind, ReadOptions};
@@ -18,58 +19,6 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
-
-/// `--optimizer` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum OptimizerChoice {
-    /// Nelder–Mead simplex.
-    NelderMead,
-    /// COBYLA (linear approximations).
-    Cobyla,
-    /// Evaluate the starting angles only (fixed-angle table or INTERP).
-    None,
-}
-
-impl OptimizerChoice {
-    fn get(self) -> Optimizer {
-        match self {
-            OptimizerChoice::NelderMead => Optimizer::NelderMead,
-            OptimizerChoice::Cobyla => Optimizer::Cobyla,
-            OptimizerChoice::None => Optimizer::None,
-        }
-    }
-}
-
-/// `--qaoa-device` values (was `--backend` in `qam qaoa`, `--qaoa-backend` in `qam solve`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum DeviceChoice {
-    /// The CPU simulator.
-    Cpu,
-    /// The GPU simulator (complex64), on the adapter chosen by --device.
-    Gpu,
-    /// The GPU if a hardware adapter fits the state and --qaoa-precision is f32, else the
-    /// CPU.
-    Auto,
-}
-
-impl DeviceChoice {
-    fn get(self) -> Device {
-        match self {
-            DeviceChoice::Cpu => Device::Cpu,
-            DeviceChoice::Gpu => Device::Gpu,
-            DeviceChoice::Auto => Device::Auto,
-        }
-    }
-}
-
-/// `--qaoa-precision` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum PrecisionChoice {
-    /// complex64 amplitudes (the GPU's).
-    F32,
-    /// complex128 amplitudes (CPU only).
-    F64,
-}
 
 /// `--convention` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -88,8 +37,8 @@ pub struct QaoaFlags {
     #[arg(long = "p", default_value_t = 1)]
     pub p: usize,
     /// Angle optimiser (`none`: evaluate the starting angles once).
-    #[arg(long, value_enum, default_value_t = OptimizerChoice::NelderMead)]
-    pub optimizer: OptimizerChoice,
+    #[arg(long, value_parser = named::<Optimizer>(), default_value_t = Optimizer::NelderMead)]
+    pub optimizer: Optimizer,
     /// Bitstrings sampled from the optimised state (each polished by steepest descent;
     /// also hierarchical's qaoa sub-solver).
     #[arg(long, default_value_t = 1000)]
@@ -101,12 +50,12 @@ pub struct QaoaFlags {
     #[arg(long, default_value_t = 0)]
     pub max_evals: usize,
     /// Where the QAOA state vector lives (was `--qaoa-backend`).
-    #[arg(long, value_enum, alias = "qaoa-backend", default_value_t = DeviceChoice::Auto)]
-    pub qaoa_device: DeviceChoice,
+    #[arg(long, value_parser = named::<Device>(), alias = "qaoa-backend", default_value_t = Device::Auto)]
+    pub qaoa_device: Device,
     /// Amplitude precision of the QAOA simulator [default: follows --qaoa-device: f32 on
     /// gpu, f64 otherwise].
-    #[arg(long, value_enum)]
-    pub qaoa_precision: Option<PrecisionChoice>,
+    #[arg(long, value_parser = named::<Precision>())]
+    pub qaoa_precision: Option<Precision>,
 }
 
 /// Arguments of `qam qaoa`.
@@ -131,8 +80,8 @@ pub struct QaoaArgs {
     /// Angle optimiser [default: nelder-mead; none when --gamma/--beta are given]. With
     /// --gamma/--beta and nelder-mead or cobyla, the given angles are the start; `none`
     /// evaluates them (or the fixed-angle table / a linear ramp) once.
-    #[arg(long, value_enum)]
-    optimizer: Option<OptimizerChoice>,
+    #[arg(long, value_parser = named::<Optimizer>())]
+    optimizer: Option<Optimizer>,
     /// Extra optimiser runs from perturbed angles at the final depth.
     #[arg(long, default_value_t = 2)]
     restarts: usize,
@@ -140,12 +89,12 @@ pub struct QaoaArgs {
     #[arg(long, default_value_t = 0)]
     max_evals: usize,
     /// Where the state vector lives (was `--backend`).
-    #[arg(long, value_enum, alias = "backend", default_value_t = DeviceChoice::Auto)]
-    qaoa_device: DeviceChoice,
+    #[arg(long, value_parser = named::<Device>(), alias = "backend", default_value_t = Device::Auto)]
+    qaoa_device: Device,
     /// Amplitude precision (was `--precision`) [default: follows --qaoa-device: f32 on gpu,
     /// f64 otherwise; gpu with f64 is refused].
-    #[arg(long, value_enum, alias = "precision")]
-    qaoa_precision: Option<PrecisionChoice>,
+    #[arg(long, value_parser = named::<Precision>(), alias = "precision")]
+    qaoa_precision: Option<Precision>,
     /// Sample this many bitstrings from the final state and report the best (no polishing;
     /// 0: no sampling).
     #[arg(long, default_value_t = 1000)]
@@ -219,11 +168,11 @@ fn run_distributed(args: QaoaArgs) -> Result<ExitCode> {
     // CPU ranks: complex128; GPU ranks (`--qaoa-device gpu`, f32): complex64 on each rank's
     // adapter (local rank mod adapters, see gpu_select).
     let gpu = match (args.qaoa_device, args.qaoa_precision) {
-        (DeviceChoice::Gpu, None | Some(PrecisionChoice::F32)) => true,
-        (DeviceChoice::Gpu, Some(PrecisionChoice::F64)) => {
+        (Device::Gpu, None | Some(Precision::F32)) => true,
+        (Device::Gpu, Some(Precision::F64)) => {
             bail!("--distributed --qaoa-device gpu simulates complex64: drop --qaoa-precision f64")
         }
-        (_, Some(PrecisionChoice::F32)) => {
+        (_, Some(Precision::F32)) => {
             bail!("--distributed on CPU ranks simulates complex128: drop --qaoa-precision f32 or add --qaoa-device gpu")
         }
         _ => false,
@@ -311,16 +260,16 @@ fn run_with(args: QaoaArgs, dist: Option<&Dist>) -> Result<ExitCode> {
         bail!("--p must be at least 1");
     }
     let optimizer = match (args.optimizer, &angles) {
-        (Some(o), Some(_)) if o != OptimizerChoice::None => bail!(
+        (Some(o), Some(_)) if o != Optimizer::None => bail!(
             "--optimizer {} does not apply with --gamma/--beta, which are evaluated as given (once); \
              drop --optimizer or the angles",
-            o.get().name()
+            o.name()
         ),
         (Some(o), _) => o,
-        (None, Some(_)) => OptimizerChoice::None,
-        (None, None) => OptimizerChoice::NelderMead,
+        (None, Some(_)) => Optimizer::None,
+        (None, None) => Optimizer::NelderMead,
     };
-    if optimizer == OptimizerChoice::None {
+    if optimizer == Optimizer::None {
         for flag in ["restarts", "max-evals"] {
             if args.given.iter().any(|g| g == flag) {
                 bail!("--{flag} does not apply with --optimizer none (one evaluation, no search)");
@@ -330,23 +279,19 @@ fn run_with(args: QaoaArgs, dist: Option<&Dist>) -> Result<ExitCode> {
     if args.given.iter().any(|g| g == "repeat") && angles.is_none() {
         bail!("--repeat applies with --gamma/--beta (timing one evaluation), not to an optimisation");
     }
-    let precision =
-        qam::solvers::registry::qaoa_precision_for(args.qaoa_device.into(), args.qaoa_precision.map(Into::into))?;
+    let precision = qam::solvers::registry::qaoa_precision_for(args.qaoa_device, args.qaoa_precision)?;
     let params = QaoaParams {
         p,
-        optimizer: optimizer.get(),
+        optimizer,
         shots: args.shots,
-        device: args.qaoa_device.get(),
-        precision: match precision {
-            qam::solvers::registry::QaoaPrecision::F32 => Precision::F32,
-            qam::solvers::registry::QaoaPrecision::F64 => Precision::F64,
-        },
+        device: args.qaoa_device,
+        precision,
         seed: args.seed,
         restarts: args.restarts,
         max_evals: args.max_evals,
         angles,
         polish: false,
-        tuning: super::gpu_select::qaoa_tuning(),
+        tuning: super::gpu_select::qaoa_tuning()?,
     };
     params.validate(model.num_variables())?;
     let t_setup = Instant::now();

@@ -88,6 +88,7 @@ pub fn run(a: ServeArgs) -> Result<ExitCode> {
             max_queue: a.max_queue,
         },
         gpu: gpu_policy(),
+        qaoa_tuning: super::gpu_select::qaoa_tuning()?,
     };
     qam::serve::run(config, |addr| {
         println!("qam serve: listening on http://{addr}");

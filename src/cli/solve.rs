@@ -3,11 +3,11 @@
 use super::input::{check_one_stdin, is_stdin, label, read_input};
 use super::output::{OutputKind, Sink};
 use super::progress::Bar;
-use super::solvers::{SolverChoice, SolverParams, build};
+use super::solvers::{SolverParams, build, named};
 use anyhow::Result;
 use clap::Args;
 use qam::io::{Format, Problem, ReadOptions, read_bytes};
-use qam::solvers::registry::{self, result_json};
+use qam::solvers::registry::{self, SolverKind, result_json};
 use qam::solvers::{Solver, greedy};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -25,8 +25,8 @@ pub struct SolveArgs {
     pub files: Vec<PathBuf>,
     /// Solver. Flags a solver does not use are refused (e.g. --reads with pt, whose reads
     /// are --chains).
-    #[arg(long, value_enum, default_value_t = SolverChoice::Auto)]
-    pub solver: SolverChoice,
+    #[arg(long, value_parser = named::<SolverKind>(), default_value_t = SolverKind::Auto)]
+    pub solver: SolverKind,
     #[command(flatten)]
     pub params: SolverParams,
     /// Instance of a multi-instance bqp file (1-based) [default: every instance, one result
@@ -115,21 +115,17 @@ pub fn run(args: SolveArgs) -> Result<ExitCode> {
 /// Refuses flags that the chosen solver does not use (the library's table,
 /// [`registry::check_applicable`]), naming the flag and the solver.
 fn check_flags(args: &SolveArgs) -> Result<()> {
-    registry::check_applicable(
-        &[args.solver.kind()],
-        &args.given,
-        args.params.hierarchical.sub_solver.into(),
-    )?;
+    registry::check_applicable(&[args.solver], &args.given, args.params.hierarchical.sub_solver)?;
     for flag in ["checkpoint", "resume"] {
         if args.given.iter().any(|g| g == flag)
             && !matches!(
                 args.solver,
-                SolverChoice::Pt | SolverChoice::Hierarchical | SolverChoice::Auto
+                SolverKind::Pt | SolverKind::Hierarchical | SolverKind::Auto
             )
         {
             anyhow::bail!(
                 "--{flag} does not apply to solver `{}` (checkpoints are saved by pt and hierarchical)",
-                args.solver.kind().name()
+                args.solver.name()
             );
         }
     }

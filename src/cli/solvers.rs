@@ -1,54 +1,55 @@
-//! Solver choice and parameters shared by `solve` and `bench`.
+//! Solver parameters shared by `solve` and `bench`, and the clap value parser of the
+//! library's named enums ([`named`]): `--solver` parses straight into
+//! [`SolverKind`](qam::solvers::registry::SolverKind), `--kernel` into
+//! [`Kernel`](qam::gpu::anneal::Kernel), ...; the names live in the library
+//! ([`qam::names`]).
 
-use super::decompose::{PartitionerArg, StrategyArg, SubSolverArg, SubStartArg};
-use super::qaoa::{DeviceChoice as QaoaBackendChoice, OptimizerChoice, PrecisionChoice};
 use anyhow::Result;
-use clap::{Args, ValueEnum};
+use clap::Args;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use qam::gpu::anneal::Kernel;
 use qam::model::Model;
+use qam::names::Named;
 use qam::solvers::registry::{self, GpuPolicy, SolverKind};
 use qam::solvers::{ScheduleKind, SolveContext, Solver};
+use std::marker::PhantomData;
 
-/// Which solver to run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum SolverChoice {
-    /// `exact` for n <= 20; with --time-limit, a portfolio (sa, pt and hierarchical probed,
-    /// the best gets the rest of the time, sharing its best state); otherwise `gpu-sa` on a
-    /// real GPU for large work, else `sa` (the choice is reported).
-    Auto,
-    /// Exhaustive search (n <= 30).
-    Exact,
-    /// Simulated annealing on all CPU cores.
-    #[value(alias = "cpu-sa")]
-    Sa,
-    /// Steepest descent from random states.
-    Greedy,
-    /// Simulated annealing on the GPU (same parameters as `sa`).
-    GpuSa,
-    /// Parallel tempering (replica exchange) on the CPU.
-    Pt,
-    /// Population annealing on the CPU.
-    Pa,
-    /// Parallel tempering on the GPU.
-    GpuPt,
-    /// Population annealing on the GPU.
-    GpuPa,
-    /// Hierarchical decomposition: clusters solved by --sub-solver, merged or refined.
-    Hierarchical,
-    /// QAOA on a state-vector simulator: optimised angles, sampled bitstrings polished by
-    /// steepest descent (n up to about 30).
-    Qaoa,
-    /// Constrained annealer for constrained models (.lp, qam-cqm JSON); `auto` picks it
-    /// for them. `--reads` chains, `--sweeps` per cycle, cycles until `--time-limit`.
-    CqmSa,
-    /// The constrained annealer on the GPU for constrained models, many chains at once
-    /// (reassign / flip moves, adaptive multipliers); same flags and output as `cqm-sa`.
-    GpuCqmSa,
+/// The clap value parser of a library enum `T`: `--help` lists `T::ALL` with their
+/// descriptions, older spellings are accepted, and a bad value is clap's error naming the
+/// flag and the possible values.
+pub fn named<T: Named>() -> NamedParser<T> {
+    NamedParser(PhantomData)
 }
 
-impl SolverChoice {
-    /// True for the solvers that run on the GPU (CPU thread counts do not apply).
-    pub fn is_gpu(self) -> bool {
-        self.kind().is_gpu()
+/// See [`named`].
+#[derive(Clone, Copy)]
+pub struct NamedParser<T>(PhantomData<fn() -> T>);
+
+impl<T: Named> NamedParser<T> {
+    fn values() -> impl Iterator<Item = PossibleValue> {
+        T::ALL.iter().map(|v| {
+            PossibleValue::new(v.name())
+                .help(v.help())
+                .aliases(v.aliases().iter().copied())
+        })
+    }
+}
+
+impl<T: Named> TypedValueParser for NamedParser<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> std::result::Result<T, clap::Error> {
+        let name = PossibleValuesParser::new(Self::values()).parse_ref(cmd, arg, value)?;
+        T::from_name(&name).ok_or_else(|| clap::Error::new(clap::error::ErrorKind::InvalidValue).with_cmd(cmd))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(Self::values()))
     }
 }
 
@@ -71,8 +72,8 @@ pub struct SolverParams {
     #[arg(long, value_parser = parse_pair)]
     pub beta_range: Option<(f64, f64)>,
     /// Shape of the β schedule.
-    #[arg(long, value_enum, default_value_t = Schedule::Geometric)]
-    pub schedule: Schedule,
+    #[arg(long, value_parser = named::<ScheduleKind>(), default_value_t = ScheduleKind::Geometric)]
+    pub schedule: ScheduleKind,
     /// Seed; the same seed gives the same answer on any number of threads.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -89,8 +90,8 @@ pub struct SolverParams {
     #[arg(long, default_value_t = 256)]
     pub population: usize,
     /// GPU solvers: kernel variant to sweep with (was `--backend`).
-    #[arg(long, value_enum, alias = "backend", default_value_t = KernelChoice::Auto)]
-    pub kernel: KernelChoice,
+    #[arg(long, value_parser = named::<Kernel>(), alias = "backend", default_value_t = Kernel::Auto)]
+    pub kernel: Kernel,
     /// `gpu-sa`: `all` splits the reads over every GPU adapter (one share each, run at
     /// once) [default: the one adapter chosen by --device / QAM_ADAPTER].
     #[arg(long, value_parser = ["all"])]
@@ -120,28 +121,6 @@ pub struct SolverParams {
     pub qaoa: super::qaoa::QaoaFlags,
 }
 
-/// `--kernel` values (GPU kernel variants).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum KernelChoice {
-    /// Chosen from the problem (dense, workgroup or color).
-    Auto,
-    /// One workgroup per replica, state in workgroup memory, colour classes in parallel.
-    Workgroup,
-    /// One workgroup per replica, dense couplings, sequential order.
-    Dense,
-    /// State in global memory, one dispatch per colour class (any size).
-    Color,
-}
-
-/// `--schedule` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Schedule {
-    /// Geometric interpolation of β (neal's default).
-    Geometric,
-    /// Linear interpolation of β.
-    Linear,
-}
-
 fn parse_pair(s: &str) -> std::result::Result<(f64, f64), String> {
     let parts: Vec<&str> = s.split(',').collect();
     let [a, b] = parts[..] else {
@@ -151,29 +130,9 @@ fn parse_pair(s: &str) -> std::result::Result<(f64, f64), String> {
     Ok((p(a)?, p(b)?))
 }
 
-impl SolverChoice {
-    /// The library's solver kind.
-    pub fn kind(self) -> SolverKind {
-        match self {
-            SolverChoice::Auto => SolverKind::Auto,
-            SolverChoice::Exact => SolverKind::Exact,
-            SolverChoice::Sa => SolverKind::Sa,
-            SolverChoice::Greedy => SolverKind::Greedy,
-            SolverChoice::GpuSa => SolverKind::GpuSa,
-            SolverChoice::Pt => SolverKind::Pt,
-            SolverChoice::Pa => SolverKind::Pa,
-            SolverChoice::GpuPt => SolverKind::GpuPt,
-            SolverChoice::GpuPa => SolverKind::GpuPa,
-            SolverChoice::Hierarchical => SolverKind::Hierarchical,
-            SolverChoice::Qaoa => SolverKind::Qaoa,
-            SolverChoice::CqmSa => SolverKind::CqmSa,
-            SolverChoice::GpuCqmSa => SolverKind::GpuCqmSa,
-        }
-    }
-}
-
 impl SolverParams {
-    /// The library's parameter set these flags describe (same names).
+    /// The library's parameter set these flags describe (same names; the QAOA tuning,
+    /// which is not a flag, left at its default: see [`params`](Self::params)).
     pub fn lib(&self) -> registry::SolverParams {
         let h = &self.hierarchical;
         let q = &self.qaoa;
@@ -182,54 +141,56 @@ impl SolverParams {
             sweeps: self.sweeps,
             sweeps_per_beta: self.sweeps_per_beta,
             beta_range: self.beta_range,
-            schedule: match self.schedule {
-                Schedule::Geometric => ScheduleKind::Geometric,
-                Schedule::Linear => ScheduleKind::Linear,
-            },
+            schedule: self.schedule,
             seed: self.seed,
             replicas: self.replicas,
             chains: self.chains,
             sweeps_per_swap: self.sweeps_per_swap,
             population: self.population,
-            backend: match self.kernel {
-                KernelChoice::Auto => registry::GpuKernel::Auto,
-                KernelChoice::Workgroup => registry::GpuKernel::Workgroup,
-                KernelChoice::Dense => registry::GpuKernel::Dense,
-                KernelChoice::Color => registry::GpuKernel::Color,
-            },
+            backend: self.kernel,
             devices: match self.devices {
                 Some(_) => registry::Devices::All,
                 None => registry::Devices::One,
             },
             target: self.target,
             time_limit: self.time_limit,
-            sub_solver: h.sub_solver.into(),
+            sub_solver: h.sub_solver,
             cluster_size: h.cluster_size,
-            strategy: h.strategy.into(),
-            partitioner: h.partitioner.into(),
+            strategy: h.strategy,
+            partitioner: h.partitioner,
             exact_below: h.exact_below,
             sub_reads: h.sub_reads,
             sub_sweeps: h.sub_sweeps,
             rounds: h.rounds,
             patience: h.patience,
-            sub_start: h.sub_start.into(),
+            sub_start: h.sub_start,
             p: q.p,
-            optimizer: q.optimizer.into(),
+            optimizer: q.optimizer,
             shots: q.shots,
             restarts: q.restarts,
             max_evals: q.max_evals,
-            qaoa_backend: q.qaoa_device.into(),
-            qaoa_precision: q.qaoa_precision.map(Into::into),
+            qaoa_backend: q.qaoa_device,
+            qaoa_precision: q.qaoa_precision,
+            qaoa_tuning: Default::default(),
             initial_states: None,
             beta_schedule: self.beta_schedule.as_ref().map(|b| b.0.clone()),
         }
+    }
+
+    /// The parameters a run uses: the flags ([`lib`](Self::lib)) and the QAOA tuning knobs
+    /// from the environment ([`qaoa_tuning`](super::gpu_select::qaoa_tuning)).
+    pub fn params(&self) -> Result<registry::SolverParams> {
+        Ok(registry::SolverParams {
+            qaoa_tuning: super::gpu_select::qaoa_tuning()?,
+            ..self.lib()
+        })
     }
 
     /// Parameters of `--solver hierarchical` (its own flags plus the shared seed, β range,
     /// and `--p` / `--shots` for the `qaoa` sub-solver).
     #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
     pub fn hierarchical_params(&self) -> Result<qam::decompose::HierarchicalParams> {
-        Ok(self.lib().hierarchical())
+        Ok(self.params()?.hierarchical())
     }
 
     /// Sweeps per read: `--sweeps`, default 1000.
@@ -263,82 +224,14 @@ pub fn gpu_policy() -> GpuPolicy {
     }
 }
 
-/// Builds the solver for `choice` on `model`; `auto` resolves by problem size.
+/// Builds the solver `kind` on `model`; `auto` resolves by problem size.
 /// Returns the solver and, for `auto`, why it was chosen.
-pub fn build(choice: SolverChoice, params: &SolverParams, model: &Model) -> Result<(Box<dyn Solver>, Option<String>)> {
+pub fn build(kind: SolverKind, params: &SolverParams, model: &Model) -> Result<(Box<dyn Solver>, Option<String>)> {
     params.check_time_limit()?;
-    let mut lib = params.lib();
+    let mut lib = params.params()?;
     if let Some(path) = &params.initial_states {
         lib.initial_states = Some(super::samples::read_initial_states(path, model)?);
     }
-    let built = lib.build(choice.kind(), model, &gpu_policy())?;
+    let built = lib.build(kind, model, &gpu_policy())?;
     Ok((built.solver, built.auto))
-}
-
-impl From<SubSolverArg> for registry::SubSolver {
-    fn from(a: SubSolverArg) -> Self {
-        match a {
-            SubSolverArg::GpuSa => registry::SubSolver::GpuSa,
-            SubSolverArg::Sa => registry::SubSolver::Sa,
-            SubSolverArg::Exact => registry::SubSolver::Exact,
-            SubSolverArg::Greedy => registry::SubSolver::Greedy,
-            SubSolverArg::Qaoa => registry::SubSolver::Qaoa,
-        }
-    }
-}
-
-impl From<StrategyArg> for registry::StrategyName {
-    fn from(a: StrategyArg) -> Self {
-        match a {
-            StrategyArg::Merge => registry::StrategyName::Merge,
-            StrategyArg::Refine => registry::StrategyName::Refine,
-        }
-    }
-}
-
-impl From<PartitionerArg> for registry::Partitioner {
-    fn from(a: PartitionerArg) -> Self {
-        match a {
-            PartitionerArg::Multilevel => registry::Partitioner::Multilevel,
-            PartitionerArg::LabelProp => registry::Partitioner::LabelProp,
-        }
-    }
-}
-
-impl From<SubStartArg> for registry::SubStartName {
-    fn from(a: SubStartArg) -> Self {
-        match a {
-            SubStartArg::Random => registry::SubStartName::Random,
-            SubStartArg::Current => registry::SubStartName::Current,
-        }
-    }
-}
-
-impl From<OptimizerChoice> for registry::QaoaOptimizer {
-    fn from(a: OptimizerChoice) -> Self {
-        match a {
-            OptimizerChoice::NelderMead => registry::QaoaOptimizer::NelderMead,
-            OptimizerChoice::Cobyla => registry::QaoaOptimizer::Cobyla,
-            OptimizerChoice::None => registry::QaoaOptimizer::None,
-        }
-    }
-}
-
-impl From<QaoaBackendChoice> for registry::QaoaBackend {
-    fn from(a: QaoaBackendChoice) -> Self {
-        match a {
-            QaoaBackendChoice::Cpu => registry::QaoaBackend::Cpu,
-            QaoaBackendChoice::Gpu => registry::QaoaBackend::Gpu,
-            QaoaBackendChoice::Auto => registry::QaoaBackend::Auto,
-        }
-    }
-}
-
-impl From<PrecisionChoice> for registry::QaoaPrecision {
-    fn from(a: PrecisionChoice) -> Self {
-        match a {
-            PrecisionChoice::F32 => registry::QaoaPrecision::F32,
-            PrecisionChoice::F64 => registry::QaoaPrecision::F64,
-        }
-    }
 }

@@ -136,7 +136,7 @@ pub struct CqmSolution {
     pub bound: Option<f64>,
 }
 
-/// The constrained annealer (see the [module docs](self)).
+/// The constrained annealer (see the [`cqm`](crate::cqm) module docs).
 #[derive(Clone, Debug, Default)]
 pub struct CqmSaSolver {
     /// Parameters.
@@ -192,8 +192,7 @@ const TEAM_MAX: usize = 8;
 const CAND_MIN_GROUP: usize = 8;
 /// Longest candidate list (a group of `k` variables gets `min(CANDIDATES, k / 2)`).
 const CANDIDATES: usize = 8;
-/// Subgradient steps of the Lagrangian that ranks the candidates and gives the bound.
-const LAGRANGE_STEPS: usize = 300;
+use super::lagrange::STEPS as LAGRANGE_STEPS;
 
 impl Compiled {
     fn new(m: &ConstrainedModel, rc: Option<&[f64]>) -> Self {

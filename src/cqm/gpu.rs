@@ -6,7 +6,7 @@
 //! states (same counter-based random numbers, same integer and f32 operations in the same
 //! order), so tests can compare a device with it state for state.
 //!
-//! The algorithm (per chain; a simpler relative of [`super::anneal`], without its swaps,
+//! The algorithm (per chain; a simpler relative of `cqm-sa`, without its swaps,
 //! ejection chains and cross-chain restarts):
 //!
 //! * One-hot groups stay valid: a move **reassigns** a group (its chosen variable off, one

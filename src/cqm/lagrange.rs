@@ -50,6 +50,10 @@ fn reduced_costs(m: &ConstrainedModel, u: &[f64]) -> Vec<f64> {
     rc
 }
 
+/// Subgradient steps the solvers spend on the Lagrangian that ranks the candidates and
+/// gives the bound (`cqm-sa`, `gpu-cqm-sa`).
+pub const STEPS: usize = 300;
+
 /// Runs `iterations` subgradient steps from zero multipliers (see the [module docs](self)).
 /// Returns `None` when the model has no constraint besides its one-hot groups.
 pub fn lagrangian_bound(m: &ConstrainedModel, iterations: usize) -> Option<Lagrangian> {

@@ -24,10 +24,10 @@
 //! when minimising, its negation when maximising), like a QUBO energy.
 //!
 //! Files: [`lp`] reads and writes the CPLEX LP subset (binary variables only), [`json`]
-//! qam's own JSON; [`anneal`] is the constrained annealer (`cqm-sa`); [`gap`] generates
+//! qam's own JSON; `anneal` is the constrained annealer (`cqm-sa`); [`gap`] generates
 //! generalized-assignment instances.
 
-pub mod anneal;
+mod anneal;
 pub mod gap;
 pub mod gpu;
 pub mod json;

@@ -13,7 +13,7 @@
 use super::DecomposeError;
 use crate::batch::best_spins;
 pub use crate::batch::{BatchSolver, GpuBatcher, PerSubproblem, Subproblem};
-use crate::qaoa::{QaoaParams, QaoaSolver};
+use crate::qaoa::{QaoaParams, QaoaSolver, Tuning};
 use crate::rng::Rng;
 use crate::solvers::exact::MAX_EXACT_VARIABLES;
 use crate::solvers::{
@@ -37,6 +37,8 @@ pub struct SubSolverParams {
     /// Bitstrings the `qaoa` sub-solver samples per subproblem, each polished by steepest
     /// descent (default 200).
     pub qaoa_shots: usize,
+    /// Speed knobs of the `qaoa` sub-solver's CPU simulator (default: none set).
+    pub qaoa_tuning: Tuning,
 }
 
 /// Starting states of the stochastic sub-solvers.
@@ -52,6 +54,11 @@ pub enum SubStart {
     Current,
 }
 
+crate::names::named_enum!(serde SubStart, "sub-start" {
+    Random = "random": "Random states",
+    Current = "current": "The current state of the subproblem",
+});
+
 impl Default for SubSolverParams {
     fn default() -> Self {
         SubSolverParams {
@@ -61,6 +68,7 @@ impl Default for SubSolverParams {
             start: SubStart::Current,
             qaoa_layers: 1,
             qaoa_shots: 200,
+            qaoa_tuning: Tuning::default(),
         }
     }
 }
@@ -99,18 +107,15 @@ pub enum SubSolverKind {
     Qaoa,
 }
 
-impl SubSolverKind {
-    /// Name used on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            SubSolverKind::Exact => "exact",
-            SubSolverKind::Sa => "sa",
-            SubSolverKind::Greedy => "greedy",
-            SubSolverKind::GpuSa => "gpu-sa",
-            SubSolverKind::Qaoa => "qaoa",
-        }
-    }
+crate::names::named_enum!(serde SubSolverKind, "sub-solver" {
+    GpuSa = "gpu-sa": "GPU simulated annealing, one batch of subproblems per dispatch",
+    Sa = "sa": "CPU simulated annealing",
+    Exact = "exact": "Exhaustive search (clusters up to 30 variables)",
+    Greedy = "greedy": "Steepest descent from random starts",
+    Qaoa = "qaoa": "QAOA simulation (clusters up to about 20 variables; --p, --shots)",
+});
 
+impl SubSolverKind {
     /// A cluster size that suits this back-end: small enough for exhaustive search or a
     /// state vector, thousands for annealers.
     pub fn default_cluster_size(self) -> usize {
@@ -174,6 +179,7 @@ impl SubSolverKind {
                         p: p.qaoa_layers.max(1),
                         shots: p.qaoa_shots.max(1),
                         seed: sub.seed,
+                        tuning: p.qaoa_tuning,
                         ..Default::default()
                     })) as Box<dyn Solver>
                 },
@@ -186,7 +192,7 @@ impl SubSolverKind {
 /// complex128, about a second per angle evaluation).
 pub const QAOA_MAX_VARIABLES: usize = 24;
 
-/// The exhaustive back-end (up to [`MAX_EXACT_VARIABLES`]).
+/// The exhaustive back-end (up to `MAX_EXACT_VARIABLES` (30)).
 pub fn exact_backend() -> Arc<dyn BatchSolver> {
     Arc::new(PerSubproblem::new("exact", MAX_EXACT_VARIABLES, |_sub: &Subproblem| {
         Box::new(ExactSolver::default()) as Box<dyn Solver>

@@ -4,9 +4,9 @@
 //!
 //! Pieces, one module each:
 //!
-//! - [`partition`]: size-capped clustering that cuts little coupling weight (multilevel
+//! - [`partition`](mod@partition): size-capped clustering that cuts little coupling weight (multilevel
 //!   heavy-edge coarsening with boundary refinement, or label propagation).
-//! - [`hierarchy`]: [`HierarchicalQubo`], the stack of levels: level 0 is the model, level
+//! - `hierarchy`: [`HierarchicalQubo`], the stack of levels: level 0 is the model, level
 //!   `k + 1` has one spin per cluster of level `k` ("flip this cluster's solution or
 //!   not"), until a level fits one subproblem. [`merge_model`] builds a level's Ising from
 //!   the solutions of the level below.
@@ -14,33 +14,46 @@
 //!   state (outside couplings become linear terms) plus the constant that makes its
 //!   energy the global energy ([`Clamped`], around a batch [`Subproblem`]); extracted in
 //!   O(cluster couplings).
-//! - [`backend`]: [`SubSolverKind`], the registry of sub-solvers (`exact`, `sa`, `greedy`
+//! - `backend`: [`SubSolverKind`], the registry of sub-solvers (`exact`, `sa`, `greedy`
 //!   per subproblem on the CPU, `gpu-sa` batched, `qaoa`), each a
 //!   [`BatchSolver`] of the shared batch layer
 //!   ([`crate::batch`]; seeds derive from subproblem ids, never from threads or ranks).
-//! - [`router`]: sends each subproblem to the back-end that suits its size, extracting
+//! - `router`: sends each subproblem to the back-end that suits its size, extracting
 //!   the next batch while a batched back-end works on the current one.
-//! - [`strategy`]: the two ways of combining cluster solutions, `merge` (solve clusters
+//! - `strategy`: the two ways of combining cluster solutions, `merge` (solve clusters
 //!   independently, then solve the level above for which clusters to flip, recursively,
 //!   then polish) and `refine` (large-neighbourhood search in the style of qbsolv).
-//! - [`solver`]: [`HierarchicalSolver`], the whole thing behind the
+//! - `solver`: [`HierarchicalSolver`], the whole thing behind the
 //!   [`Solver`](crate::solvers::Solver) trait (`qam solve --solver hierarchical`).
 
-pub mod backend;
-pub mod hierarchy;
+pub(crate) mod backend;
+mod hierarchy;
 pub mod partition;
-pub mod router;
-pub mod solver;
-pub mod strategy;
+mod router;
+mod solver;
+mod strategy;
+// Public only for tests/it/decompose.rs, which checks the energy identities of
+// extraction on large random models; not part of the supported API.
+#[doc(hidden)]
 pub mod subproblem;
 
 pub use crate::batch::{BatchSolver, PerSubproblem, Subproblem};
-pub use backend::{SubSolverKind, SubSolverParams, SubStart};
+pub use backend::{QAOA_MAX_VARIABLES, SubSolverKind, SubSolverParams, SubStart, exact_backend};
 pub use hierarchy::{HierarchicalQubo, HierarchyParams, Level, apply_flips, merge_model};
 pub use partition::{Graph, Partition, PartitionMethod, PartitionParams, PartitionStats, partition};
 pub use router::Router;
 pub use solver::{HierarchicalParams, HierarchicalSolver, Strategy};
 pub use subproblem::{Clamp, Clamped};
+
+// Names of the strategy and partitioner choices (their `name()` is defined with them).
+crate::names::named_enum!(serde Strategy, "strategy", name() {
+    Merge: "Solve clusters, then which clusters to flip one level up, recursively (V-cycles)",
+    Refine: "Large-neighbourhood search over clusters and energy-impact regions (qbsolv-like)",
+});
+crate::names::named_enum!(serde PartitionMethod, "partitioner", name() {
+    Multilevel: "Multilevel heavy-edge coarsening with boundary refinement (METIS-like)",
+    LabelPropagation: "Size-constrained label propagation with boundary refinement",
+});
 
 use crate::model::ModelError;
 use crate::solvers::SolveError;

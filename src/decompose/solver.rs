@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How cluster solutions are combined (see [`strategy`](super::strategy)).
+/// How cluster solutions are combined (see the [`decompose`](super) module docs).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Strategy {
     /// Solve clusters, then solve "which clusters to flip" one level up, recursively.

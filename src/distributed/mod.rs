@@ -4,7 +4,7 @@
 //! A [`Job`] is a kind (which handler runs it), an id and an encoded payload. A handler is
 //! a pure function of `(kind, id, payload)`: everything random in it is seeded from the
 //! job id, never from the rank or thread that runs it, so the [`LocalExecutor`] and the
-//! MPI executor (feature `mpi`, module [`mpi`]) return identical results for the same jobs.
+//! MPI executor (feature `mpi`, module `mpi`) return identical results for the same jobs.
 //!
 //! With MPI, rank 0 hands jobs out dynamically (the next job goes to whichever rank
 //! answered first) and works on jobs itself while it waits; every other rank serves jobs

@@ -8,7 +8,7 @@
 //! Failure: [`MpiSession::init`] installs a panic hook that prints the rank and the cause
 //! and calls `MPI_Abort`, so a panic anywhere ends every rank promptly (exit code
 //! [`ABORT_CODE`]) instead of hanging. Builds with the test-only cargo feature
-//! `fault-injection` (never a default build) have [`MpiSession::plant_failure`], which
+//! `fault-injection` (never a default build) have `MpiSession::plant_failure`, which
 //! makes a rank panic on its first job (to test exactly that; the CLI of such a build
 //! reads `QAM_MPI_FAIL_RANK=r`).
 

@@ -97,6 +97,8 @@ pub fn decode_subproblem(payload: &[u8]) -> Result<(Subproblem, SubSolverKind, S
         start,
         qaoa_layers,
         qaoa_shots,
+        // Speed knobs only: a rank uses the defaults (not sent over MPI).
+        qaoa_tuning: Default::default(),
     };
     Ok((sub, kind, params))
 }
@@ -150,6 +152,7 @@ mod tests {
             start: SubStart::Current,
             qaoa_layers: 2,
             qaoa_shots: 50,
+            qaoa_tuning: Default::default(),
         };
         let job = encode_subproblem(&sub, SubSolverKind::Sa, &params);
         let (back, kind, p2) = decode_subproblem(&job).unwrap();

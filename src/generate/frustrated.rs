@@ -40,7 +40,7 @@ pub fn lattice_side(n: usize, dims: usize) -> Option<usize> {
 }
 
 /// A frustrated-loop planted instance on a periodic lattice of `n = L^dims` spins
-/// (`dims` 2 or 3, `L >= 3`) with `round(alpha n)` loops; see the [module docs](self).
+/// (`dims` 2 or 3, `L >= 3`) with `round(alpha n)` loops; see the [`generate`](crate::generate) module docs.
 pub fn frustrated_loops(dims: usize, n: usize, alpha: f64, seed: u64) -> Result<Planted, GenError> {
     if !(2..=3).contains(&dims) {
         return Err(invalid("dims", format!("must be 2 or 3, not {dims}")));

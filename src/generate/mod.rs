@@ -1,16 +1,16 @@
 //! Instance generators (`qam gen`), reproducible from a seed.
 //!
-//! - [`graphs`]: random MaxCut graphs and QUBOs (Erdős–Rényi, torus, random regular, dense).
-//! - [`planted`]: instances with a ground-state energy known by construction (a
+//! - `graphs`: random MaxCut graphs and QUBOs (Erdős–Rényi, torus, random regular, dense).
+//! - `planted`: instances with a ground-state energy known by construction (a
 //!   gauge-transformed ferromagnet, 2D tile planting), for checking solvers at scales where
 //!   no exact solver reaches; the ground energy and a ground state go to a JSON sidecar
 //!   `FILE.planted.json`.
-//! - [`frustrated`]: frustrated-loop planted instances (Hen et al. 2015) on periodic 2D/3D
+//! - `frustrated`: frustrated-loop planted instances (Hen et al. 2015) on periodic 2D/3D
 //!   lattices, glassy and hard for annealing, with the same sidecar.
 
-pub mod frustrated;
-pub mod graphs;
-pub mod planted;
+mod frustrated;
+mod graphs;
+mod planted;
 
 pub use frustrated::{frustrated_loops, lattice_side};
 pub use graphs::{dense_qubo, erdos_renyi, regular, torus};
@@ -60,6 +60,11 @@ pub enum Weights {
     /// Weights ±1 with equal probability (like G6–G10 and the toroidal graphs).
     PlusMinusOne,
 }
+
+crate::names::named_enum!(Weights, "weights" {
+    One = "one": "All edge weights 1",
+    PlusMinusOne = "pm1": "Weights ±1",
+});
 
 impl Weights {
     pub(crate) fn draw(self, rng: &mut Rng) -> f64 {

@@ -532,6 +532,10 @@ impl GpuCqmSaSolver {
             time_to_feasible_s: first_feasible,
             elapsed_s: start.elapsed().as_secs_f64(),
             stop,
+            // The same Lagrangian bound cqm-sa reports (computed on the CPU).
+            bound: crate::cqm::lagrange::lagrangian_bound(m, crate::cqm::lagrange::STEPS)
+                .filter(|l| l.valid)
+                .map(|l| l.bound),
         })
     }
 }

@@ -10,7 +10,7 @@
 //! | MatrixMarket | `E = sum_i M_ii v_i + sum_{i != j} M_ij v_i v_j` | as written | any model |
 //! | JSON | either vartype, offset kept | as written | any model |
 
-pub mod atomic;
+mod atomic;
 mod bqp;
 mod gset;
 mod json;

@@ -253,7 +253,7 @@ pub fn cluster_params(n: usize, cluster_size: usize, max_k: usize, seed: u64) ->
 
 /// Hierarchical balanced clustering of `graph` (traffic weights `>= 0`, unit node weights)
 /// into `ceil(n / cluster_size)` clusters of about `cluster_size` nodes, at most `max_k`
-/// children per split ([`cluster_params`]), with [`QuboSplit`] on `backend` (batches of
+/// children per split (`cluster_params`), with `QuboSplit` on `backend` (batches of
 /// at most `batch_size`).
 pub fn hierarchical(
     graph: &Couplings,

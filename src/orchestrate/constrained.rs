@@ -59,7 +59,7 @@ pub fn assign_model_indexed(p: &AssignProblem) -> (ConstrainedModel, Vec<usize>)
     (cm, index)
 }
 
-/// The assignment problem as a constrained model ([`assign_model_indexed`] without the
+/// The assignment problem as a constrained model (`assign_model_indexed` without the
 /// index; with every pool allowed, variable `x_i_p` has index `i * pools + p`).
 pub fn assign_model(p: &AssignProblem) -> ConstrainedModel {
     assign_model_indexed(p).0

@@ -62,6 +62,11 @@ pub enum LoadModel {
     PerPool,
 }
 
+crate::names::named_enum!(LoadModel, "load model" {
+    Uniform = "uniform": "Same load in every pool",
+    PerPool = "per-pool": "A load per pool",
+});
+
 impl Default for GenParams {
     fn default() -> Self {
         GenParams {

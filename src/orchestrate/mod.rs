@@ -4,58 +4,82 @@
 //! capacities; tasks with durations, precedence and conflicts; a communication graph) is
 //! validated into an [`Instance`], then planned by the [`Orchestrator`]:
 //!
-//! 1. [`cluster`]: the traffic graph is split into balanced clusters by the crate's one
-//!    partitioner ([`crate::decompose::partition::balanced`], recursively: clusters of
+//! 1. `cluster`: the traffic graph is split into balanced clusters by the crate's one
+//!    partitioner (`qam::decompose::partition`'s balanced mode, recursively: clusters of
 //!    clusters), with a balanced k-way partition QUBO as its split strategy.
-//! 2. [`assign`]: clusters, then agents, are placed in pools by assignment QUBOs (one-hot
+//! 2. `assign`: clusters, then agents, are placed in pools by assignment QUBOs (one-hot
 //!    placement, capacity by slack-encoded penalties, placement cost, communication cost
 //!    between pools), one small subproblem per cluster or group of clusters.
 //! 3. Every subproblem goes through one [`BatchSolver`] of the shared batch layer
 //!    ([`crate::batch`]: the CPU solvers, the GPU batcher, any solver), is decoded and greedily repaired
-//!    ([`decode`]), and the best of the decoded samples and the current plan is kept.
-//! 4. [`refine`]: single-agent moves across cluster borders with exact objective deltas;
-//!    then [`constrained`]: the whole assignment on the constrained annealer (`cqm-sa`,
+//!    (`decode`), and the best of the decoded samples and the current plan is kept.
+//! 4. `refine`: single-agent moves across cluster borders with exact objective deltas;
+//!    then `constrained`: the whole assignment on the constrained annealer (`cqm-sa`,
 //!    capacities as native constraints) from the current plan, kept when it is feasible and
 //!    better (or the plan was infeasible); on scenarios small enough for the exhaustive
 //!    search the exact optimum is returned.
-//! 5. [`schedule`]: tasks go to time slots by scheduling QUBOs over windows of tasks
+//! 5. `schedule`: tasks go to time slots by scheduling QUBOs over windows of tasks
 //!    (conflict, precedence and per-slot capacity penalties), then to agents; then
-//!    [`schedule_lns`] improves the schedule by large-neighbourhood search.
-//! 6. [`metrics`]: every plan is evaluated from scratch (violations, utilisation, traffic
-//!    shares, makespan, objective) and compared with the greedy [`baseline`] (and the exact
+//!    `schedule_lns` improves the schedule by large-neighbourhood search.
+//! 6. `metrics`: every plan is evaluated from scratch (violations, utilisation, traffic
+//!    shares, makespan, objective) and compared with the greedy `baseline` (and the exact
 //!    optimum on small scenarios).
 //!
 //! Incremental re-planning warm-starts from a previous [`Plan`] and charges a cost per moved
 //! agent, so only agents whose move pays off (or is forced) move.
 
-pub mod assign;
-pub mod backend;
-pub mod baseline;
-pub mod cluster;
-pub mod constrained;
-pub mod decode;
-pub mod generate;
-pub mod metrics;
-pub mod orchestrator;
-pub mod plan;
-pub mod refine;
-pub mod scenario;
-pub mod schedule;
-pub mod schedule_lns;
+mod assign;
+mod backend;
+mod baseline;
+mod cluster;
+mod constrained;
+mod decode;
+mod generate;
+mod metrics;
+mod orchestrator;
+mod plan;
+mod refine;
+mod scenario;
+mod schedule;
+mod schedule_lns;
 mod stages;
-pub mod validate;
+mod validate;
 
 pub use crate::batch::{BatchSolver, GpuBatcher, Subproblem};
+pub use assign::PenaltySettings;
 pub use backend::{CpuBackend, CpuSolverKind, SolverBackend};
+pub use baseline::{exact_assignment, greedy_assignment};
+pub use cluster::{Clustering, hierarchical};
+pub use constrained::solve_assignment;
 pub use generate::{GenParams, LoadModel, churn, generate};
+pub use generate::{MAX_GEN_CONFLICTS, ScarcityParams, apply_scarcity, check_scarcity};
 pub use metrics::Metrics;
-pub use orchestrator::Interrupt;
+pub use metrics::{PoolUse, evaluate};
+pub use orchestrator::{Interrupt, greedy_metrics};
 pub use orchestrator::{Orchestrator, OrchestratorConfig};
+pub use plan::{Comparison, Placement, ReplanReport, ScheduledTask, StageReport};
 pub use plan::{Plan, Violation};
 pub use plan::{TightCapacity, TightReason};
 pub use scenario::{Agent, Costs, Load, Pool, Scenario, Task, Traffic};
+pub use schedule::{SlotState, list_schedule};
+pub use schedule_lns::{LnsParams, LnsResult, improve_schedule, lower_bound};
 pub use validate::TaskSpec;
-pub use validate::{Instance, check_gen_params, check_previous, validate};
+pub use validate::{Instance, check_gen_params, check_previous, tight_capacities, validate};
+pub use validate::{MAX_GEN_AGENTS, MAX_SCENARIO_VALUE, MAX_SLOTS, MAX_TOTAL_SLOTS};
+// The stages' QUBO builders and problem types, public only for tests/it/orchestrate_exact.rs,
+// orchestrate_pool_loads.rs and orchestrate_cqm.rs, which check them against brute force;
+// internals of the planner, not the supported API.
+#[doc(hidden)]
+pub use assign::{AssignProblem, AssignQubo, build_assign_qubo};
+#[doc(hidden)]
+pub use cluster::{PartitionProblem, PartitionQubo, build_partition_qubo};
+// Kept reachable (not used by the planner itself) so the stage files are unchanged here.
+#[doc(hidden)]
+pub use constrained::assign_model;
+#[doc(hidden)]
+pub use decode::Assignment;
+#[doc(hidden)]
+pub use schedule::{ScheduleQubo, build_schedule_qubo};
 
 use crate::model::ModelError;
 use crate::solvers::SolveError;

@@ -104,7 +104,7 @@ pub struct OrchestratorConfig {
     pub exact_max_leaves: f64,
     /// Compute the greedy baseline (default true).
     pub baseline: bool,
-    /// Run the constrained assignment stage ([`super::constrained`], `cqm-sa` from the
+    /// Run the constrained assignment stage (`constrained`, `cqm-sa` from the
     /// current plan) when `agents * pools` is at most this (default 200,000; 0 turns it
     /// off).
     pub constrained_max_vars: usize,

@@ -50,17 +50,83 @@ impl Blocking {
 /// Tuning knobs of the CPU simulator, all `None` by default (the measured defaults). They
 /// change speed only, not results beyond rounding. The library reads no environment: the
 /// CLI fills these from `QAM_QAOA_ISA`, `QAM_QAOA_LOW_BITS`, `QAM_QAOA_TILE_KIB` and
-/// `QAM_QAOA_ROW_BYTES`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// `QAM_QAOA_ROW_BYTES` for every QAOA run (`qam qaoa`, `qam solve --solver qaoa`,
+/// `--sub-solver qaoa`, `qam serve`); in solver parameters and `qam serve` requests they
+/// are the object `qaoa-tuning` with keys `isa`, `low-bits`, `tile-kib`, `row-bytes`.
+/// [`validate`](Self::validate) refuses values outside the ranges below.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Tuning {
     /// Best instruction set the kernels may use (`None`: the best this CPU has).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub isa: Option<Isa>,
-    /// Qubits of the low pass ([`Blocking::low_bits`]).
+    /// Qubits of the low pass ([`Blocking::low_bits`]), in [`Tuning::LOW_BITS`].
+    #[serde(alias = "low_bits", skip_serializing_if = "Option::is_none")]
     pub low_bits: Option<usize>,
-    /// KiB of one high-pass tile ([`Blocking::tile_bytes`] / 1024).
+    /// KiB of one high-pass tile ([`Blocking::tile_bytes`] / 1024), in [`Tuning::TILE_KIB`].
+    #[serde(alias = "tile_kib", skip_serializing_if = "Option::is_none")]
     pub tile_kib: Option<usize>,
-    /// Shortest tile row in bytes ([`Blocking::min_row_bytes`]).
+    /// Shortest tile row in bytes ([`Blocking::min_row_bytes`]), in [`Tuning::ROW_BYTES`].
+    #[serde(alias = "row_bytes", skip_serializing_if = "Option::is_none")]
     pub row_bytes: Option<usize>,
+}
+
+impl Tuning {
+    /// Accepted `low-bits` (qubits of the low pass).
+    pub const LOW_BITS: std::ops::RangeInclusive<usize> = LANE_BITS..=24;
+    /// Accepted `tile-kib` (KiB; 1 KiB to 64 MiB).
+    pub const TILE_KIB: std::ops::RangeInclusive<usize> = 1..=1 << 16;
+    /// Accepted `row-bytes` (bytes; 1 B to 64 MiB).
+    pub const ROW_BYTES: std::ops::RangeInclusive<usize> = 1..=1 << 26;
+
+    /// True when no knob is set (the defaults).
+    pub fn is_default(&self) -> bool {
+        *self == Tuning::default()
+    }
+
+    /// Each knob of `self`, or `fallback`'s where `self` leaves it unset (e.g. a request's
+    /// knobs over a server's defaults).
+    pub fn or(self, fallback: Tuning) -> Tuning {
+        Tuning {
+            isa: self.isa.or(fallback.isa),
+            low_bits: self.low_bits.or(fallback.low_bits),
+            tile_kib: self.tile_kib.or(fallback.tile_kib),
+            row_bytes: self.row_bytes.or(fallback.row_bytes),
+        }
+    }
+
+    /// Refuses a knob outside its range; the error names it (`low-bits`, `tile-kib`,
+    /// `row-bytes`).
+    pub fn validate(&self) -> Result<(), QaoaError> {
+        let knobs = [
+            ("low-bits", self.low_bits, Tuning::LOW_BITS),
+            ("tile-kib", self.tile_kib, Tuning::TILE_KIB),
+            ("row-bytes", self.row_bytes, Tuning::ROW_BYTES),
+        ];
+        for (name, value, range) in knobs {
+            if let Some(v) = value
+                && !range.contains(&v)
+            {
+                return Err(QaoaError::InvalidParameter {
+                    name,
+                    reason: format!("must be in {}..={}, not {v}", range.start(), range.end()),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// [`validate`](Self::validate) as a solver-parameter error naming `qaoa-tuning` and
+    /// the knob.
+    pub(crate) fn check(&self) -> Result<(), crate::solvers::SolveError> {
+        self.validate().map_err(|e| match e {
+            QaoaError::InvalidParameter { name, reason } => crate::solvers::SolveError::InvalidParameter {
+                name: "qaoa-tuning",
+                reason: format!("{name} {reason}"),
+            },
+            e => crate::solvers::SolveError::Backend(e.to_string()),
+        })
+    }
 }
 
 /// The passes of one layer: the low block size and the high qubit groups.
@@ -124,7 +190,7 @@ unsafe impl<T> Send for Shared<T> {}
 unsafe impl<T> Sync for Shared<T> {}
 
 /// State-vector QAOA simulator on the CPU with amplitudes of `T` (`f32`: complex64,
-/// `f64`: complex128). See [`kernels`](super::kernels) for the layout and the passes.
+/// `f64`: complex128). See `kernels.rs` for the layout and the passes.
 pub struct CpuSimulator<T: Real> {
     diag: Arc<CostDiagonal>,
     state: BigBuf<Chunk<T>>,
@@ -427,10 +493,12 @@ impl<T: Real> Simulator for CpuSimulator<T> {
 
     fn backend(&self) -> String {
         format!(
-            "cpu complex{} ({}, {} threads)",
+            "cpu complex{} ({}, {} threads, {} passes per layer, low pass {} qubits)",
             16 * T::BYTES,
             self.isa.name(),
-            rayon::current_num_threads()
+            rayon::current_num_threads(),
+            self.plan.passes(),
+            self.plan.low_bits
         )
     }
 }

@@ -639,26 +639,13 @@ impl Isa {
         let _ = cap;
         Isa::Baseline
     }
-
-    /// The instruction set named `baseline`, `avx2` or `avx512` ([`name`](Self::name)).
-    pub fn parse(name: &str) -> Option<Isa> {
-        match name.trim().to_ascii_lowercase().as_str() {
-            "baseline" => Some(Isa::Baseline),
-            "avx2" => Some(Isa::Avx2),
-            "avx512" => Some(Isa::Avx512),
-            _ => None,
-        }
-    }
-
-    /// Short name for reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Isa::Avx512 => "avx512",
-            Isa::Avx2 => "avx2",
-            Isa::Baseline => "baseline",
-        }
-    }
 }
+
+crate::names::named_enum!(serde Isa, "instruction set" {
+    Avx512 = "avx512": "AVX-512F + FMA",
+    Avx2 = "avx2": "AVX2 + FMA",
+    Baseline = "baseline": "The target's baseline (SSE2 on x86-64), no FMA",
+});
 
 /// Generates the per-ISA entry points of a kernel (the body is compiled once per
 /// instruction set with `#[target_feature]`).

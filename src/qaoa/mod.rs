@@ -43,7 +43,7 @@ pub mod closed_form;
 mod cost;
 mod cpu;
 mod kernels;
-pub mod optimize;
+mod optimize;
 pub mod qasm;
 pub(crate) mod real;
 mod solver;
@@ -57,8 +57,9 @@ pub(crate) use cost::{RangeExtremes, check_host_memory, ground_tolerance};
 pub use cpu::{Blocking, CpuSimulator, Plan, Tuning};
 pub use kernels::Isa;
 pub use optimize::{
-    AnglePeriods, OptimizeOptions, OptimizeResult, Optimizer, Step, angle_periods, canonical_angles, canonical_with,
-    fixed_angle_start, fixed_angles_3_regular, gamma_scale, interp, optimize, random_start,
+    AnglePeriods, FIXED_3_REGULAR_CUT_FRACTION, OptimizeOptions, OptimizeResult, Optimizer, Step, angle_periods,
+    canonical_angles, canonical_with, fixed_angle_start, fixed_angles_3_regular, gamma_scale, interp, optimize,
+    random_start,
 };
 pub use real::Real;
 pub use solver::{Device, Precision, QaoaParams, QaoaRun, QaoaSolver, build_simulator, run_qaoa};

@@ -203,16 +203,11 @@ pub enum Optimizer {
     None,
 }
 
-impl Optimizer {
-    /// Name used on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Optimizer::NelderMead => "nelder-mead",
-            Optimizer::Cobyla => "cobyla",
-            Optimizer::None => "none",
-        }
-    }
-}
+crate::names::named_enum!(serde Optimizer, "optimizer" {
+    NelderMead = "nelder-mead": "Nelder–Mead simplex",
+    Cobyla = "cobyla": "COBYLA (linear approximations)",
+    None = "none": "Evaluate the starting angles only (fixed-angle table or INTERP)",
+});
 
 /// Settings of [`optimize`].
 #[derive(Clone, Debug)]

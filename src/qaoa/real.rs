@@ -31,7 +31,7 @@ pub trait Real:
     /// `self * a + b` in one rounding (only used where the CPU has FMA).
     fn fused(self, a: Self, b: Self) -> Self;
     /// `(x, y)` rounded to this type so that `x² + y²` is kept as exactly as possible
-    /// while the angle moves by at most 1e-6 rad (see [`round_pair_f32`]). Phase factors
+    /// while the angle moves by at most 1e-6 rad (see `round_pair_f32`). Phase factors
     /// and mixer coefficients rounded this way keep the norm of a complex64 state to
     /// ~1e-8 per step instead of ~1e-7.
     fn round_pair(x: f64, y: f64) -> (Self, Self);

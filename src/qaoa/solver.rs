@@ -23,6 +23,12 @@ pub enum Device {
     Auto,
 }
 
+crate::names::named_enum!(serde Device, "qaoa-device" {
+    Cpu = "cpu": "The CPU simulator",
+    Gpu = "gpu": "The GPU simulator (complex64), on the adapter chosen by --device",
+    Auto = "auto": "The GPU if a hardware adapter fits the state and the precision is f32, else the CPU",
+});
+
 /// Amplitude precision of the CPU simulator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Precision {
@@ -31,6 +37,11 @@ pub enum Precision {
     /// complex128.
     F64,
 }
+
+crate::names::named_enum!(serde Precision, "qaoa-precision" {
+    F32 = "f32": "complex64 amplitudes (the GPU's)",
+    F64 = "f64": "complex128 amplitudes (CPU only)",
+});
 
 /// Parameters of [`QaoaSolver`].
 #[derive(Clone, Debug)]

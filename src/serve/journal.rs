@@ -11,9 +11,6 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
-/// Job states as the API names them.
-pub const STATUSES: [&str; 5] = ["queued", "running", "done", "failed", "cancelled"];
-
 /// One job as stored.
 #[derive(Clone, Debug, Serialize)]
 pub struct JobRow {
@@ -337,6 +334,7 @@ impl Journal {
     }
 
     /// Number of jobs in each status.
+    #[cfg(test)]
     pub fn counts(&self) -> Result<Vec<(String, i64)>, ServeError> {
         let mut st = self
             .conn

@@ -1,21 +1,21 @@
 //! `qam serve`: a durable solver service over HTTP/JSON.
 //!
-//! - [`journal`]: every accepted job is written to SQLite (WAL mode) in the data folder
+//! - `journal`: every accepted job is written to SQLite (WAL mode) in the data folder
 //!   before `202 Accepted` is answered; a restart on the same folder re-queues what was
 //!   queued or running, so each accepted job ends exactly once.
-//! - [`runner`]: `workers` plain OS threads take jobs from the queue and run the solver
+//! - `runner`: `workers` plain OS threads take jobs from the queue and run the solver
 //!   (never on the async runtime), report progress, honour cancellation through the
 //!   solver's interrupt flag, and fall back from a GPU solver to its CPU twin.
-//! - [`http`]: the versioned JSON API (axum on tokio), bearer-token auth, limits, server-sent
+//! - `http`: the versioned JSON API (axum on tokio), bearer-token auth, limits, server-sent
 //!   events, Prometheus metrics and the dashboard page.
 //!
 //! The library reads no environment: everything comes in [`ServeConfig`].
 
-pub mod http;
-pub mod journal;
-pub mod metrics;
-pub mod request;
-pub mod runner;
+mod http;
+mod journal;
+mod metrics;
+mod request;
+mod runner;
 
 use crate::solvers::registry::GpuPolicy;
 use std::net::SocketAddr;
@@ -92,6 +92,9 @@ pub struct ServeConfig {
     pub limits: Limits,
     /// How `auto` treats GPU adapters.
     pub gpu: GpuPolicy,
+    /// QAOA tuning knobs of jobs whose `params.qaoa-tuning` leaves them unset (`qam serve`
+    /// fills them from `QAM_QAOA_*`); speed only.
+    pub qaoa_tuning: crate::qaoa::Tuning,
 }
 
 impl ServeConfig {
@@ -115,6 +118,9 @@ impl ServeConfig {
         }
         if self.limits.max_queue == 0 {
             return bad("max-queue", "must be at least 1".into());
+        }
+        if let Err(e) = self.qaoa_tuning.validate() {
+            return bad("qaoa-tuning", e.to_string());
         }
         if let Some(t) = &self.token
             && t.is_empty()

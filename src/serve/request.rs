@@ -8,7 +8,7 @@
 use super::Limits;
 use crate::cqm::{ConstrainedModel, CqmSaParams, json, lp};
 use crate::io::{Format, Problem, ReadOptions, read_bytes};
-use crate::orchestrate::assign::PenaltySettings;
+use crate::orchestrate::PenaltySettings;
 use crate::orchestrate::{CpuBackend, CpuSolverKind, Orchestrator, OrchestratorConfig, Scenario};
 use crate::solvers::registry::{SolverKind, SolverParams};
 use serde::{Deserialize, Serialize};

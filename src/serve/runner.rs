@@ -457,7 +457,9 @@ fn solve(s: &Shared, id: &str, req: &SolveRequest, live: &Live) -> Outcome {
         Ok(p) => p,
         Err(e) => return Outcome::Failed(e.message),
     };
-    let params = req.solver_params();
+    let mut params = req.solver_params();
+    // The request's QAOA knobs, the server's where it leaves one unset.
+    params.qaoa_tuning = params.qaoa_tuning.or(s.config.qaoa_tuning);
     let mut ctx = match params.context(&problem) {
         Ok(c) => c,
         Err(e) => return Outcome::Failed(e.to_string()),
@@ -677,6 +679,10 @@ mod tests {
     use crate::serve::{Limits, ServeConfig};
 
     fn server(dir: &std::path::Path) -> Arc<Shared> {
+        server_with(dir, Default::default())
+    }
+
+    fn server_with(dir: &std::path::Path, qaoa_tuning: crate::qaoa::Tuning) -> Arc<Shared> {
         let shared = Shared::open(ServeConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.to_path_buf(),
@@ -684,6 +690,7 @@ mod tests {
             workers: 1,
             limits: Limits::default(),
             gpu: Default::default(),
+            qaoa_tuning,
         })
         .unwrap();
         start_workers(&shared);
@@ -766,5 +773,47 @@ mod tests {
         let r: Value = serde_json::from_str(row.result.as_deref().unwrap()).unwrap();
         assert!(r.get("fallback").is_none(), "{r}");
         assert_eq!(r["solver"], "gpu-sa", "{r}");
+    }
+
+    /// QAOA jobs run with the server's tuning knobs unless the request's
+    /// `params.qaoa-tuning` sets them (the simulator reports its low pass in `backend`);
+    /// an out-of-range knob is refused at admission, naming it.
+    #[test]
+    fn qaoa_jobs_take_the_servers_tuning_unless_the_request_sets_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = server_with(
+            dir.path(),
+            crate::qaoa::Tuning {
+                low_bits: Some(4),
+                ..Default::default()
+            },
+        );
+        let run = |tuning: Value| {
+            let req = json!({"format": "gset", "data": ring(10), "solver": "qaoa",
+                             "params": {"seed": 1, "optimizer": "none", "shots": 20,
+                                        "qaoa-device": "cpu", "qaoa-tuning": tuning}});
+            let (code, v) = s.admit("solve", &req.to_string(), None).unwrap();
+            assert_eq!(code, 202, "{v}");
+            let row = wait_end(&s, v["id"].as_str().unwrap());
+            assert_eq!(row.status, "done", "{:?}", row.error);
+            let r: Value = serde_json::from_str(row.result.as_deref().unwrap()).unwrap();
+            (r["backend"].as_str().unwrap().to_string(), r["energy"].clone())
+        };
+        let (server_default, e1) = run(json!({}));
+        assert!(server_default.contains("low pass 4 qubits"), "{server_default}");
+        let (requested, e2) = run(json!({"low-bits": 5}));
+        assert!(requested.contains("low pass 5 qubits"), "{requested}");
+        // Speed knobs: the same answer.
+        assert_eq!(e1, e2);
+        let bad = json!({"format": "gset", "data": ring(10), "solver": "qaoa",
+                         "params": {"qaoa-tuning": {"low-bits": 99}}});
+        let req: crate::serve::request::SolveRequest = serde_json::from_value(bad).unwrap();
+        let e = req.check(&Limits::default()).unwrap_err();
+        assert_eq!(e.status, 422);
+        assert!(
+            e.message.contains("qaoa-tuning") && e.message.contains("low-bits"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -245,19 +245,6 @@ pub(super) fn run_sweeps(betas: &[f64], ctx: &SolveContext, start: Instant, mut 
     betas.len()
 }
 
-/// Anneals `spins` on `ising` (prepares an [`Annealer`] and runs it); returns the sweeps
-/// made.
-pub fn anneal(
-    ising: &Ising,
-    betas: &[f64],
-    spins: &mut [i8],
-    rng: &mut Rng,
-    ctx: &SolveContext,
-    start: Instant,
-) -> usize {
-    Annealer::new(ising).anneal(betas, spins, rng, ctx, start)
-}
-
 /// Largest threshold table built per β (entries); beyond it `exp` is evaluated per move.
 const TABLE_CAP: usize = 1024;
 

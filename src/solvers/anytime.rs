@@ -32,7 +32,7 @@ use crate::model::{Sample, SampleSet, SolveInfo};
 use serde_json::json;
 use std::time::Instant;
 
-/// How a solver spends a time limit (see the [module docs](self)).
+/// How a solver spends a time limit (see [`StopReason`] and [`SolveContext`](super::SolveContext)).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum TimeBudget {
     /// Plan anneal lengths to fill the time limit (restarts of doubling length).

@@ -57,7 +57,7 @@ impl Solver for GpuPaSolver {
     }
 
     /// One population anneal; under a time limit, complete anneals repeat until the time
-    /// is up ([`anytime`](super::anytime)).
+    /// is up (see [`TimeBudget`](super::TimeBudget)).
     fn solve_with(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
         if !ctx.anytime() {
             return self.solve_once(model, ctx);

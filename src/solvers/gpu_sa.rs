@@ -94,7 +94,7 @@ impl Solver for GpuSaSolver {
     }
 
     /// One anneal per read; under a time limit, complete anneals repeat until the time is
-    /// up ([`anytime`](super::anytime)).
+    /// up (see [`TimeBudget`](super::TimeBudget)).
     fn solve_with(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
         if !ctx.anytime() {
             return self.solve_once(model, ctx);

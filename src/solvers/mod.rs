@@ -5,24 +5,24 @@
 //! [`SolveInfo`](crate::model::SolveInfo). Stochastic solvers derive one RNG stream per read
 //! from the seed ([`crate::rng`]), so a seed gives the same answer on any thread count.
 
-pub mod anneal;
-pub mod anytime;
+mod anneal;
+pub(crate) mod anytime;
 pub mod checkpoint;
-pub mod colour;
-pub mod exact;
-pub mod gpu_multi;
-pub mod gpu_pa;
-pub mod gpu_pt;
-pub mod gpu_sa;
+mod colour;
+pub(crate) mod exact;
+mod gpu_multi;
+mod gpu_pa;
+mod gpu_pt;
+mod gpu_sa;
 pub mod greedy;
 pub(crate) mod lanes;
-pub mod pa;
-pub mod portfolio;
-pub mod pt;
+mod pa;
+mod portfolio;
+mod pt;
 pub mod registry;
-pub mod replica;
-pub mod sa;
-pub mod schedule;
+mod replica;
+pub(crate) mod sa;
+mod schedule;
 
 pub use anytime::{StopReason, TimeBudget};
 pub use checkpoint::Checkpoint;
@@ -33,7 +33,20 @@ pub use gpu_pt::{GpuPtParams, GpuPtSolver};
 pub use gpu_sa::{GpuSaParams, GpuSaSolver};
 pub use greedy::GreedySolver;
 pub use pa::{PaParams, PaSolver};
+// The CPU twin of the GPU resampling kernel, public only for the check in
+// tests/it/gpu_anneal_kernels.rs; not part of the supported API.
+#[doc(hidden)]
+pub use pa::systematic_resample;
 pub use portfolio::{PortfolioParams, PortfolioSolver};
+/// The annealing kernels below the solvers, public only for the rate example
+/// (examples/colour_rate.rs) and the kernel checks in tests/it/anytime_colour.rs; not part
+/// of the supported API (use [`SaSolver`], which picks the kernel).
+#[doc(hidden)]
+pub mod kernels {
+    pub use super::anneal::Annealer;
+    pub use super::colour::ColourAnnealer;
+    pub use super::sa::{COLOUR_ANYTIME_MIN_VARIABLES, colour_pays};
+}
 pub use pt::{PtParams, PtSolver, tempering_beta_range};
 pub use sa::{SaParams, SaSolver};
 pub use schedule::{BetaSchedule, ScheduleKind, default_beta_range};
@@ -103,7 +116,7 @@ pub struct SolveContext<'a> {
     /// resume from.
     pub checkpoint: Option<&'a dyn Checkpoint>,
     /// How a time limit is spent: planned anneal lengths (default), repeated anneals of
-    /// the given length, or one run cut short ([`anytime`]).
+    /// the given length, or one run cut short ([`TimeBudget`]).
     pub budget: TimeBudget,
 }
 
@@ -154,7 +167,7 @@ impl<'a> SolveContext<'a> {
         }
     }
 
-    /// True when a time limit should be spent by [`anytime::drive`] (repeated complete
+    /// True when a time limit should be spent by `anytime::drive` (repeated complete
     /// runs) rather than by cutting one run short.
     pub fn anytime(&self) -> bool {
         self.time_limit.is_some() && self.budget != TimeBudget::Single

@@ -108,7 +108,7 @@ impl Solver for PaSolver {
     }
 
     /// One population anneal; under a time limit, complete anneals repeat until the time
-    /// is up ([`anytime`](super::anytime)) and the best `population` states are returned.
+    /// is up (see [`TimeBudget`](super::TimeBudget)) and the best `population` states are returned.
     fn solve_with(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
         if !ctx.anytime() {
             return self.solve_once(model, ctx);

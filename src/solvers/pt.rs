@@ -41,7 +41,7 @@ pub struct PtParams {
     /// Explicit ladder (increasing β); overrides `beta_range` and `num_replicas`.
     pub betas: Option<Vec<f64>>,
     /// Re-space the ladder during the first quarter of the rounds (at most
-    /// [`ADAPT_MAX_ROUNDS`]), every [`ADAPT_EVERY`] rounds, towards equal exchange
+    /// `ADAPT_MAX_ROUNDS`), every `ADAPT_EVERY` rounds, towards equal exchange
     /// acceptance between neighbours (default true; ignored with explicit `betas`).
     pub adapt_ladder: bool,
     /// Seed of the per-replica RNG streams.
@@ -210,7 +210,7 @@ impl Solver for PtSolver {
     /// Tempering for `num_sweeps`; under a time limit with the default
     /// [`TimeBudget::Plan`](super::TimeBudget), the chains run until the limit (each keeps
     /// its best-seen state, so a cut run is never half-annealed); under `Repeat`, complete
-    /// runs of `num_sweeps` repeat with new seeds ([`anytime`](super::anytime)).
+    /// runs of `num_sweeps` repeat with new seeds (see [`TimeBudget`](super::TimeBudget)).
     fn solve_with(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
         let p = &self.params;
         if !ctx.anytime() {

@@ -11,14 +11,14 @@ use super::{
     MultiGpuSaSolver, PaParams, PaSolver, PortfolioParams, PortfolioSolver, PtParams, PtSolver, SaParams, SaSolver,
     ScheduleKind, SolveContext, SolveError, Solver, TimeBudget, invalid,
 };
-use crate::decompose::{
-    HierarchicalParams, HierarchicalSolver, PartitionMethod, Strategy, SubSolverKind, SubSolverParams, SubStart,
-};
+use crate::decompose::{HierarchicalParams, HierarchicalSolver, SubSolverParams};
+use crate::decompose::{PartitionMethod, Strategy, SubSolverKind, SubStart};
 use crate::gpu::GpuContext;
 use crate::gpu::anneal::Kernel;
 use crate::io::Problem;
 use crate::model::{Model, SampleSet};
-use crate::qaoa::{Optimizer, QaoaParams, QaoaSolver};
+use crate::qaoa::{Device, Optimizer, Precision};
+use crate::qaoa::{QaoaParams, QaoaSolver, Tuning};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -29,16 +29,16 @@ pub const AUTO_EXACT_MAX: usize = 20;
 /// (variables x reads) on a real GPU.
 pub const AUTO_GPU_MIN_WORK: usize = 100_000;
 
-/// Which solver to run (names as on the command line, kebab-case).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+/// Which solver to run (names as on the command line, kebab-case; see
+/// [`crate::names`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SolverKind {
-    /// `exact` for n <= 20; `gpu-sa` on a real GPU for large work; otherwise `sa`.
+    /// `exact` for n <= 20; with a time limit, a portfolio; otherwise `gpu-sa` on a real
+    /// GPU for large work, else `sa`.
     Auto,
     /// Exhaustive search (n <= 30).
     Exact,
-    /// Simulated annealing on all CPU cores.
-    #[serde(alias = "cpu-sa")]
+    /// Simulated annealing on all CPU cores (`cpu-sa` is the old name).
     Sa,
     /// Steepest descent from random states.
     Greedy,
@@ -65,51 +65,28 @@ pub enum SolverKind {
     GpuCqmSa,
 }
 
+crate::names::named_enum!(serde SolverKind, "solver" {
+    Auto = "auto": "`exact` for n <= 20; with --time-limit, a portfolio (sa, pt and hierarchical probed, \
+        the best gets the rest of the time, sharing its best state); otherwise `gpu-sa` on a real GPU for \
+        large work, else `sa` (the choice is reported)",
+    Exact = "exact": "Exhaustive search (n <= 30)",
+    Sa = "sa" | "cpu-sa": "Simulated annealing on all CPU cores",
+    Greedy = "greedy": "Steepest descent from random states",
+    GpuSa = "gpu-sa": "Simulated annealing on the GPU (same parameters as `sa`)",
+    Pt = "pt": "Parallel tempering (replica exchange) on the CPU",
+    Pa = "pa": "Population annealing on the CPU",
+    GpuPt = "gpu-pt": "Parallel tempering on the GPU",
+    GpuPa = "gpu-pa": "Population annealing on the GPU",
+    Hierarchical = "hierarchical": "Hierarchical decomposition: clusters solved by --sub-solver, merged or refined",
+    Qaoa = "qaoa": "QAOA on a state-vector simulator: optimised angles, sampled bitstrings polished by steepest \
+        descent (n up to about 30)",
+    CqmSa = "cqm-sa": "Constrained annealer for constrained models (.lp, qam-cqm JSON); `auto` picks it for them. \
+        --reads chains, --sweeps per cycle, cycles until --time-limit",
+    GpuCqmSa = "gpu-cqm-sa": "The constrained annealer on the GPU for constrained models, many chains at once \
+        (reassign / flip / swap moves, adaptive multipliers); same flags and output as `cqm-sa`",
+});
+
 impl SolverKind {
-    /// Every kind, in CLI order.
-    pub const ALL: [SolverKind; 13] = [
-        SolverKind::Auto,
-        SolverKind::Exact,
-        SolverKind::Sa,
-        SolverKind::Greedy,
-        SolverKind::GpuSa,
-        SolverKind::Pt,
-        SolverKind::Pa,
-        SolverKind::GpuPt,
-        SolverKind::GpuPa,
-        SolverKind::Hierarchical,
-        SolverKind::Qaoa,
-        SolverKind::CqmSa,
-        SolverKind::GpuCqmSa,
-    ];
-
-    /// The CLI name (`gpu-sa`, ...).
-    pub fn name(self) -> &'static str {
-        match self {
-            SolverKind::Auto => "auto",
-            SolverKind::Exact => "exact",
-            SolverKind::Sa => "sa",
-            SolverKind::Greedy => "greedy",
-            SolverKind::GpuSa => "gpu-sa",
-            SolverKind::Pt => "pt",
-            SolverKind::Pa => "pa",
-            SolverKind::GpuPt => "gpu-pt",
-            SolverKind::GpuPa => "gpu-pa",
-            SolverKind::Hierarchical => "hierarchical",
-            SolverKind::Qaoa => "qaoa",
-            SolverKind::CqmSa => "cqm-sa",
-            SolverKind::GpuCqmSa => "gpu-cqm-sa",
-        }
-    }
-
-    /// The kind named `name` (CLI names; `cpu-sa` is `sa`).
-    pub fn from_name(name: &str) -> Option<SolverKind> {
-        if name == "cpu-sa" {
-            return Some(SolverKind::Sa);
-        }
-        SolverKind::ALL.into_iter().find(|k| k.name() == name)
-    }
-
     /// True for the solvers that run on the GPU (CPU thread counts do not apply).
     pub fn is_gpu(self) -> bool {
         matches!(
@@ -130,123 +107,20 @@ impl SolverKind {
     }
 }
 
-/// GPU kernels (`backend`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum GpuKernel {
-    /// Chosen from the problem (dense, workgroup or color).
-    #[default]
-    Auto,
-    /// One workgroup per replica, state in workgroup memory.
-    Workgroup,
-    /// One workgroup per replica, dense couplings.
-    Dense,
-    /// State in global memory, one dispatch per colour class.
-    Color,
-}
-
-/// Sub-solver of `hierarchical` (`sub-solver`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SubSolver {
-    /// GPU simulated annealing over a batch of clusters.
-    GpuSa,
-    /// CPU simulated annealing.
-    #[default]
-    Sa,
-    /// Exhaustive search.
-    Exact,
-    /// Steepest descent from random starts.
-    Greedy,
-    /// QAOA simulation.
-    Qaoa,
-}
-
-/// How `hierarchical` combines cluster solutions (`strategy`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StrategyName {
-    /// V-cycles.
-    #[default]
-    Merge,
-    /// Large-neighbourhood search.
-    Refine,
-}
-
-/// Partitioning algorithm of `hierarchical` (`partitioner`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Partitioner {
-    /// Multilevel heavy-edge coarsening (METIS-like).
-    #[default]
-    Multilevel,
-    /// Size-constrained label propagation.
-    LabelProp,
-}
-
-/// Where `hierarchical` sub-anneals start (`sub-start`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SubStartName {
-    /// Random states.
-    Random,
-    /// The current state.
-    #[default]
-    Current,
-}
-
-/// QAOA angle optimiser (`optimizer`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum QaoaOptimizer {
-    /// Nelder–Mead simplex.
-    #[default]
-    NelderMead,
-    /// COBYLA.
-    Cobyla,
-    /// Evaluate the starting angles only.
-    None,
-}
-
-/// Where the QAOA state vector lives (`qaoa-backend`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum QaoaBackend {
-    /// CPU simulator.
-    Cpu,
-    /// GPU simulator (complex64).
-    Gpu,
-    /// The GPU if a hardware adapter fits the state, else the CPU.
-    #[default]
-    Auto,
-}
-
-/// QAOA amplitude precision (`qaoa-precision`; when not given it follows the device:
-/// f32 on the GPU, f64 on the CPU).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum QaoaPrecision {
-    /// complex64.
-    F32,
-    /// complex128.
-    #[default]
-    F64,
-}
-
 /// The precision a QAOA simulator on `device` runs at: `precision` when given, else the
 /// device's natural one (f32 for `gpu`, f64 for `cpu`, and f64 for `auto`, which then runs
 /// on the CPU unless `f32` is asked for). An explicit `f64` on `gpu` is refused, naming
 /// both parameters.
-pub fn qaoa_precision_for(device: QaoaBackend, precision: Option<QaoaPrecision>) -> Result<QaoaPrecision, SolveError> {
+pub fn qaoa_precision_for(device: Device, precision: Option<Precision>) -> Result<Precision, SolveError> {
     match (device, precision) {
-        (QaoaBackend::Gpu, Some(QaoaPrecision::F64)) => Err(invalid(
+        (Device::Gpu, Some(Precision::F64)) => Err(invalid(
             "qaoa-precision",
             "f64 cannot run on qaoa-device gpu (the GPU simulator is complex64): use --qaoa-precision f32 \
              or --qaoa-device cpu",
         )),
-        (QaoaBackend::Gpu, None) => Ok(QaoaPrecision::F32),
+        (Device::Gpu, None) => Ok(Precision::F32),
         (_, Some(p)) => Ok(p),
-        (_, None) => Ok(QaoaPrecision::F64),
+        (_, None) => Ok(Precision::F64),
     }
 }
 
@@ -293,7 +167,7 @@ pub struct SolverParams {
     pub population: usize,
     /// GPU solvers: kernels to sweep with (key `kernel`; `backend` is the old spelling).
     #[serde(rename = "kernel", alias = "backend")]
-    pub backend: GpuKernel,
+    pub backend: Kernel,
     /// `gpu-sa`: one device (the shared one) or the reads split over every adapter.
     pub devices: Devices,
     /// Stop once this value is reached, in the problem's metric (cut for G-set,
@@ -304,14 +178,14 @@ pub struct SolverParams {
     pub time_limit: Option<f64>,
     /// `hierarchical`: sub-solver of the clusters.
     #[serde(alias = "sub_solver")]
-    pub sub_solver: SubSolver,
+    pub sub_solver: SubSolverKind,
     /// `hierarchical`: largest cluster (default by sub-solver).
     #[serde(alias = "cluster_size")]
     pub cluster_size: Option<usize>,
     /// `hierarchical`: how cluster solutions are combined.
-    pub strategy: StrategyName,
+    pub strategy: Strategy,
     /// `hierarchical`: partitioning algorithm.
-    pub partitioner: Partitioner,
+    pub partitioner: PartitionMethod,
     /// `hierarchical`: subproblems up to this size go to exhaustive search (0: never).
     #[serde(alias = "exact_below")]
     pub exact_below: usize,
@@ -328,11 +202,11 @@ pub struct SolverParams {
     pub patience: Option<u64>,
     /// `hierarchical`: start sub-anneals from the current or random states.
     #[serde(alias = "sub_start")]
-    pub sub_start: SubStartName,
+    pub sub_start: SubStart,
     /// `qaoa`: layers.
     pub p: usize,
     /// `qaoa`: angle optimiser.
-    pub optimizer: QaoaOptimizer,
+    pub optimizer: Optimizer,
     /// `qaoa`: bitstrings sampled from the optimised state.
     pub shots: usize,
     /// `qaoa`: extra optimiser runs from perturbed angles.
@@ -355,11 +229,16 @@ pub struct SolverParams {
         alias = "qaoa-backend",
         alias = "qaoa_backend"
     )]
-    pub qaoa_backend: QaoaBackend,
+    pub qaoa_backend: Device,
     /// `qaoa`: amplitude precision; `None` follows the device (f32 on the GPU, f64 on the
     /// CPU; see [`SolverParams::qaoa_precision`]).
     #[serde(alias = "qaoa_precision")]
-    pub qaoa_precision: Option<QaoaPrecision>,
+    pub qaoa_precision: Option<Precision>,
+    /// `qaoa` and `hierarchical` with `sub-solver qaoa`: speed knobs of the CPU
+    /// state-vector simulator (key `qaoa-tuning`, e.g. `{"low-bits": 12, "isa": "avx2"}`;
+    /// see [`Tuning`]); they change speed, not results. Not serialized when unset.
+    #[serde(alias = "qaoa_tuning", skip_serializing_if = "Tuning::is_default")]
+    pub qaoa_tuning: Tuning,
 }
 
 impl Default for SolverParams {
@@ -375,27 +254,28 @@ impl Default for SolverParams {
             chains: 1,
             sweeps_per_swap: 1,
             population: 256,
-            backend: GpuKernel::Auto,
+            backend: Kernel::Auto,
             devices: Devices::One,
             target: None,
             time_limit: None,
-            sub_solver: SubSolver::Sa,
+            sub_solver: SubSolverKind::Sa,
             cluster_size: None,
-            strategy: StrategyName::Merge,
-            partitioner: Partitioner::Multilevel,
+            strategy: Strategy::Merge,
+            partitioner: PartitionMethod::Multilevel,
             exact_below: 12,
             sub_reads: 1,
             sub_sweeps: 1000,
             rounds: None,
             patience: None,
-            sub_start: SubStartName::Current,
+            sub_start: SubStart::Current,
             p: 1,
-            optimizer: QaoaOptimizer::NelderMead,
+            optimizer: Optimizer::NelderMead,
             shots: 1000,
             restarts: 2,
             max_evals: 0,
-            qaoa_backend: QaoaBackend::Auto,
+            qaoa_backend: Device::Auto,
             qaoa_precision: None,
+            qaoa_tuning: Tuning::default(),
             initial_states: None,
             beta_schedule: None,
         }
@@ -486,6 +366,7 @@ impl SolverParams {
             return Err(invalid("beta-range", format!("must be finite, not ({a}, {b})")));
         }
         qaoa_precision_for(self.qaoa_backend, self.qaoa_precision)?;
+        self.qaoa_tuning.check()?;
         Ok(())
     }
 
@@ -552,45 +433,26 @@ impl SolverParams {
 
     /// The GPU kernel choice.
     pub fn gpu_kernel(&self) -> Kernel {
-        match self.backend {
-            GpuKernel::Auto => Kernel::Auto,
-            GpuKernel::Workgroup => Kernel::Workgroup,
-            GpuKernel::Dense => Kernel::Dense,
-            GpuKernel::Color => Kernel::Color,
-        }
+        self.backend
     }
 
     /// The parameters of `hierarchical` (`patience` defaults to unlimited when a time
     /// limit is given, so that the time is used).
     pub fn hierarchical(&self) -> HierarchicalParams {
         HierarchicalParams {
-            sub_solver: match self.sub_solver {
-                SubSolver::GpuSa => SubSolverKind::GpuSa,
-                SubSolver::Sa => SubSolverKind::Sa,
-                SubSolver::Exact => SubSolverKind::Exact,
-                SubSolver::Greedy => SubSolverKind::Greedy,
-                SubSolver::Qaoa => SubSolverKind::Qaoa,
-            },
+            sub_solver: self.sub_solver,
             sub: SubSolverParams {
                 num_reads: self.sub_reads,
                 num_sweeps: self.sub_sweeps,
                 beta_range: self.beta_range,
-                start: match self.sub_start {
-                    SubStartName::Random => SubStart::Random,
-                    SubStartName::Current => SubStart::Current,
-                },
+                start: self.sub_start,
                 qaoa_layers: self.p,
                 qaoa_shots: self.shots,
+                qaoa_tuning: self.qaoa_tuning,
             },
             cluster_size: self.cluster_size,
-            strategy: match self.strategy {
-                StrategyName::Merge => Strategy::Merge,
-                StrategyName::Refine => Strategy::Refine,
-            },
-            method: match self.partitioner {
-                Partitioner::Multilevel => PartitionMethod::Multilevel,
-                Partitioner::LabelProp => PartitionMethod::LabelPropagation,
-            },
+            strategy: self.strategy,
+            method: self.partitioner,
             seed: self.seed,
             max_rounds: self
                 .rounds
@@ -607,35 +469,24 @@ impl SolverParams {
     /// The QAOA amplitude precision: `qaoa-precision`, or the device's when not given
     /// ([`qaoa_precision_for`]; an impossible pair falls back to f32, and
     /// [`validate`](Self::validate) refuses it first).
-    pub fn qaoa_precision(&self) -> QaoaPrecision {
-        qaoa_precision_for(self.qaoa_backend, self.qaoa_precision).unwrap_or(QaoaPrecision::F32)
+    pub fn qaoa_precision(&self) -> Precision {
+        qaoa_precision_for(self.qaoa_backend, self.qaoa_precision).unwrap_or(Precision::F32)
     }
 
     /// The QAOA parameters.
     pub fn qaoa(&self) -> QaoaParams {
         QaoaParams {
             p: self.p,
-            optimizer: match self.optimizer {
-                QaoaOptimizer::NelderMead => Optimizer::NelderMead,
-                QaoaOptimizer::Cobyla => Optimizer::Cobyla,
-                QaoaOptimizer::None => Optimizer::None,
-            },
+            optimizer: self.optimizer,
             shots: self.shots,
-            device: match self.qaoa_backend {
-                QaoaBackend::Cpu => crate::qaoa::Device::Cpu,
-                QaoaBackend::Gpu => crate::qaoa::Device::Gpu,
-                QaoaBackend::Auto => crate::qaoa::Device::Auto,
-            },
-            precision: match self.qaoa_precision() {
-                QaoaPrecision::F32 => crate::qaoa::Precision::F32,
-                QaoaPrecision::F64 => crate::qaoa::Precision::F64,
-            },
+            device: self.qaoa_backend,
+            precision: self.qaoa_precision(),
             seed: self.seed,
             restarts: self.restarts,
             max_evals: self.max_evals,
             angles: None,
             polish: true,
-            tuning: Default::default(),
+            tuning: self.qaoa_tuning,
         }
     }
 
@@ -795,7 +646,7 @@ pub fn solvers_using(param: &str) -> Option<(&'static str, &'static [SolverKind]
 pub fn check_applicable<S: AsRef<str>>(
     kinds: &[SolverKind],
     given: &[S],
-    sub_solver: SubSolver,
+    sub_solver: SubSolverKind,
 ) -> Result<(), SolveError> {
     for g in given {
         let key = g.as_ref().replace('_', "-");
@@ -804,7 +655,9 @@ pub fn check_applicable<S: AsRef<str>>(
         };
         let uses = |k: &SolverKind| {
             users.contains(k)
-                || (*k == SolverKind::Hierarchical && sub_solver == SubSolver::Qaoa && matches!(name, "p" | "shots"))
+                || (*k == SolverKind::Hierarchical
+                    && sub_solver == SubSolverKind::Qaoa
+                    && matches!(name, "p" | "shots"))
         };
         if !kinds.iter().any(uses) {
             let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
@@ -899,7 +752,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_through_serde() {
-        for k in SolverKind::ALL {
+        for &k in SolverKind::ALL {
             let s = serde_json::to_string(&k).unwrap();
             assert_eq!(s, format!("\"{}\"", k.name()));
             assert_eq!(serde_json::from_str::<SolverKind>(&s).unwrap(), k);
@@ -920,7 +773,7 @@ mod tests {
         assert_eq!(p.sweeps, None);
         assert_eq!(p.num_sweeps(), 1000);
         assert_eq!(p.sweeps_per_beta, Some(2));
-        assert_eq!(p.sub_solver, SubSolver::Exact);
+        assert_eq!(p.sub_solver, SubSolverKind::Exact);
         assert_eq!(p.beta_range, Some((0.1, 3.0)));
         let back: SolverParams = serde_json::from_value(serde_json::to_value(&p).unwrap()).unwrap();
         assert_eq!(back, p);
@@ -928,8 +781,8 @@ mod tests {
         let old: SolverParams = serde_json::from_str(r#"{"backend": "dense", "qaoa-backend": "cpu"}"#).unwrap();
         let new: SolverParams = serde_json::from_str(r#"{"kernel": "dense", "qaoa-device": "cpu"}"#).unwrap();
         assert_eq!(old, new);
-        assert_eq!(new.backend, GpuKernel::Dense);
-        assert_eq!(new.qaoa_backend, QaoaBackend::Cpu);
+        assert_eq!(new.backend, Kernel::Dense);
+        assert_eq!(new.qaoa_backend, Device::Cpu);
         let keys = serde_json::to_value(&new).unwrap();
         assert_eq!(keys["kernel"], "dense");
         assert_eq!(keys["qaoa-device"], "cpu");
@@ -939,24 +792,31 @@ mod tests {
 
     #[test]
     fn inapplicable_parameters_are_refused_by_name() {
-        let e = check_applicable(&[SolverKind::Pt], &["reads"], SubSolver::Sa).unwrap_err();
+        let e = check_applicable(&[SolverKind::Pt], &["reads"], SubSolverKind::Sa).unwrap_err();
         assert!(matches!(e, SolveError::InvalidParameter { name: "reads", .. }), "{e}");
         assert!(e.to_string().contains("pt"), "{e}");
-        assert!(check_applicable(&[SolverKind::Sa], &["replicas"], SubSolver::Sa).is_err());
-        assert!(check_applicable(&[SolverKind::Exact], &["sweeps"], SubSolver::Sa).is_err());
+        assert!(check_applicable(&[SolverKind::Sa], &["replicas"], SubSolverKind::Sa).is_err());
+        assert!(check_applicable(&[SolverKind::Exact], &["sweeps"], SubSolverKind::Sa).is_err());
         // Accepted: used by the solver, by one of several, universal, or unknown names.
         assert!(
             check_applicable(
                 &[SolverKind::Pt],
                 &["replicas", "sweeps", "seed", "time_limit"],
-                SubSolver::Sa
+                SubSolverKind::Sa
             )
             .is_ok()
         );
-        assert!(check_applicable(&[SolverKind::Sa, SolverKind::Pt], &["reads", "replicas"], SubSolver::Sa).is_ok());
+        assert!(
+            check_applicable(
+                &[SolverKind::Sa, SolverKind::Pt],
+                &["reads", "replicas"],
+                SubSolverKind::Sa
+            )
+            .is_ok()
+        );
         // `p` and `shots` reach hierarchical's qaoa sub-solver only.
-        assert!(check_applicable(&[SolverKind::Hierarchical], &["p"], SubSolver::Qaoa).is_ok());
-        assert!(check_applicable(&[SolverKind::Hierarchical], &["p"], SubSolver::Sa).is_err());
+        assert!(check_applicable(&[SolverKind::Hierarchical], &["p"], SubSolverKind::Qaoa).is_ok());
+        assert!(check_applicable(&[SolverKind::Hierarchical], &["p"], SubSolverKind::Sa).is_err());
         // Every listed name is a field of SolverParams (serde keys).
         let keys = serde_json::to_value(SolverParams::default()).unwrap();
         for (name, _) in PARAM_SOLVERS {
@@ -966,17 +826,67 @@ mod tests {
 
     #[test]
     fn qaoa_precision_follows_the_device() {
-        use QaoaBackend::*;
-        assert_eq!(qaoa_precision_for(Gpu, None).unwrap(), QaoaPrecision::F32);
-        assert_eq!(qaoa_precision_for(Cpu, None).unwrap(), QaoaPrecision::F64);
-        assert_eq!(
-            qaoa_precision_for(Cpu, Some(QaoaPrecision::F32)).unwrap(),
-            QaoaPrecision::F32
-        );
-        let e = qaoa_precision_for(Gpu, Some(QaoaPrecision::F64))
-            .unwrap_err()
-            .to_string();
+        use Device::*;
+        assert_eq!(qaoa_precision_for(Gpu, None).unwrap(), Precision::F32);
+        assert_eq!(qaoa_precision_for(Cpu, None).unwrap(), Precision::F64);
+        assert_eq!(qaoa_precision_for(Cpu, Some(Precision::F32)).unwrap(), Precision::F32);
+        let e = qaoa_precision_for(Gpu, Some(Precision::F64)).unwrap_err().to_string();
         assert!(e.contains("qaoa-precision") && e.contains("qaoa-device"), "{e}");
+    }
+
+    #[test]
+    fn qaoa_tuning_reaches_qaoa_and_the_qaoa_sub_solver_and_is_validated() {
+        let p: SolverParams =
+            serde_json::from_str(r#"{"qaoa-tuning": {"low-bits": 6, "isa": "baseline", "tile_kib": 8}}"#).unwrap();
+        let t = Tuning {
+            isa: Some(crate::qaoa::Isa::Baseline),
+            low_bits: Some(6),
+            tile_kib: Some(8),
+            row_bytes: None,
+        };
+        assert_eq!(p.qaoa_tuning, t);
+        assert_eq!(p.qaoa().tuning, t);
+        assert_eq!(p.hierarchical().sub.qaoa_tuning, t);
+        p.validate().unwrap();
+        // Written back under its key; absent when unset (checkpoint fingerprints unchanged).
+        let v = serde_json::to_value(&p).unwrap();
+        assert_eq!(
+            v["qaoa-tuning"],
+            serde_json::json!({"isa": "baseline", "low-bits": 6, "tile-kib": 8})
+        );
+        assert!(
+            serde_json::to_value(SolverParams::default())
+                .unwrap()
+                .get("qaoa-tuning")
+                .is_none()
+        );
+        // Out of range: refused naming the parameter and the knob; unknown knobs too.
+        for (json, knob) in [
+            (r#"{"qaoa-tuning": {"low-bits": 30}}"#, "low-bits"),
+            (r#"{"qaoa-tuning": {"tile-kib": 0}}"#, "tile-kib"),
+            (r#"{"qaoa-tuning": {"row-bytes": 0}}"#, "row-bytes"),
+        ] {
+            let p: SolverParams = serde_json::from_str(json).unwrap();
+            let e = p.validate().unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    SolveError::InvalidParameter {
+                        name: "qaoa-tuning",
+                        ..
+                    }
+                ),
+                "{e}"
+            );
+            assert!(e.to_string().contains(knob), "{e}");
+        }
+        let e = serde_json::from_str::<SolverParams>(r#"{"qaoa-tuning": {"lowbits": 3}}"#).unwrap_err();
+        assert!(e.to_string().contains("lowbits"), "{e}");
+        let e = serde_json::from_str::<SolverParams>(r#"{"qaoa-tuning": {"isa": "avx3"}}"#).unwrap_err();
+        assert!(
+            e.to_string().contains("avx3") && e.to_string().contains("baseline"),
+            "{e}"
+        );
     }
 
     #[test]

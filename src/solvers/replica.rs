@@ -113,11 +113,6 @@ impl Replica {
         self.energy += de_sum;
         accepted
     }
-
-    /// Recomputes the energy exactly from the spins (drops accumulated rounding).
-    pub fn refresh_energy(&mut self, ising: &Ising) {
-        self.energy = ising.energy(&self.spins);
-    }
 }
 
 /// Acceptance by table lookup for models whose biases are all multiples of `1 / scale`

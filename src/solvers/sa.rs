@@ -10,7 +10,7 @@
 //! sweeps ([`colour`](super::colour)). Reads run in parallel (rayon); read `r` uses RNG stream `r`
 //! of the seed, so the answer does not depend on the number of threads.
 
-pub use super::anneal::{Annealer, SIDEWAYS_P, anneal, exp_neg, sideways_or_exp};
+pub(crate) use super::anneal::{Annealer, SIDEWAYS_P, sideways_or_exp};
 use super::colour::ColourAnnealer;
 use super::schedule::{BetaSchedule, ScheduleKind, default_beta_range};
 use super::{SolveContext, SolveError, Solver, anytime, invalid};
@@ -101,7 +101,7 @@ impl Solver for SaSolver {
     }
 
     /// One anneal per read; under a time limit, complete anneals repeat until the time is
-    /// up ([`anytime`](super::anytime)) and the best `num_reads` reads are returned. With
+    /// up (see [`TimeBudget`](super::TimeBudget)) and the best `num_reads` reads are returned. With
     /// fewer reads than the cores (or SIMD lanes) could run at the same cost, a time-limited
     /// solve anneals that many reads and keeps the best; a large sparse model
     /// ([`COLOUR_ANYTIME_MIN_VARIABLES`]) anneals one read per run on every core instead.
@@ -275,8 +275,8 @@ pub const COLOUR_ANYTIME_MIN_VARIABLES: usize = 25_000;
 pub const COLOUR_MAX_MEAN_DEGREE: usize = 12;
 
 /// Whether `reads` reads of `ising` run on the colour-class parallel kernel: fewer than
-/// [`LANES_MIN_READS`] reads of a model of at least [`COLOUR_MIN_VARIABLES`] variables and
-/// mean degree at most [`COLOUR_MAX_MEAN_DEGREE`]. Depends on the model and the reads
+/// `LANES_MIN_READS` reads of a model of at least `COLOUR_MIN_VARIABLES` variables and
+/// mean degree at most `COLOUR_MAX_MEAN_DEGREE`. Depends on the model and the reads
 /// only (never on the thread count), so a seed gives the same answer on any number of
 /// threads.
 pub fn colour_pays(ising: &Ising, reads: usize) -> bool {

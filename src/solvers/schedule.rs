@@ -2,11 +2,9 @@
 
 use super::{SolveError, invalid};
 use crate::model::Ising;
-use serde::{Deserialize, Serialize};
 
 /// Shape of the β schedule between the ends of `beta_range`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ScheduleKind {
     /// `np.geomspace(beta_min, beta_max, num_betas)` (neal's default).
     #[default]
@@ -14,6 +12,11 @@ pub enum ScheduleKind {
     /// `np.linspace(beta_min, beta_max, num_betas)`.
     Linear,
 }
+
+crate::names::named_enum!(serde ScheduleKind, "schedule" {
+    Geometric = "geometric": "Geometric interpolation of β (neal's default)",
+    Linear = "linear": "Linear interpolation of β",
+});
 
 /// The β values of an anneal: `betas[k]` is used for `sweeps_per_beta` consecutive sweeps.
 #[derive(Clone, Debug, PartialEq)]

@@ -6,8 +6,7 @@
 
 use qam::generate::frustrated_loops;
 use qam::model::{Ising, Model, StopReason};
-use qam::solvers::colour::ColourAnnealer;
-use qam::solvers::sa::{COLOUR_ANYTIME_MIN_VARIABLES, colour_pays};
+use qam::solvers::kernels::{COLOUR_ANYTIME_MIN_VARIABLES, ColourAnnealer, colour_pays};
 use qam::solvers::{ExactSolver, SaParams, SaSolver, SolveContext, Solver, TimeBudget};
 use std::time::{Duration, Instant};
 

@@ -264,7 +264,7 @@ fn same_seed_same_answer_across_batching_and_threads() {
     let batched_backend = Batched(sa, 7);
     let router = Router::new()
         .with_route(usize::MAX, Arc::new(batched_backend))
-        .with_route(12, qam::decompose::backend::exact_backend());
+        .with_route(12, qam::decompose::exact_backend());
     let batched = HierarchicalSolver::new(params.clone()).with_router(Arc::new(router));
     let run = |solver: &HierarchicalSolver, threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();

@@ -119,7 +119,7 @@ fn resampling_matches_cpu_systematic_resampling() {
     let weights: Vec<f64> = energies.iter().map(|&e| (-dbeta * (e as f64 - emin)).exp()).collect();
     let bits = qam::gpu::anneal::reference::pcg4d([0, 3, 0xffff_fffe, seed_key(11)])[0];
     let u = (bits >> 8) as f64 / (1u64 << 24) as f64;
-    let want = qam::solvers::pa::systematic_resample(&weights, u);
+    let want = qam::solvers::systematic_resample(&weights, u);
     let got: Vec<usize> = eng.parents().unwrap().into_iter().map(|p| p as usize).collect();
     assert_eq!(got, want);
     eng.run(&[Op::PaCopy]).unwrap();

@@ -41,6 +41,7 @@ mod planted;
 mod qaoa_cli;
 mod qaoa_cpu;
 mod qaoa_gpu;
+mod qaoa_tuning;
 mod qasm_cli;
 mod samples;
 mod schedule;

@@ -1,8 +1,8 @@
 //! Hierarchical clustering: balanced, covers every agent, keeps teams together, and gives
 //! the same answer however the subproblems are batched.
 
-use qam::orchestrate::assign::PenaltySettings;
-use qam::orchestrate::cluster::hierarchical;
+use qam::orchestrate::PenaltySettings;
+use qam::orchestrate::hierarchical;
 use qam::orchestrate::{CpuBackend, GenParams, generate, validate};
 
 #[test]

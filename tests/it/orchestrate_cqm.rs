@@ -1,8 +1,8 @@
 //! The constrained assignment stage: small scenarios reach the exact optimum for every
 //! seed; a capacity-tight scenario ends feasible and equal to the exhaustive optimum.
 
-use qam::orchestrate::constrained::{assign_model, solve_assignment};
 use qam::orchestrate::{Orchestrator, OrchestratorConfig, Scenario, validate};
+use qam::orchestrate::{assign_model, solve_assignment};
 
 #[test]
 fn scenario_small_reaches_the_exact_optimum_for_seeds_0_to_9() {
@@ -62,7 +62,7 @@ fn tight_scenario() -> Scenario {
 fn constrained_stage_solves_a_tight_packing_to_the_exhaustive_optimum() {
     let sc = tight_scenario();
     let inst = validate(&sc).unwrap();
-    let (_, opt) = qam::orchestrate::baseline::exact_assignment(&inst, 1e6).expect("feasible packing");
+    let (_, opt) = qam::orchestrate::exact_assignment(&inst, 1e6).expect("feasible packing");
     // the library stage alone, from an empty plan, without the exact fallback
     let plan = Orchestrator::new(OrchestratorConfig {
         exact_max_leaves: 0.0,
@@ -83,7 +83,7 @@ fn assign_model_objective_matches_the_assignment_objective() {
     let sc = tight_scenario();
     let inst = validate(&sc).unwrap();
     let (aa, pp) = (inst.num_agents(), inst.num_pools());
-    let problem = qam::orchestrate::assign::AssignProblem {
+    let problem = qam::orchestrate::AssignProblem {
         num_items: aa,
         num_pools: pp,
         num_kinds: inst.num_kinds(),
@@ -112,7 +112,7 @@ fn assign_model_objective_matches_the_assignment_objective() {
     let found = solve_assignment(&problem, &vec![None; aa], Default::default())
         .unwrap()
         .expect("feasible");
-    let (_, opt) = qam::orchestrate::baseline::exact_assignment(&inst, 1e6).unwrap();
+    let (_, opt) = qam::orchestrate::exact_assignment(&inst, 1e6).unwrap();
     let some: Vec<Option<usize>> = found.iter().map(|&p| Some(p)).collect();
     assert!((problem.objective(&some) - opt).abs() < 1e-9);
 }

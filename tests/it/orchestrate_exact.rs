@@ -3,11 +3,11 @@
 //! the library), for the placement, the clustering QUBO and the schedule QUBO.
 
 use qam::model::Model;
-use qam::orchestrate::assign::{AssignProblem, PenaltySettings, build_assign_qubo};
-use qam::orchestrate::cluster::{PartitionProblem, build_partition_qubo};
-use qam::orchestrate::schedule::{SlotState, build_schedule_qubo};
 use qam::orchestrate::{Agent, Costs, Load, Pool, Scenario, Task, Traffic};
+use qam::orchestrate::{AssignProblem, PenaltySettings, build_assign_qubo};
 use qam::orchestrate::{CpuBackend, CpuSolverKind, GenParams, Orchestrator, OrchestratorConfig, generate, validate};
+use qam::orchestrate::{PartitionProblem, build_partition_qubo};
+use qam::orchestrate::{SlotState, build_schedule_qubo};
 use qam::rng::Rng;
 use qam::solvers::{ExactSolver, Solver};
 use std::collections::BTreeMap;

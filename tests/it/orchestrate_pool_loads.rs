@@ -4,11 +4,11 @@
 //! load does not list are never used, and infeasible inputs get the documented outcome.
 
 use qam::model::Model;
-use qam::orchestrate::assign::{AssignProblem, PenaltySettings, build_assign_qubo};
 use qam::orchestrate::{
     Agent, Costs, GenParams, Load, LoadModel, Orchestrator, OrchestratorConfig, Pool, Scenario, Traffic, Violation,
     generate, validate,
 };
+use qam::orchestrate::{AssignProblem, PenaltySettings, build_assign_qubo};
 use qam::rng::Rng;
 use qam::solvers::{ExactSolver, Solver};
 use std::collections::BTreeMap;
@@ -395,15 +395,15 @@ fn greedy_and_replan_never_use_unlisted_pools() {
         "traffic":[{"from":"a0","to":"a1","rate":1}]}"#;
     let s = Scenario::from_json(text).unwrap();
     let inst = validate(&s).unwrap();
-    let g = qam::orchestrate::baseline::greedy_assignment(&inst);
+    let g = qam::orchestrate::greedy_assignment(&inst);
     // a0 is cheaper in p0 but may not go there; a1 would rather join it in p1 but needs 6
     // there (2 in p0), and 3 + 6 > 8.
     assert_eq!(g, vec![Some(1), Some(0)]);
-    let (ex, opt) = qam::orchestrate::baseline::exact_assignment(&inst, 1e6).unwrap();
+    let (ex, opt) = qam::orchestrate::exact_assignment(&inst, 1e6).unwrap();
     assert_eq!(ex[0], 1);
     assert_eq!(Some(opt), brute_force(&s));
     // Metrics flag a placement in an unlisted pool.
-    let (_, v) = qam::orchestrate::metrics::evaluate(&inst, &[Some(0), Some(0)], None, &[], &[]);
+    let (_, v) = qam::orchestrate::evaluate(&inst, &[Some(0), Some(0)], None, &[], &[]);
     assert!(v.contains(&Violation::PoolNotAllowed {
         agent: "a0".into(),
         pool: "p0".into()
@@ -651,7 +651,7 @@ fn constrained_stage_from_an_infeasible_start_is_thread_count_independent() {
         .collect();
     assert!(!problem.is_feasible(&cheapest), "the start must be infeasible");
     let run = || {
-        qam::orchestrate::constrained::solve_assignment(&problem, &start, Default::default())
+        qam::orchestrate::solve_assignment(&problem, &start, Default::default())
             .unwrap()
             .expect("a feasible packing")
     };

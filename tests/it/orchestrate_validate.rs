@@ -183,7 +183,7 @@ fn non_finite_and_bad_files() {
 
 // --- infeasible scenarios name the tightest capacity constraints (issue 11) ---
 
-use qam::orchestrate::{TightReason, validate::tight_capacities};
+use qam::orchestrate::{TightReason, tight_capacities};
 
 /// Every placement of `inst`'s agents (pools they may use) within capacity, by enumeration.
 fn packable(inst: &qam::orchestrate::Instance) -> bool {

@@ -2,8 +2,8 @@
 
 use qam::io::Problem;
 use qam::model::{Ising, Model, Qubo, Vartype};
+use qam::qaoa::FIXED_3_REGULAR_CUT_FRACTION;
 use qam::qaoa::closed_form;
-use qam::qaoa::optimize::FIXED_3_REGULAR_CUT_FRACTION;
 use qam::qaoa::{
     Angles, Blocking, CostDiagonal, CostModel, CpuSimulator, Isa, OptimizeOptions, Optimizer, QaoaError, QaoaParams,
     QaoaSolver, Simulator, fixed_angles_3_regular, optimize,

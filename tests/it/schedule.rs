@@ -2,13 +2,13 @@
 //! large-neighbourhood schedule search (`qam::orchestrate::schedule_lns`) against brute
 //! force and the validator, and the orchestrator beating list scheduling there.
 
-use qam::orchestrate::generate::{ScarcityParams, apply_scarcity, check_scarcity};
-use qam::orchestrate::metrics::evaluate;
-use qam::orchestrate::schedule::list_schedule;
-use qam::orchestrate::schedule_lns::{LnsParams, improve_schedule, lower_bound};
+use qam::orchestrate::evaluate;
+use qam::orchestrate::list_schedule;
 use qam::orchestrate::{
     Agent, Costs, GenParams, Instance, Orchestrator, OrchestratorConfig, Pool, Scenario, Task, generate, validate,
 };
+use qam::orchestrate::{LnsParams, improve_schedule, lower_bound};
+use qam::orchestrate::{ScarcityParams, apply_scarcity, check_scarcity};
 use std::collections::BTreeMap;
 use std::process::Command;
 

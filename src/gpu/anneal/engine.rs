@@ -55,24 +55,12 @@ pub enum Kernel {
     Color,
 }
 
-impl Kernel {
-    /// Name used on the command line and in solver info.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kernel::Auto => "auto",
-            Kernel::Workgroup => "workgroup",
-            Kernel::Dense => "dense",
-            Kernel::Color => "color",
-        }
-    }
-
-    /// Parses a name (`auto`, `workgroup`, `dense`, `color`).
-    pub fn from_name(s: &str) -> Option<Kernel> {
-        [Kernel::Auto, Kernel::Workgroup, Kernel::Dense, Kernel::Color]
-            .into_iter()
-            .find(|b| b.name() == s)
-    }
-}
+crate::names::named_enum!(serde Kernel, "kernel" {
+    Auto = "auto": "Chosen from the problem (dense, workgroup or color)",
+    Workgroup = "workgroup": "One workgroup per replica, state in workgroup memory, colour classes in parallel",
+    Dense = "dense": "One workgroup per replica, dense couplings, sequential order",
+    Color = "color": "State in global memory, one dispatch per colour class (any size)",
+});
 
 /// Mirrors `Params` in `anneal_common.wgsl`.
 #[repr(C)]

@@ -5,7 +5,7 @@
 //! - [`coloring`]: greedy colouring of the interaction graph, so one colour class is
 //!   updated in parallel.
 //! - `rng`: the counter-based generator (pcg4d of variable, sweep, replica, seed key).
-//! - [`reference`]: both, public, as CPU references for checks.
+//! - [`reference`](mod@reference): both, public, as CPU references for checks.
 //! - [`Engine`]: uploads a problem, keeps replicas on the device and runs [`Op`]s.
 //!
 //! The solvers built on it are `gpu-sa`, `gpu-pt` and `gpu-pa` in [`crate::solvers`].
