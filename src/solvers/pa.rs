@@ -157,6 +157,9 @@ impl PaSolver {
         let resample_seed = derive_seed(p.seed, 0);
         let acceptance = IntegerAcceptance::detect(&ising);
         let mut steps_done = 0usize;
+        // Sweeps actually run, summed over replicas (a β step cut by the time limit
+        // counts only the sweeps it ran; the cold finish counts too).
+        let mut replica_sweeps = 0u64;
         let mut time_to_target = None;
         let mut families: Vec<usize> = (0..r).collect();
         let (interrupt, limit, clock) = (ctx.interrupt, ctx.time_limit, ctx.start.unwrap_or(t0));
@@ -179,21 +182,27 @@ impl PaSolver {
             }
             let step_seed = derive_seed(p.seed, k as u64 + 1);
             let table = acceptance.map(|acc| (acc, acc.thresholds(beta)));
-            pop.par_iter_mut().enumerate().for_each(|(i, rep)| {
-                let mut rng = Rng::stream(step_seed, i as u64 + r as u64);
-                for sweep in 0..schedule.sweeps_per_beta {
-                    // A long β step (many sweeps per β) still ends at the time limit; the
-                    // clock is read every 64 sweeps, not per sweep (tiny models sweep in
-                    // tens of nanoseconds).
-                    if sweep % 64 == 63 && stopped() {
-                        break;
+            let swept: u64 = pop
+                .par_iter_mut()
+                .enumerate()
+                .map(|(i, rep)| {
+                    let mut rng = Rng::stream(step_seed, i as u64 + r as u64);
+                    for sweep in 0..schedule.sweeps_per_beta {
+                        // A long β step (many sweeps per β) still ends at the time limit;
+                        // the clock is read every 64 sweeps, not per sweep (tiny models
+                        // sweep in tens of nanoseconds).
+                        if sweep % 64 == 63 && stopped() {
+                            return sweep as u64;
+                        }
+                        match &table {
+                            Some((acc, t)) => rep.sweep_table(&ising, acc, t, &mut rng),
+                            None => rep.sweep(&ising, beta, &mut rng),
+                        };
                     }
-                    match &table {
-                        Some((acc, t)) => rep.sweep_table(&ising, acc, t, &mut rng),
-                        None => rep.sweep(&ising, beta, &mut rng),
-                    };
-                }
-            });
+                    schedule.sweeps_per_beta as u64
+                })
+                .sum();
+            replica_sweeps += swept;
             steps_done += 1;
             ctx.advance(1);
             if let Some(best) = pop.iter().min_by(|a, b| a.energy.total_cmp(&b.energy))
@@ -213,6 +222,7 @@ impl PaSolver {
                     rep.sweep(&ising, cold, &mut rng);
                 }
             });
+            replica_sweeps += (super::anneal::COLD_FINISH * r) as u64;
         }
         let t2 = Instant::now();
         let mut distinct = families.clone();
@@ -244,7 +254,7 @@ impl PaSolver {
             }),
         );
         info.extra
-            .insert("flip_attempts".into(), json!(sweeps_done as u64 * r as u64 * n as u64));
+            .insert("flip_attempts".into(), json!(replica_sweeps * n as u64));
         info.extra.insert("surviving_families".into(), json!(distinct.len()));
         info.stop_reason = Some(super::anytime::stop_reason(time_to_target, cut, ctx));
         info.time_to_target_s = time_to_target;
@@ -267,5 +277,38 @@ mod tests {
             assert_eq!(p.iter().filter(|&&x| x == 1).count(), 3, "u = {u}");
         }
         assert_eq!(systematic_resample(&[1.0; 5], 0.5), vec![0, 1, 2, 3, 4]);
+    }
+
+    fn ring(n: u32) -> Model {
+        let entries: Vec<(u32, u32, f64)> = (0..n).map(|i| (i, (i + 1) % n, 1.0)).collect();
+        Model::Ising(crate::model::Ising::from_entries(n as usize, &entries, 0.0).unwrap())
+    }
+
+    fn flip_attempts(set: &SampleSet) -> u64 {
+        set.info.extra["flip_attempts"].as_u64().unwrap()
+    }
+
+    #[test]
+    fn flip_attempts_count_the_sweeps_that_ran() {
+        let model = ring(12);
+        let params = PaParams {
+            population: 8,
+            num_sweeps: 40,
+            sweeps_per_beta: 4,
+            seed: 3,
+            ..Default::default()
+        };
+        let full = PaSolver::new(params.clone())
+            .solve_with(&model, &SolveContext::default())
+            .unwrap();
+        assert_eq!(flip_attempts(&full), 40 * 8 * 12);
+        // Stopped before the first β step: only the cold finish ran (the old count said 0).
+        let stop = std::sync::atomic::AtomicBool::new(true);
+        let ctx = SolveContext {
+            interrupt: Some(&stop),
+            ..Default::default()
+        };
+        let cut = PaSolver::new(params).solve_with(&model, &ctx).unwrap();
+        assert_eq!(flip_attempts(&cut), (super::super::anneal::COLD_FINISH * 8 * 12) as u64);
     }
 }
