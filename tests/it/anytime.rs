@@ -147,21 +147,25 @@ fn portfolio_returns_the_best_of_its_branches() {
     assert!(best >= ground);
     assert_eq!(set.info.stop_reason, Some(StopReason::TimeLimit));
     let runs = set.info.extra["portfolio"].as_array().unwrap();
-    assert_eq!(runs.len(), 6, "three probes, the best two again, the winner: {runs:?}");
     let branches: Vec<&str> = runs.iter().map(|r| r["branch"].as_str().unwrap()).collect();
     assert_eq!(&branches[..3], &["sa", "pt", "hierarchical"]);
-    // Round 2 runs the two best of round 1, best first; the better of those two wins.
     let energy = |i: usize| runs[i]["energy"].as_f64().unwrap();
     let mut first: Vec<usize> = (0..3).collect();
     first.sort_by(|&a, &b| energy(a).total_cmp(&energy(b)));
-    assert_eq!(&branches[3..5], &[branches[first[0]], branches[first[1]]]);
-    let winner = if energy(4) < energy(3) {
-        branches[4]
+    let winner = if branches[first[0]] == "hierarchical" {
+        // Round 2: the decomposition and the runner-up again; one of them wins (the one
+        // on course for the lower energy at the end).
+        assert_eq!(runs.len(), 6, "three probes, the best two again, the winner: {runs:?}");
+        assert_eq!(&branches[3..5], &[branches[first[0]], branches[first[1]]]);
+        let w = set.info.extra["winner"].as_str().unwrap();
+        assert!(w == branches[3] || w == branches[4], "{w}: {runs:?}");
+        w
     } else {
-        branches[3]
+        assert_eq!(runs.len(), 4, "three probes and the winner: {runs:?}");
+        branches[first[0]]
     };
     assert_eq!(set.info.extra["winner"], winner);
-    assert_eq!(branches[5], winner);
+    assert_eq!(*branches.last().unwrap(), winner);
     for r in runs {
         assert!(best <= r["energy"].as_f64().unwrap(), "{r}");
     }
