@@ -24,6 +24,11 @@ pub struct ConvertArgs {
     /// [default: 1].
     #[arg(long)]
     instance: Option<usize>,
+    /// CPU threads for this command (a rayon pool of its own) [default: all cores, or
+    /// RAYON_NUM_THREADS]. Accepted by every command for one meaning across them; the
+    /// result does not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 /// Runs `qam convert`.

@@ -23,6 +23,11 @@ pub struct InfoArgs {
     /// Result format.
     #[arg(long, value_enum, default_value_t = OutputKind::Text)]
     output: OutputKind,
+    /// CPU threads for this command (a rayon pool of its own) [default: all cores, or
+    /// RAYON_NUM_THREADS]. Accepted by every command for one meaning across them; the
+    /// result does not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 fn range(it: impl Iterator<Item = f64>) -> Option<(f64, f64)> {

@@ -88,9 +88,9 @@ pub fn run() -> Result<ExitCode> {
     use flags::with_threads;
     match cli.command {
         Command::Solve(a) => with_threads(a.threads, || solve::run(a)),
-        Command::Info(a) => info::run(a),
+        Command::Info(a) => with_threads(a.threads, || info::run(a)),
         Command::Gen(a) => with_threads(a.threads, || generate::run(a)),
-        Command::Convert(a) => convert::run(a),
+        Command::Convert(a) => with_threads(a.threads, || convert::run(a)),
         Command::Bench(a) => bench::run(a),
         Command::Devices(a) => devices::run(a),
         Command::Orchestrate(a) => with_threads(a.threads, || orchestrate::run(a)),

@@ -346,6 +346,22 @@ fn threads_builds_a_pool_per_command_and_keeps_the_answer() {
         "--out",
         p(&dir.path().join("t.gset")),
     ]);
+    // ... and by info and convert (one meaning on every command), absurd counts refused.
+    let info = |t: &str| json_lines(&ok(&["info", p(&g), "--threads", t, "--output", "json"]).stdout).remove(0);
+    assert_eq!(info("1"), info("2"));
+    let out = dir.path().join("t.qubo");
+    ok(&["convert", p(&g), p(&out), "--threads", "2"]);
+    assert!(out.exists());
+    for cmd in [
+        &["info", p(&g)][..],
+        &["convert", p(&g), p(&dir.path().join("u.qubo"))][..],
+    ] {
+        let mut args = cmd.to_vec();
+        args.extend(["--threads", "100000000"]);
+        let o = qam(&args);
+        assert_ne!(o.code, 0, "{args:?}");
+        assert!(o.stderr.contains("--threads"), "{args:?}: {}", o.stderr);
+    }
 }
 
 #[test]
