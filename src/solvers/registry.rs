@@ -66,7 +66,7 @@ pub enum SolverKind {
 }
 
 crate::names::named_enum!(serde SolverKind, "solver" {
-    Auto = "auto": "`exact` for n <= 20; with --time-limit, a portfolio (sa, pt and hierarchical probed, \
+    Auto = "auto": "`exact` for n <= 20; with --time-limit, a portfolio (sa, pt and hierarchical raced on short runs, \
         the best gets the rest of the time, sharing its best state); otherwise `gpu-sa` on a real GPU for \
         large work, else `sa` (the choice is reported)",
     Exact = "exact": "Exhaustive search (n <= 30)",
@@ -530,7 +530,7 @@ impl SolverParams {
                 solver: Box::new(portfolio),
                 kind: SolverKind::Auto,
                 auto: Some(
-                    "auto: portfolio of sa, pt and hierarchical under the time limit (probe each, then the best gets the rest)"
+                    "auto: portfolio of sa, pt and hierarchical under the time limit (raced on short runs, then the winner gets the rest)"
                         .into(),
                 ),
             });
