@@ -2,38 +2,22 @@
 //! plan as JSON, with a summary against the greedy baseline on stderr/stdout.
 
 use super::output::OutputKind;
+use super::solvers::named;
 use anyhow::{Result, bail};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use qam::orchestrate::PenaltySettings;
 use qam::orchestrate::{
-    BatchSolver, CpuBackend, CpuSolverKind, GpuBatcher, Orchestrator, OrchestratorConfig, Plan, Scenario, validate,
+    BatchSolver, CpuBackend, GpuBatcher, Orchestrator, OrchestratorConfig, Plan, Scenario, SubSolver, validate,
 };
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// `--sub-solver` values (the solver of each subproblem; was `--backend`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum BackendChoice {
-    /// `exact` up to 20 variables, otherwise `sa` polished by steepest descent.
-    Auto,
-    /// `exact` only (every subproblem must have at most 30 variables).
-    Exact,
-    /// Simulated annealing.
-    Sa,
-    /// Steepest descent from random states.
-    Greedy,
-    /// GPU annealing: each batch of subproblems annealed together in one run (`gpu` is the
-    /// old spelling).
-    #[value(name = "gpu-sa", alias = "gpu")]
-    Gpu,
-}
-
 /// Options shared by `orchestrate` and `scale-test`.
 #[derive(Args, Clone, Debug)]
 pub struct PlanOptions {
-    /// Subproblem solver (was `--backend`; same values as hierarchical's --sub-solver).
-    #[arg(long = "sub-solver", value_enum, alias = "backend", default_value_t = BackendChoice::Auto)]
-    pub backend: BackendChoice,
+    /// Subproblem solver (was `--backend`); the names are `qam::orchestrate::SubSolver`'s.
+    #[arg(long = "sub-solver", value_name = "SOLVER", value_parser = named::<SubSolver>(), alias = "backend", default_value_t = SubSolver::Auto)]
+    pub backend: SubSolver,
     /// Reads per subproblem (was `--reads`).
     #[arg(long = "sub-reads", alias = "reads", default_value_t = 4)]
     pub reads: usize,
@@ -80,12 +64,9 @@ impl PlanOptions {
                 ..Default::default()
             })
         };
-        let backend = match self.backend {
-            BackendChoice::Auto => cpu(CpuSolverKind::Auto),
-            BackendChoice::Exact => cpu(CpuSolverKind::Exact),
-            BackendChoice::Sa => cpu(CpuSolverKind::Sa),
-            BackendChoice::Greedy => cpu(CpuSolverKind::Greedy),
-            BackendChoice::Gpu => Box::new(GpuBatcher::polished(self.reads, self.sweeps)),
+        let backend = match self.backend.cpu() {
+            Some(kind) => cpu(kind),
+            None => Box::new(GpuBatcher::polished(self.reads, self.sweeps)),
         };
         let config = OrchestratorConfig {
             seed: self.seed,

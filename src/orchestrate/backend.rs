@@ -29,6 +29,45 @@ pub enum CpuSolverKind {
     Greedy,
 }
 
+/// The solver of orchestration's subproblems by name (`qam orchestrate --sub-solver`):
+/// one of the [`CpuSolverKind`]s on [`CpuBackend`], or `gpu-sa` (each batch of
+/// subproblems annealed together on the GPU, [`crate::batch::GpuBatcher`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SubSolver {
+    /// `exact` up to 20 variables, otherwise `sa` polished by steepest descent.
+    #[default]
+    Auto,
+    /// `exact` only.
+    Exact,
+    /// Simulated annealing.
+    Sa,
+    /// Steepest descent.
+    Greedy,
+    /// GPU annealing of whole batches.
+    GpuSa,
+}
+
+crate::names::named_enum!(serde SubSolver, "sub-solver" {
+    Auto = "auto": "`exact` up to 20 variables, otherwise `sa` polished by steepest descent",
+    Exact = "exact": "`exact` only (every subproblem must have at most 30 variables)",
+    Sa = "sa": "Simulated annealing",
+    Greedy = "greedy": "Steepest descent from random states",
+    GpuSa = "gpu-sa" | "gpu": "GPU annealing: each batch of subproblems annealed together in one run",
+});
+
+impl SubSolver {
+    /// The CPU solver kind, or `None` for `gpu-sa`.
+    pub fn cpu(self) -> Option<CpuSolverKind> {
+        match self {
+            SubSolver::Auto => Some(CpuSolverKind::Auto),
+            SubSolver::Exact => Some(CpuSolverKind::Exact),
+            SubSolver::Sa => Some(CpuSolverKind::Sa),
+            SubSolver::Greedy => Some(CpuSolverKind::Greedy),
+            SubSolver::GpuSa => None,
+        }
+    }
+}
+
 /// The CPU backend: the crate's `exact`, `sa` and `greedy` solvers, subproblems of a batch
 /// in parallel (rayon), each with its own seed.
 #[derive(Clone, Debug)]

@@ -47,7 +47,7 @@ mod validate;
 
 pub use crate::batch::{BatchSolver, GpuBatcher, Subproblem};
 pub use assign::PenaltySettings;
-pub use backend::{CpuBackend, CpuSolverKind, SolverBackend};
+pub use backend::{CpuBackend, CpuSolverKind, SolverBackend, SubSolver};
 pub use baseline::{exact_assignment, greedy_assignment};
 pub use cluster::{Clustering, hierarchical};
 pub use constrained::solve_assignment;

@@ -9,7 +9,7 @@ use super::Limits;
 use crate::cqm::{ConstrainedModel, CqmSaParams, json, lp};
 use crate::io::{Format, Problem, ReadOptions, read_bytes};
 use crate::orchestrate::PenaltySettings;
-use crate::orchestrate::{CpuBackend, CpuSolverKind, Orchestrator, OrchestratorConfig, Scenario};
+use crate::orchestrate::{CpuBackend, Orchestrator, OrchestratorConfig, Scenario, SubSolver};
 use crate::solvers::registry::{SolverKind, SolverParams};
 use serde::{Deserialize, Serialize};
 
@@ -139,17 +139,15 @@ impl Default for PlanParams {
 impl PlanParams {
     /// The orchestrator these settings describe.
     pub fn orchestrator(&self) -> Result<Orchestrator, Rejection> {
-        let kind = match self.backend.as_str() {
-            "auto" => CpuSolverKind::Auto,
-            "exact" => CpuSolverKind::Exact,
-            "sa" => CpuSolverKind::Sa,
-            "greedy" => CpuSolverKind::Greedy,
-            b => {
-                return Err(Rejection::new(
-                    422,
-                    format!("params.backend: unknown backend `{b}` (auto, exact, sa, greedy)"),
-                ));
-            }
+        // The CLI's --sub-solver names; plan jobs run on the CPU (no gpu-sa).
+        let Some(kind) = SubSolver::from_name(&self.backend).and_then(SubSolver::cpu) else {
+            return Err(Rejection::new(
+                422,
+                format!(
+                    "params.backend: unknown backend `{}` (auto, exact, sa, greedy)",
+                    self.backend
+                ),
+            ));
         };
         if self.reads == 0 {
             return Err(Rejection::new(422, "params.reads must be at least 1"));
