@@ -87,6 +87,10 @@ pub fn run() -> Result<ExitCode> {
     gpu_select::configure(cli.device.as_deref())?;
     use flags::with_threads;
     match cli.command {
+        Command::Solve(a) if a.distributed => with_threads(a.threads, || {
+            solve::check(&a)?;
+            distributed::run_batch(&a)
+        }),
         Command::Solve(a) => with_threads(a.threads, || solve::run(a)),
         Command::Info(a) => with_threads(a.threads, || info::run(a)),
         Command::Gen(a) => with_threads(a.threads, || generate::run(a)),

@@ -93,21 +93,25 @@ fn parse_input_format(s: &str) -> std::result::Result<InputFormat, String> {
     }
 }
 
-/// Runs `qam solve`. Files that fail are reported (stderr, and a JSON line with `error`)
-/// and the exit code is non-zero, but the other files are still solved.
-pub fn run(args: SolveArgs) -> Result<ExitCode> {
+/// Checks the flags of `qam solve` before anything runs (also for `--distributed`, which
+/// `cli::mod` sends to `distributed::run_batch` after this check).
+pub fn check(args: &SolveArgs) -> Result<()> {
     if let Some(out) = &args.out {
         let files: Vec<&PathBuf> = args.files.iter().filter(|f| !is_stdin(f)).collect();
         qam::io::check_not_input(out, &files)?;
     }
     check_one_stdin(&args.files)?;
-    check_flags(&args)?;
+    check_flags(args)?;
     if args.samples.is_some() && args.files.len() > 1 {
         anyhow::bail!("--samples takes one input file, not {}", args.files.len());
     }
-    if args.distributed {
-        return super::distributed::run_batch(&args);
-    }
+    Ok(())
+}
+
+/// Runs `qam solve` in this process. Files that fail are reported (stderr, and a JSON line with `error`)
+/// and the exit code is non-zero, but the other files are still solved.
+pub fn run(args: SolveArgs) -> Result<ExitCode> {
+    check(&args)?;
     let results = args.files.iter().flat_map(|file| solve_file(&args, file));
     report_labeled(&args, results)
 }
