@@ -50,20 +50,6 @@ struct Params {
 @group(1) @binding(2) var<storage, read_write> aux: array<u32>;
 @group(2) @binding(0) var<uniform> P: Params;
 
-fn pcg4d(a: vec4<u32>) -> vec4<u32> {
-    var v = a * 1664525u + 1013904223u;
-    v.x += v.y * v.w;
-    v.y += v.z * v.x;
-    v.z += v.x * v.y;
-    v.w += v.y * v.z;
-    v = v ^ (v >> vec4<u32>(16u));
-    v.x += v.y * v.w;
-    v.y += v.z * v.x;
-    v.z += v.x * v.y;
-    v.w += v.y * v.z;
-    return v;
-}
-
 // 32 random bits for (variable, sweep, replica).
 fn rand_bits(v: u32, t: u32, r: u32) -> u32 {
     return pcg4d(vec4<u32>(v, t, r, P.key)).x;

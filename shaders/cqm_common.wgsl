@@ -48,16 +48,3 @@ struct Params {
 @group(1) @binding(1) var<storage, read_write> cons: array<u32>;
 @group(1) @binding(2) var<storage, read_write> chain: array<u32>;
 
-fn pcg4d(a: vec4<u32>) -> vec4<u32> {
-    var v = a * 1664525u + 1013904223u;
-    v.x += v.y * v.w;
-    v.y += v.z * v.x;
-    v.z += v.x * v.y;
-    v.w += v.y * v.z;
-    v = v ^ (v >> vec4<u32>(16u));
-    v.x += v.y * v.w;
-    v.y += v.z * v.x;
-    v.z += v.x * v.y;
-    v.w += v.y * v.z;
-    return v;
-}

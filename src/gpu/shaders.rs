@@ -12,9 +12,15 @@
 
 use std::fmt::Write as _;
 
-const ANNEAL_COMMON: &str = include_str!("../../shaders/anneal_common.wgsl");
+const ANNEAL_COMMON: &str = concat!(
+    include_str!("../../shaders/rng_common.wgsl"),
+    include_str!("../../shaders/anneal_common.wgsl")
+);
 const QAOA_COMMON: &str = include_str!("../../shaders/qaoa_common.wgsl");
-const CQM_COMMON: &str = include_str!("../../shaders/cqm_common.wgsl");
+const CQM_COMMON: &str = concat!(
+    include_str!("../../shaders/rng_common.wgsl"),
+    include_str!("../../shaders/cqm_common.wgsl")
+);
 
 /// One kernel file with its family's common prelude and its template constants.
 #[derive(Clone, Copy, Debug)]
