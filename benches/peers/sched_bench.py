@@ -10,7 +10,12 @@ Instance i of N (seed i): tasks = 20 + round(180 i / (N-1)), agents = max(10, ta
 
 Usage: python3 benches/peers/sched_bench.py [--qam target/release/qam] [--instances 30]
        [--time-limit 60] [--threads 2] [--dir /tmp/sched_bench] [--json results.jsonl]
-       [--only 3,5,12]
+       [--only 3,5,12] [--oracle-cache FILE.jsonl] [--oracle-only] [--oracle-jobs J]
+       [--oracle-threads T]
+
+The CP-SAT results are kept in --oracle-cache (benches/peers/oracle_cache.py: keyed by the
+scenario's SHA-256, the limit and the threads), so a later run of qam alone reuses them;
+--oracle-only fills the cache (--oracle-jobs processes at a time) and stops.
 """
 import argparse
 import json
@@ -19,6 +24,8 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import oracle_cache  # noqa: E402
 
 
 def instance(i, n):
@@ -30,6 +37,15 @@ def instance(i, n):
     return tasks, agents, k, d, f
 
 
+def run_oracle(path, limit, threads):
+    orc = subprocess.run([sys.executable, os.path.join(HERE, "sched_oracle.py"), path,
+                          "--time-limit", str(limit), "--threads", str(threads)],
+                         capture_output=True, text=True)
+    if orc.returncode != 0 or not orc.stdout.strip():
+        raise RuntimeError(f"oracle failed on {path}: {orc.stderr.strip()}")
+    return json.loads(orc.stdout.strip().splitlines()[-1])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--qam", default="target/release/qam")
@@ -39,16 +55,17 @@ def main():
     ap.add_argument("--dir", default="/tmp/sched_bench")
     ap.add_argument("--json", default=None, help="also append one JSON line per instance here")
     ap.add_argument("--only", default=None, help="comma-separated instance numbers to run (default: all)")
+    ap.add_argument("--oracle-cache", default=None)
+    ap.add_argument("--oracle-only", action="store_true")
+    ap.add_argument("--oracle-jobs", type=int, default=1)
+    ap.add_argument("--oracle-threads", type=int, default=None, help="default: --threads")
     a = ap.parse_args()
+    othreads = a.threads if a.oracle_threads is None else a.oracle_threads
     os.makedirs(a.dir, exist_ok=True)
     env = dict(os.environ, RAYON_NUM_THREADS=str(a.threads))
-    rows = []
-    print("| # | tasks | agents | K | D | F | greedy | qam | CP-SAT best | CP-SAT bound | qam vs CP-SAT | qam vs greedy |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     only = None if a.only is None else {int(x) for x in a.only.split(",")}
-    for i in range(a.instances):
-        if only is not None and i not in only:
-            continue
+    chosen = [i for i in range(a.instances) if only is None or i in only]
+    for i in chosen:
         tasks, agents, k, d, f = instance(i, a.instances)
         path = os.path.join(a.dir, f"sched{i}.json")
         cmd = [a.qam, "gen-scenario", "--agents", str(agents), "--pools", "3", "--tasks", str(tasks),
@@ -60,16 +77,25 @@ def main():
         if r.returncode != 0:
             print(r.stderr, file=sys.stderr)
             return 1
+    cache = oracle_cache.load(a.oracle_cache)
+    items = [(os.path.join(a.dir, f"sched{i}.json"), {"instance_no": i}) for i in chosen]
+    oracle_cache.solve_all(cache, a.oracle_cache, items, a.time_limit, othreads,
+                           a.oracle_jobs, run_oracle)
+    if a.oracle_only:
+        return 0
+    rows = []
+    print("| # | tasks | agents | K | D | F | greedy | qam | CP-SAT best | CP-SAT bound | qam vs CP-SAT | qam vs greedy |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for i in chosen:
+        tasks, agents, k, d, f = instance(i, a.instances)
+        path = os.path.join(a.dir, f"sched{i}.json")
         plan = subprocess.run([a.qam, "orchestrate", path, "--time-limit", str(a.time_limit), "--output", "json"],
                               capture_output=True, text=True, env=env)
         if plan.returncode not in (0, 3):
             print(plan.stderr, file=sys.stderr)
             return 1
         p = json.loads(plan.stdout)
-        orc = subprocess.run([sys.executable, os.path.join(HERE, "sched_oracle.py"), path,
-                              "--time-limit", str(a.time_limit), "--threads", str(a.threads)],
-                             capture_output=True, text=True)
-        o = json.loads(orc.stdout.strip().splitlines()[-1])
+        o = oracle_cache.lookup(cache, path, a.time_limit, othreads)
         qam_t = p["metrics"]["total_completion_time"]
         greedy_t = p["comparison"]["greedy"]["total_completion_time"]
         best = o.get("objective")
