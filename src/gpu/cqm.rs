@@ -10,7 +10,7 @@
 //! per shader stage, is refused with [`GpuError::Limit`] naming the limit.
 
 use super::shaders::{self, Shader};
-use super::{GpuContext, GpuError};
+use super::{GpuContext, GpuError, buffer_entry};
 use crate::cqm::gpu::{ChainState, CqmProgram, META, meta, pick_answer};
 use crate::cqm::{ConstrainedModel, CqmError, CqmSaParams, CqmSolution, StopReason};
 use crate::gpu::anneal::reference::seed_key;
@@ -122,28 +122,6 @@ impl std::fmt::Debug for CqmEngine {
     }
 }
 
-fn entry(binding: u32, ty: wgpu::BufferBindingType) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty,
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    }
-}
-
-fn limit(what: String, limit: &'static str, needed: u64, allowed: u64) -> GpuError {
-    GpuError::Limit {
-        what,
-        limit,
-        needed,
-        allowed,
-    }
-}
-
 impl CqmEngine {
     /// Uploads `prog` with `chains` chains for a schedule of `sweeps` sweeps per cycle
     /// (temperatures from [`CqmProgram::temperatures`]), random numbers from `seed`. The
@@ -163,7 +141,7 @@ impl CqmEngine {
         }
         let lim = ctx.limits().clone();
         if lim.max_storage_buffers_per_shader_stage < STORAGE_BUFFERS {
-            return Err(limit(
+            return Err(GpuError::limit(
                 "the constrained-annealing kernel's storage buffers".into(),
                 "max_storage_buffers_per_shader_stage",
                 STORAGE_BUFFERS as u64,
@@ -189,7 +167,7 @@ impl CqmEngine {
             .max(1);
         let max_count = (binding / per_chain).min(lim.max_compute_workgroups_per_dimension as u64 * wgs as u64);
         if max_count == 0 {
-            return Err(limit(
+            return Err(GpuError::limit(
                 format!(
                     "the state of one chain ({} variables, {} constraints, {} units; 4 bytes each)",
                     p.n, p.constraints, p.units
@@ -204,17 +182,17 @@ impl CqmEngine {
         let bgl0 = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("cqm problem"),
             entries: &[
-                entry(0, wgpu::BufferBindingType::Storage { read_only: true }),
-                entry(1, wgpu::BufferBindingType::Storage { read_only: true }),
-                entry(2, wgpu::BufferBindingType::Uniform),
+                buffer_entry(0, wgpu::BufferBindingType::Storage { read_only: true }),
+                buffer_entry(1, wgpu::BufferBindingType::Storage { read_only: true }),
+                buffer_entry(2, wgpu::BufferBindingType::Uniform),
             ],
         });
         let bgl1 = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("cqm chains"),
             entries: &[
-                entry(0, wgpu::BufferBindingType::Storage { read_only: false }),
-                entry(1, wgpu::BufferBindingType::Storage { read_only: false }),
-                entry(2, wgpu::BufferBindingType::Storage { read_only: false }),
+                buffer_entry(0, wgpu::BufferBindingType::Storage { read_only: false }),
+                buffer_entry(1, wgpu::BufferBindingType::Storage { read_only: false }),
+                buffer_entry(2, wgpu::BufferBindingType::Storage { read_only: false }),
             ],
         });
         let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {

@@ -68,6 +68,34 @@ pub enum GpuError {
     Runtime(String),
 }
 
+impl GpuError {
+    /// [`GpuError::Limit`] for `what`, which needs `needed` where the device's `limit` allows
+    /// `allowed`.
+    pub(crate) fn limit(what: String, limit: &'static str, needed: u64, allowed: u64) -> Self {
+        GpuError::Limit {
+            what,
+            limit,
+            needed,
+            allowed,
+        }
+    }
+}
+
+/// A compute-stage bind group layout entry for a buffer of type `ty` at `binding` (no dynamic
+/// offset, no minimum size): what every kernel's layouts are made of.
+pub(crate) fn buffer_entry(binding: u32, ty: wgpu::BufferBindingType) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
 /// Whether an environment flag's value means "on": anything but empty, `0`, `no`,
 /// `false` or `off` (case-insensitive), so `QAM_REQUIRE_GPU=no` means no. (The library
 /// reads no environment; this is the rule the CLI and tests apply to the values they read.)

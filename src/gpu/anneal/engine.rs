@@ -4,7 +4,7 @@
 use super::coloring::{Coloring, greedy_coloring};
 use super::fixed::FixedIsing;
 use super::rng::seed_key;
-use crate::gpu::{GpuContext, GpuError};
+use crate::gpu::{GpuContext, GpuError, buffer_entry};
 use crate::model::Ising;
 use bytemuck::{Pod, Zeroable};
 use std::num::NonZeroU64;
@@ -235,28 +235,6 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only },
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    }
-}
-
-fn limit(what: String, limit: &'static str, needed: u64, allowed: u64) -> GpuError {
-    GpuError::Limit {
-        what,
-        limit,
-        needed,
-        allowed,
-    }
-}
-
 /// Select: the kernel for `requested` on this device (resolving `Auto`), or the device
 /// limit that rules the requested one out.
 fn select_kernel(ctx: &GpuContext, n: usize, coloring: &Coloring, requested: Kernel) -> Result<Kernel, GpuError> {
@@ -290,7 +268,7 @@ fn select_kernel(ctx: &GpuContext, n: usize, coloring: &Coloring, requested: Ker
         b => b,
     };
     match kernel {
-        Kernel::Workgroup | Kernel::Dense if wg_bytes > wg_allowed => Err(limit(
+        Kernel::Workgroup | Kernel::Dense if wg_bytes > wg_allowed => Err(GpuError::limit(
             format!(
                 "one replica of {n} variables in workgroup memory (kernel `{}`)",
                 kernel.name()
@@ -299,7 +277,7 @@ fn select_kernel(ctx: &GpuContext, n: usize, coloring: &Coloring, requested: Ker
             wg_bytes,
             wg_allowed,
         )),
-        Kernel::Dense if dense_bytes > lim.max_storage_buffer_binding_size => Err(limit(
+        Kernel::Dense if dense_bytes > lim.max_storage_buffer_binding_size => Err(GpuError::limit(
             format!("the dense {n} x {n} coupling matrix (kernel `dense`)"),
             "max_storage_buffer_binding_size",
             dense_bytes,
@@ -357,15 +335,19 @@ impl Layouts {
     fn new(device: &wgpu::Device) -> Layouts {
         let problem = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("anneal problem"),
-            entries: &[storage_entry(0, true), storage_entry(1, true), storage_entry(2, true)],
+            entries: &[
+                buffer_entry(0, wgpu::BufferBindingType::Storage { read_only: true }),
+                buffer_entry(1, wgpu::BufferBindingType::Storage { read_only: true }),
+                buffer_entry(2, wgpu::BufferBindingType::Storage { read_only: true }),
+            ],
         });
         let replicas = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("anneal replicas"),
             entries: &[
-                storage_entry(0, false),
-                storage_entry(1, false),
-                storage_entry(2, false),
-                storage_entry(3, false),
+                buffer_entry(0, wgpu::BufferBindingType::Storage { read_only: false }),
+                buffer_entry(1, wgpu::BufferBindingType::Storage { read_only: false }),
+                buffer_entry(2, wgpu::BufferBindingType::Storage { read_only: false }),
+                buffer_entry(3, wgpu::BufferBindingType::Storage { read_only: false }),
             ],
         });
         let params_size = std::mem::size_of::<Params>() as u64;
@@ -413,7 +395,7 @@ impl Engine {
             return Err(GpuError::Runtime("no replicas requested".into()));
         }
         let fixed = FixedIsing::new(ising).ok_or_else(|| {
-            limit(
+            GpuError::limit(
                 "coupling indices".into(),
                 "u32 index range",
                 ising.j().num_interactions() as u64 * 2,
@@ -439,7 +421,7 @@ impl Engine {
         let per_replica = 4 * n as u64;
         let max_count = (binding / per_replica).min(65535) as usize;
         if max_count == 0 {
-            return Err(limit(
+            return Err(GpuError::limit(
                 format!("the state of one replica ({n} variables, 4 bytes each)"),
                 "max_storage_buffer_binding_size",
                 per_replica,
@@ -447,7 +429,7 @@ impl Engine {
             ));
         }
         if spec.single_group && spec.replicas > max_count {
-            return Err(limit(
+            return Err(GpuError::limit(
                 format!(
                     "the state of {} replicas x {n} variables (4 bytes each), which tempering and population annealing keep in one binding",
                     spec.replicas
