@@ -288,11 +288,11 @@ impl SolveRequest {
             .validate()
             .map_err(|e| Rejection::new(422, format!("params: {e}")))?;
         if let Some(m) = self.constrained()? {
-            if !matches!(self.solver, SolverKind::Auto | SolverKind::CqmSa) {
+            if !matches!(self.solver, SolverKind::Auto | SolverKind::CqmSa | SolverKind::GpuCqmSa) {
                 return Err(Rejection::new(
                     422,
                     format!(
-                        "solver `{}` takes QUBO/Ising models; constrained models use cqm-sa or auto",
+                        "solver `{}` takes QUBO/Ising models; constrained models use cqm-sa, gpu-cqm-sa or auto",
                         self.solver.name()
                     ),
                 ));

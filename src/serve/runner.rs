@@ -543,9 +543,12 @@ fn solve(s: &Shared, id: &str, req: &SolveRequest, live: &Live) -> Outcome {
     }
 }
 
-/// A constrained model (LP, qam-cqm JSON) with `cqm-sa`; the result is what `qam solve
-/// FILE.lp --output json` prints. The run is bounded by the job's time limit (at most the
-/// server's cap); a cancel stops it within a sweep, with its best state so far.
+/// A constrained model (LP, qam-cqm JSON) with `cqm-sa`, or `gpu-cqm-sa` when the request
+/// names it; the result is what `qam solve FILE.lp --output json` prints. The run is
+/// bounded by the job's time limit (at most the server's cap); a cancel stops it within a
+/// sweep (a dispatch on the GPU), with its best state so far. A GPU run that has no device,
+/// or loses it, re-runs on `cqm-sa` with `"fallback": "cpu"` and the reason, as the QUBO
+/// solvers do.
 fn solve_constrained(
     s: &Shared,
     req: &SolveRequest,
@@ -555,17 +558,57 @@ fn solve_constrained(
 ) -> Outcome {
     let cap = Duration::from_secs_f64(s.config.limits.max_time_limit_s);
     let params = req.cqm_params(m, cap);
-    live.message("cqm-sa");
     let ctx = SolveContext {
         progress: Some(live),
         interrupt: Some(live.interrupt.flag()),
         ..Default::default()
     };
+    let mut fallback = None;
+    if req.solver == SolverKind::GpuCqmSa {
+        live.message("gpu-cqm-sa");
+        let run = || {
+            let device = crate::gpu::GpuContext::shared()?;
+            let name = device.name().to_string();
+            crate::gpu::cqm::GpuCqmSaSolver::with_context(params.clone(), device)
+                .solve_with(m, &ctx)
+                .map(|sol| (sol, name))
+        };
+        // A lost device may panic inside the driver stack: that is a fallback too.
+        let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|p| {
+            Err(crate::gpu::cqm::GpuCqmError::from(crate::gpu::GpuError::Runtime(
+                format!("the GPU solver failed: {}", panic_message(p.as_ref())),
+            )))
+        });
+        match res {
+            Ok((sol, device)) => {
+                live.best_energy(sol.energy);
+                let mut v = crate::cqm::result_json(req.label(), m, &params, &sol, t0.elapsed().as_secs_f64(), None);
+                v["solver"] = json!("gpu-cqm-sa");
+                v["device"] = json!(device);
+                v["stop_reason"] = json!(sol.stop);
+                return if live.interrupt.is_set() {
+                    Outcome::Cancelled(Some(v))
+                } else {
+                    Outcome::Done(v)
+                };
+            }
+            Err(e) if !live.interrupt.is_set() => {
+                live.gpu.store(false, Ordering::Relaxed);
+                fallback = Some(e.to_string());
+            }
+            Err(e) => return Outcome::Failed(e.to_string()),
+        }
+    }
+    live.message("cqm-sa");
     match crate::cqm::CqmSaSolver::new(params.clone()).solve_with(m, None, &ctx) {
         Ok(sol) => {
             live.best_energy(sol.energy);
             let auto = (req.solver == SolverKind::Auto).then_some("auto: cqm-sa (constrained model)");
-            let v = crate::cqm::result_json(req.label(), m, &params, &sol, t0.elapsed().as_secs_f64(), auto);
+            let mut v = crate::cqm::result_json(req.label(), m, &params, &sol, t0.elapsed().as_secs_f64(), auto);
+            if let Some(reason) = fallback {
+                v["fallback"] = json!("cpu");
+                v["fallback_reason"] = json!(reason);
+            }
             if live.interrupt.is_set() {
                 Outcome::Cancelled(Some(v))
             } else {

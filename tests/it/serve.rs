@@ -632,6 +632,54 @@ fn an_lp_job_is_solved_by_the_constrained_annealer() {
     assert_eq!(code, 422, "{v}");
 }
 
+/// `"solver": "gpu-cqm-sa"` runs an LP job on the device (lavapipe here): the brute-force
+/// optimum, `device` named, and the same answer as `qam solve F.lp --solver gpu-cqm-sa` with
+/// the same parameters; without a device it re-runs on `cqm-sa` with `"fallback": "cpu"`
+/// and gives the CLI's `cqm-sa` answer.
+#[test]
+fn an_lp_job_runs_on_the_gpu_and_falls_back_to_cqm_sa_without_a_device() {
+    let lp = "Minimize\n obj: 3 x + 2 y + 4 z + w\nSubject To\n pick: x + y + z = 1\n cap: x + w <= 1\nBinary\n x y z w\nEnd\n";
+    let dir = data_dir();
+    let file = dir.path().join("tiny.lp");
+    std::fs::write(&file, lp).unwrap();
+    let cli = |solver: &str| -> Value {
+        let out = Command::new(QAM)
+            .arg("solve")
+            .arg(&file)
+            .args([
+                "--solver", solver, "--seed", "1", "--reads", "2", "--sweeps", "50", "--output", "json", "--quiet",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let body = json!({"format": "lp", "data": lp, "solver": "gpu-cqm-sa",
+                      "params": {"seed": 1, "reads": 2, "sweeps": 50}});
+    let srv = Server::start(dir.path(), &[]);
+    let job = srv.wait_end(&srv.submit(&body), 120);
+    assert_eq!(job["status"], "done", "{job}");
+    let r = &job["result"];
+    assert_eq!(r["solver"], "gpu-cqm-sa", "{r}");
+    assert!(r["device"].as_str().is_some_and(|d| !d.is_empty()), "{r}");
+    assert!(r.get("fallback").is_none(), "{r}");
+    assert_eq!(r["feasible"], true, "{r}");
+    assert_eq!(r["objective"].as_f64(), Some(2.0), "{r}");
+    let c = cli("gpu-cqm-sa");
+    assert_eq!(r["state"], c["state"], "{r} vs {c}");
+    let dir2 = data_dir();
+    let srv = Server::start_env(dir2.path(), &[], &[("QAM_ADAPTER", "no-such-adapter-xyz")]);
+    let job = srv.wait_end(&srv.submit(&body), 120);
+    assert_eq!(job["status"], "done", "{job}");
+    let r = &job["result"];
+    assert_eq!(r["solver"], "cqm-sa", "{r}");
+    assert_eq!(r["fallback"], "cpu", "{r}");
+    assert!(r["fallback_reason"].as_str().is_some_and(|s| !s.is_empty()), "{r}");
+    let c = cli("cqm-sa");
+    assert_eq!(r["state"], c["state"], "{r} vs {c}");
+    assert_eq!(r["objective"], c["objective"], "{r} vs {c}");
+}
+
 /// `DELETE` of a running plan job and of a running LP job (both with a 60 s budget) stops
 /// them promptly: each ends `cancelled` with its best answer so far (a complete plan, a
 /// feasible assignment) and the stop reason `interrupted`. The 30 s bound can only fail
