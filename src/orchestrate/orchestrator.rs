@@ -5,8 +5,8 @@
 //! 1. **cluster**: balanced clusters of the traffic graph and their groups.
 //! 2. **place**: the first placement (or the previous plan, repaired, when re-planning).
 //! 3. **improve**: rounds of agent-level QUBOs per cluster, pair of clusters, pair of pools.
-//! 4. **refine**: border moves; then **constrained**: the whole assignment on `cqm-sa`, and
-//!    the exact optimum on small scenarios.
+//! 4. **refine**: border moves; then **constrained**: block moves (whole teams between
+//!    pools), the whole assignment on `cqm-sa`, and the exact optimum on small scenarios.
 //! 5. **schedule**: scheduling QUBOs over windows of tasks, then large-neighbourhood search.
 //! 6. **report**: metrics from scratch, baselines, the [`Plan`].
 //!
@@ -109,8 +109,9 @@ pub struct OrchestratorConfig {
     /// off).
     pub constrained_max_vars: usize,
     /// Wall-time budget in seconds for the whole plan: the constrained stage keeps
-    /// improving until it is spent. `None` (default): a fixed amount of work (2 chains,
-    /// 2 cycles of 200 sweeps), the same answer on any machine.
+    /// improving until it is spent (half on block moves, half on `cqm-sa`). `None`
+    /// (default): a fixed amount of work (20 block-move trials per agent; 2 chains, 2
+    /// cycles of 200 sweeps), the same answer on any machine.
     pub time_limit: Option<f64>,
     /// Stop flag checked between stages, rounds and subproblem batches and inside the
     /// constrained stage (see [`Interrupt`]); `None` (default): runs to the end.

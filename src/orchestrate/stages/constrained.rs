@@ -1,15 +1,30 @@
-//! The **constrained** step after refine: the whole assignment on the constrained annealer
-//! ([`crate::orchestrate::constrained`], `cqm-sa` with capacities as native constraints)
-//! from the current plan, kept when it is feasible and better (or the plan was
-//! infeasible); then the exact optimum when `pools^agents` is small enough (from scratch
-//! only), kept when better.
+//! The **constrained** step after refine: first, when the plan is feasible, block moves
+//! ([`crate::orchestrate::refine::block_anneal`]: whole teams moved, swapped and chained
+//! between pools under capacity, annealed on the exact objective; half of the stage's time
+//! budget, or [`BLOCK_TRIALS_PER_AGENT`] trials per agent without one); then the whole
+//! assignment on the constrained annealer ([`crate::orchestrate::constrained`], `cqm-sa`
+//! with capacities as native constraints) from the current plan, kept when it is feasible
+//! and better (or the plan was infeasible); then the exact optimum when `pools^agents` is
+//! small enough (from scratch only), kept when better.
+//!
+//! Why block moves first: where traffic between teams is a large part of the objective,
+//! the best plans keep each team in one pool, and getting there means moving a team into
+//! a full pool whose own team moves on. `cqm-sa` moves one agent (or an agent and a few
+//! teammates) at a time, so it must cross states that split teams; the block moves make
+//! the whole exchange one step (per-pool reduced set at 10 s: see docs/benchmarks.md).
 
 use super::{Ctx, Progress, State};
 use crate::orchestrate::OrchestrateError;
 use crate::orchestrate::baseline::exact_assignment;
 use crate::orchestrate::orchestrator::Interrupt;
+use crate::orchestrate::refine::{BlockParams, block_anneal};
 use crate::rng::derive_seed;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// Block-move trials per agent when there is no time limit (a fixed amount of work).
+pub(in crate::orchestrate) const BLOCK_TRIALS_PER_AGENT: usize = 20;
+/// Share of the constrained step's time budget spent on block moves.
+const BLOCK_SHARE: f64 = 0.5;
 
 /// Runs the step on `st`; returns the exact optimum (placement, objective) when it was
 /// computed, for the report.
@@ -24,10 +39,37 @@ pub(in crate::orchestrate) fn run(
     let problem = st.global.problem;
     let t0 = Instant::now();
     if cfg.constrained_max_vars > 0 && aa > 0 && aa * pp <= cfg.constrained_max_vars && !ctx.interrupted() {
-        let time_limit = cfg.time_limit.map(|t| {
-            let left = t * (1.0 - crate::orchestrate::schedule_lns::schedule_share(inst)) - ctx.elapsed_s();
-            std::time::Duration::from_secs_f64(left.max(0.05))
-        });
+        let left = cfg
+            .time_limit
+            .map(|t| (t * (1.0 - crate::orchestrate::schedule_lns::schedule_share(inst)) - ctx.elapsed_s()).max(0.05));
+        let end = left.map(|l| Instant::now() + Duration::from_secs_f64(l));
+        let blocks = |st: &mut State, deadline: Option<Instant>| {
+            let params = BlockParams {
+                trials: if deadline.is_some() {
+                    usize::MAX
+                } else {
+                    BLOCK_TRIALS_PER_AGENT * aa
+                },
+                deadline,
+                seed: derive_seed(cfg.seed, 21),
+            };
+            block_anneal(&mut st.global, &params, cfg.interrupt.as_ref().map(Interrupt::flag));
+        };
+        // Block moves need a feasible plan: before cqm-sa when there is one, else after it.
+        let blocks_first = problem.is_feasible(&st.global.placement);
+        if blocks_first {
+            blocks(
+                st,
+                left.map(|l| Instant::now() + Duration::from_secs_f64(l * BLOCK_SHARE)),
+            );
+        }
+        let time_limit = match (blocks_first, left, end) {
+            (false, Some(l), _) => Some(Duration::from_secs_f64(l * (1.0 - BLOCK_SHARE))),
+            (_, _, e) => e.map(|e| {
+                e.saturating_duration_since(Instant::now())
+                    .max(Duration::from_millis(50))
+            }),
+        };
         let params = crate::cqm::CqmSaParams {
             chains: 2,
             sweeps: 200,
@@ -60,6 +102,9 @@ pub(in crate::orchestrate) fn run(
                     }
                 }
             }
+        }
+        if !blocks_first && problem.is_feasible(&st.global.placement) && !ctx.interrupted() {
+            blocks(st, end);
         }
     }
     let exact = if from_scratch && !ctx.interrupted() {

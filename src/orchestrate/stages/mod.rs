@@ -6,8 +6,9 @@
 //!    scenarios; the previous plan, repaired, when re-planning).
 //! 3. [`improve`]: rounds of agent-level QUBOs per cluster, per pair of clusters, per pair of
 //!    pools.
-//! 4. [`refine`]: single-agent moves across borders; then [`constrained`]: the whole
-//!    assignment on the constrained annealer, and the exact optimum on small scenarios.
+//! 4. [`refine`]: single-agent moves across borders; then [`constrained`]: block moves
+//!    (whole teams moved, swapped and chained between pools), the whole assignment on the
+//!    constrained annealer, and the exact optimum on small scenarios.
 //! 5. [`schedule`]: scheduling QUBOs over windows of tasks, then large-neighbourhood search.
 //! 6. [`report`]: metrics from scratch, baselines, the re-plan report, the [`Plan`](super::Plan).
 //!
