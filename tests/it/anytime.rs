@@ -329,3 +329,38 @@ fn target_stops_every_solver() {
         assert!(v["time_to_target_s"].is_null(), "{solver}");
     }
 }
+
+/// `pt` checks its time limit within an exchange round, not only between rounds: here one
+/// round (16 replicas x 10,000 sweeps of 8,000 spins, over a billion spin updates) takes
+/// several seconds, and a 0.3 s limit still ends the run within the usual tolerance, with
+/// no complete round, fewer flip attempts than one round and a valid state.
+#[test]
+fn pt_keeps_its_limit_within_an_exchange_round() {
+    let p = frustrated_loops(3, 8000, 0.2, 5).unwrap();
+    let n = p.problem.model.num_variables();
+    let (replicas, per_round) = (16usize, 10_000usize);
+    let solver = PtSolver::new(PtParams {
+        num_replicas: replicas,
+        sweeps_per_swap: per_round,
+        ..Default::default()
+    });
+    let limit = 0.3;
+    let t = Instant::now();
+    let set = solver
+        .solve_with(&p.problem.model, &timed(limit, TimeBudget::Plan))
+        .unwrap();
+    let elapsed = t.elapsed().as_secs_f64();
+    assert!(elapsed < 2.0 * limit + 1.0, "{elapsed} s for a {limit} s limit");
+    assert_eq!(set.info.stop_reason, Some(StopReason::TimeLimit));
+    assert_eq!(set.info.params["num_sweeps"], 0, "no round completed");
+    let flips = set.info.extra["flip_attempts"].as_u64().unwrap();
+    assert!(flips > 0 && flips < (replicas * per_round * n) as u64, "{flips}");
+    let best = set.first().unwrap();
+    assert!(best.energy >= p.ground_energy - 1e-9);
+    let e = p.problem.model.energy(&best.state);
+    assert!(
+        (best.energy - e).abs() <= 1e-9 * e.abs().max(1.0),
+        "{} vs {e}",
+        best.energy
+    );
+}
