@@ -77,6 +77,10 @@ pub const DECOMPOSABLE_CUT: f64 = 0.08;
 /// and `sa` is better there at 1 s) no.
 pub const ROUNDS_TO_PAY: f64 = 8.0;
 
+/// A race run that overran its slice lengthens the slices of the runs after it to its
+/// own length, up to this many slices.
+pub const MAX_STRETCH: f64 = 2.0;
+
 /// Sweeps per second (of one read; reads run side by side) of an `sa` run that took
 /// `took`: the lengths of its kept anneals over the time.
 fn sweep_rate(set: &SampleSet, took: Duration) -> Option<f64> {
@@ -308,8 +312,11 @@ impl Solver for PortfolioSolver {
             let mut scores: Vec<(Branch, f64)> = Vec::new();
             for &branch in &entrants {
                 // A run that overran its slice (a first anneal on a huge model) sets the
-                // slice of the next ones, so that they compare at equal times.
-                let slice = slice.max(longest).min(remaining());
+                // slice of the next ones, so that they compare at equal times; at most
+                // `MAX_STRETCH` slices, so that set-up time on a loaded machine (G81 at
+                // 1 s: `sa`'s 0.05 s run took 0.2-0.35 s at load 7-10) does not stretch
+                // the race over the whole budget.
+                let slice = slice.max(longest.min(slice.mul_f64(MAX_STRETCH))).min(remaining());
                 if slice.is_zero() {
                     stopped = true;
                     break 'race;
