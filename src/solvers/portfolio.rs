@@ -8,8 +8,8 @@
 //!
 //! 1. **Race** (every run from scratch with a fresh seed, so that they compare fairly; a
 //!    run that overruns its slice, such as a first anneal on a huge model, lengthens the
-//!    slices of the next ones to match, up to [`MAX_STRETCH`] slices). Round 1: each branch gets `probe_share * T`, one
-//!    after the other: `sa` (planned restarts, [`anytime`](super::anytime); its first,
+//!    slices of the next ones to match, up to [`MAX_STRETCH`] slices). Round 1: each
+//!    branch gets `probe_share * T`, one after the other: `sa` (planned restarts, [`anytime`](super::anytime); its first,
 //!    rate-measuring anneal is cut only by the whole budget, never by the slice), and up
 //!    to [`PT_MAX`] variables `pt` and, when the model is larger than one cluster,
 //!    `hierarchical`. Round 2, only when `hierarchical` leads round 1: it and the
