@@ -17,9 +17,10 @@
 //! - [`TimeBudget::Single`]: one run, which the time limit only cuts short (what `drive`
 //!   hands to each run).
 //!
-//! A run cut by the time limit never contributes a half-annealed state: it is dropped
-//! when an earlier run completed, and otherwise (it was the only one) the solver has
-//! already finished it quickly cold (the coldest sweeps of its schedule) before returning.
+//! A run cut by the time limit never contributes a half-annealed state: the solver has
+//! already finished it quickly cold (the coldest sweeps of its schedule) before returning,
+//! and it is kept when it was the only run or when it did at least [`KEEP_CUT_AFTER`] of
+//! its sweeps (`info.extra["anneal_cut_and_kept"]`); otherwise it is dropped.
 //! Every run is checked against [`SolveContext::target_energy`]; reaching it stops with
 //! [`StopReason::Target`] and sets `time_to_target_s`.
 //!
@@ -53,6 +54,19 @@ pub const MIN_SWEEPS: usize = 16;
 /// Share of the remaining time an anneal is planned to fill (the rest is margin for
 /// errors in the measured rate).
 const FILL: f64 = 0.9;
+
+/// A run cut by the time limit after an earlier one completed is kept (the solver has
+/// finished it cold) when it did at least this share of its sweeps; otherwise dropped.
+pub const KEEP_CUT_AFTER: f64 = 0.25;
+
+/// Share of its `len` sweeps per read that a run did: `flip_attempts / (num_reads * len *
+/// n)` from its info (`None` when the solver does not report them).
+fn done_fraction(set: &SampleSet, len: usize) -> Option<f64> {
+    let flips = set.info.extra.get("flip_attempts")?.as_f64()?;
+    let reads = set.info.params.get("num_reads")?.as_f64()?;
+    let full = reads * len as f64 * set.num_variables as f64;
+    (full > 0.0).then(|| flips / full)
+}
 
 /// What [`drive`] needs to know about the solver it repeats.
 #[derive(Clone, Copy, Debug)]
@@ -136,6 +150,20 @@ impl Progress for BestOnly<'_> {
 pub(crate) fn drive(
     ctx: &SolveContext,
     plan: Plan,
+    run: impl FnMut(usize, u64, &SolveContext) -> Result<SampleSet, SolveError>,
+) -> Result<SampleSet, SolveError> {
+    drive_with_first_limit(ctx, plan, None, run)
+}
+
+/// [`drive`], where the first run (the short rate-measuring anneal) is cut only by
+/// `first_limit` (from the same start) when that is longer than the time limit of `ctx`:
+/// a caller that gives the solver a slice too short for even one short anneal (the
+/// portfolio's race on a huge model) still gets a complete anneal instead of a state
+/// cut after a few sweeps and finished cold. The runs after it keep the limit of `ctx`.
+pub(crate) fn drive_with_first_limit(
+    ctx: &SolveContext,
+    plan: Plan,
+    first_limit: Option<std::time::Duration>,
     mut run: impl FnMut(usize, u64, &SolveContext) -> Result<SampleSet, SolveError>,
 ) -> Result<SampleSet, SolveError> {
     let t0 = Instant::now();
@@ -170,6 +198,7 @@ pub(crate) fn drive(
     let mut info: Option<SolveInfo> = None;
     let mut lengths: Vec<usize> = Vec::new();
     let mut dropped = 0usize;
+    let mut cut_kept = None;
     let mut complete = 0usize;
     let mut fallback = None;
     let mut time_to_target = None;
@@ -178,17 +207,35 @@ pub(crate) fn drive(
     let mut shape;
     let reason = loop {
         let t = Instant::now();
-        let set = run(len, round, &sub)?;
+        let first = match first_limit {
+            Some(f) if round == 0 && f > limit => SolveContext {
+                time_limit: Some(f),
+                ..sub
+            },
+            _ => sub,
+        };
+        let set = run(len, round, &first)?;
         let dt = t.elapsed().as_secs_f64().max(1e-9);
         round += 1;
         let r = set.info.stop_reason.unwrap_or(StopReason::Completed);
         let cut = r.is_cut();
         shape = (set.vartype, set.num_variables);
-        if !cut || complete == 0 {
+        // A run cut late (the last, longest anneal, when the machine slowed down after the
+        // rate was measured) has been finished cold by the solver and is kept: dropping it
+        // threw away most of the budget (sa on fl27k: 20 s kept only 8.6 s of anneals).
+        let late = if cut && complete > 0 {
+            done_fraction(&set, len).filter(|&f| f >= KEEP_CUT_AFTER)
+        } else {
+            None
+        };
+        if !cut || complete == 0 || late.is_some() {
             kept.extend(set.samples().iter().cloned());
             kept.sort_by(|a, b| a.energy.total_cmp(&b.energy));
             kept.truncate(plan.keep.max(1));
-            lengths.push(len);
+            match late {
+                Some(f) => cut_kept = Some(json!({"sweeps": len, "done": f})),
+                None => lengths.push(len),
+            }
             info = Some(set.info);
         } else {
             dropped += 1;
@@ -257,6 +304,9 @@ pub(crate) fn drive(
     if dropped > 0 {
         info.extra.insert("anneals_cut_and_dropped".into(), json!(dropped));
     }
+    if let Some(c) = cut_kept {
+        info.extra.insert("anneal_cut_and_kept".into(), c);
+    }
     if let Some(f) = fallback {
         info.extra.insert("budget_fallback".into(), json!(f));
     }
@@ -277,6 +327,57 @@ pub(crate) fn drive(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Vartype;
+
+    /// A fake run: one read of 4 spins at `energy`, `done` of its `len` sweeps done, cut by
+    /// the time limit unless `done == 1`.
+    fn fake(len: usize, energy: f64, done: f64) -> SampleSet {
+        let mut info = SolveInfo::default();
+        info.params.insert("num_reads".into(), json!(1));
+        info.extra
+            .insert("flip_attempts".into(), json!((done * len as f64 * 4.0) as u64));
+        info.stop_reason = Some(if done < 1.0 {
+            StopReason::TimeLimit
+        } else {
+            StopReason::Completed
+        });
+        SampleSet::from_states(Vartype::Spin, 4, vec![(vec![1; 4], energy)], info)
+    }
+
+    /// After a complete run, a run cut after most of its sweeps is kept (the solver
+    /// finished it cold), one cut early is dropped.
+    #[test]
+    fn late_cut_runs_are_kept_early_ones_dropped() {
+        let ctx = SolveContext {
+            time_limit: Some(std::time::Duration::from_secs(100)),
+            ..Default::default()
+        };
+        let plan = Plan {
+            base_sweeps: 1000,
+            step: 1,
+            keep: 1,
+            fixed_length: false,
+        };
+        for (done, kept) in [(0.8, true), (0.1, false)] {
+            let set = drive(&ctx, plan, |len, k, _| {
+                Ok(if k == 0 {
+                    fake(len, -1.0, 1.0)
+                } else {
+                    fake(len, -5.0, done)
+                })
+            })
+            .unwrap();
+            assert_eq!(set.info.stop_reason, Some(StopReason::TimeLimit));
+            assert_eq!(
+                set.first().unwrap().energy,
+                if kept { -5.0 } else { -1.0 },
+                "done {done}"
+            );
+            assert_eq!(set.info.extra.contains_key("anneal_cut_and_kept"), kept);
+            assert_eq!(set.info.extra.contains_key("anneals_cut_and_dropped"), !kept);
+            assert_eq!(set.info.extra["anneal_sweeps"], json!([PROBE_SWEEPS]));
+        }
+    }
 
     #[test]
     fn plan_doubles_then_fills() {

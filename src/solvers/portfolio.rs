@@ -8,9 +8,10 @@
 //!
 //! 1. **Race** (every run from scratch with a fresh seed, so that they compare fairly; a
 //!    run that overruns its slice, such as a first anneal on a huge model, lengthens the
-//!    slices of the next ones to match). Round 1: each branch gets `probe_share * T`, one
-//!    after the other: `sa` (planned restarts, [`anytime`](super::anytime)), `pt` (up to
-//!    [`PT_MAX`] variables) and, when the model is larger than one cluster,
+//!    slices of the next ones to match, up to [`MAX_STRETCH`] slices). Round 1: each
+//!    branch gets `probe_share * T`, one after the other: `sa` (planned restarts, [`anytime`](super::anytime); its first,
+//!    rate-measuring anneal is cut only by the whole budget, never by the slice), and up
+//!    to [`PT_MAX`] variables `pt` and, when the model is larger than one cluster,
 //!    `hierarchical`. Round 2, only when `hierarchical` leads round 1: it and the
 //!    runner-up get [`RACE_GROWTH`] times as long each, and the one whose two runs point
 //!    to the lower energy at the end of the budget wins (each branch's improvement per
@@ -21,9 +22,16 @@
 //! 2. **Exploit**: the winner of round 2 gets the rest of the time. The decomposition
 //!    continues from the best state any run found (the shared state); the annealers
 //!    start afresh, so that their longer anneals are not cut into pieces, and the best
-//!    rows of every run are kept. Above [`PT_MAX`] variables, an annealer that wins the
-//!    race gets half of the rest and the decomposition the other half, from the shared
-//!    best state (on huge lattices it overtakes annealing later than the race can see).
+//!    rows of every run are kept. Two exceptions, both where the decomposition overtakes
+//!    annealing later than the race can see:
+//!    - on a model the partition cuts well ([`DECOMPOSABLE_CUT`]) where the race's
+//!      `hierarchical` run did not get past its first round (G81 at 1 s), one improving
+//!      round from its state runs within `1 / ROUNDS_TO_PAY` of the time left; when it
+//!      completes, the decomposition gets the rest, from the shared best state;
+//!    - above [`PT_MAX`] variables (where only `sa` races), when half of the rest still
+//!      holds a long anneal ([`SPLIT_MIN_SWEEPS`] at `sa`'s measured rate), `sa` gets
+//!      half and the decomposition the other half from the shared best state; with less
+//!      time `sa` gets all of it.
 //!
 //! The result holds the best `num_reads` rows of every run; `info.extra["portfolio"]` lists
 //! each run (branch, seconds, best energy) and `info.extra["winner"]` the exploited branch
@@ -47,6 +55,60 @@ pub const PT_MAX: usize = 100_000;
 /// The second race round (when the decomposition leads the first) gives it and the
 /// runner-up this many first-round slices each.
 pub const RACE_GROWTH: f64 = 3.0;
+
+/// Above [`PT_MAX`] variables the exploit phase is split between `sa` and the
+/// decomposition only when `sa`'s half still anneals at least this many sweeps (at the
+/// rate of its race run); otherwise `sa` gets all of it. On the 1,000,000-spin frustrated
+/// loops (about 60-100 sweeps/s on 2 cores) the split loses to `sa` alone at 10 s and
+/// wins at 60 s.
+pub const SPLIT_MIN_SWEEPS: f64 = 1000.0;
+
+/// A model is "decomposable" when the decomposition's partition cuts at most this share
+/// of the coupling weight (level 0 of its hierarchy, clusters of 1,000). Measured: G81
+/// (2D torus) 4.5%, 3D frustrated loops 3.6%; G70 11.5%, G55 38%, G22 40%. When the race's
+/// decomposition run on such a model did not get past its first round, the race cannot
+/// judge it and the decomposition gets the rest of the time.
+pub const DECOMPOSABLE_CUT: f64 = 0.08;
+
+/// An unjudged decomposition (see [`DECOMPOSABLE_CUT`]) gets the rest of the time only
+/// when at least this many of its improving rounds fit in it: one round from its race
+/// state must complete within `1 / ROUNDS_TO_PAY` of the time left. G81 at 1 s (a round
+/// takes 0.03-0.06 s) yes; the 27,000-spin frustrated loops at 1 s (0.13-0.27 s per round,
+/// and `sa` is better there at 1 s) no.
+pub const ROUNDS_TO_PAY: f64 = 8.0;
+
+/// A race run that overran its slice lengthens the slices of the runs after it to its
+/// own length, up to this many slices.
+pub const MAX_STRETCH: f64 = 2.0;
+
+/// Sweeps per second (of one read; reads run side by side) of an `sa` run that took
+/// `took`: the lengths of its kept anneals over the time.
+fn sweep_rate(set: &SampleSet, took: Duration) -> Option<f64> {
+    let sweeps: u64 = set
+        .info
+        .extra
+        .get("anneal_sweeps")?
+        .as_array()?
+        .iter()
+        .filter_map(|v| v.as_u64())
+        .sum();
+    let secs = took.as_secs_f64();
+    (sweeps > 0 && secs > 0.0).then(|| sweeps as f64 / secs)
+}
+
+/// True when a decomposition run reported at most its first round (no round that could
+/// improve on it) on a model whose partition cuts at most [`DECOMPOSABLE_CUT`] of the
+/// coupling weight.
+fn hierarchical_unjudged(set: &SampleSet) -> bool {
+    let x = &set.info.extra;
+    let rounds = x.get("rounds").and_then(|v| v.as_u64()).unwrap_or(0);
+    let cut = x
+        .get("levels")
+        .and_then(|l| l.get(0))
+        .and_then(|l| l.get("cut_fraction"))
+        .and_then(|c| c.as_f64());
+    rounds <= 1 && cut.is_some_and(|c| c <= DECOMPOSABLE_CUT)
+}
 
 /// Parameters of [`PortfolioSolver`].
 #[derive(Clone, Debug, PartialEq)]
@@ -108,6 +170,7 @@ impl Branch {
 impl PortfolioSolver {
     /// Runs `branch` for `slice` seconds from now (never past the overall deadline),
     /// starting the decomposition from `best`.
+    #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
         branch: Branch,
@@ -116,6 +179,7 @@ impl PortfolioSolver {
         slice: Duration,
         best: Option<&Sample>,
         round: u64,
+        first_limit: Option<Duration>,
     ) -> Result<SampleSet, SolveError> {
         let p = &self.params;
         let sub = SolveContext {
@@ -131,7 +195,7 @@ impl PortfolioSolver {
                 seed: seed(p.sa.seed),
                 ..p.sa.clone()
             })
-            .solve_with(model, &sub),
+            .solve_anytime(model, &sub, first_limit),
             Branch::Pt => PtSolver::new(PtParams {
                 seed: seed(p.pt.seed),
                 ..p.pt.clone()
@@ -206,13 +270,17 @@ impl Solver for PortfolioSolver {
         let start = ctx.start.unwrap_or(t0);
         let keep = p.sa.num_reads.max(1);
         let cluster = HierarchicalSolver::new(p.hierarchical.clone()).cluster_size();
+        // Above PT_MAX only `sa` races: tempering's replicas do not equilibrate there, and
+        // the decomposition never leads at the race's horizon (its first round alone can
+        // outlast the slice); it gets its share in the exploit phase instead.
         let mut branches = vec![Branch::Sa];
         if n <= PT_MAX {
             branches.push(Branch::Pt);
+            if n > cluster {
+                branches.push(Branch::Hierarchical);
+            }
         }
-        if n > cluster {
-            branches.push(Branch::Hierarchical);
-        }
+        let split_possible = n > PT_MAX && n > cluster;
         let mut rows: Vec<Sample> = Vec::new();
         let mut log = Vec::new();
         let mut reason = StopReason::TimeLimit;
@@ -231,21 +299,44 @@ impl Solver for PortfolioSolver {
         let mut stopped = false;
         // (branch, round, seconds, energy) of every race run.
         let mut history: Vec<(Branch, usize, f64, f64)> = Vec::new();
+        // The decomposition's race run could not show one improving round on a model it
+        // cuts well (see DECOMPOSABLE_CUT).
+        let mut unjudged = false;
+        // One improving round of an unjudged decomposition completed within
+        // 1 / ROUNDS_TO_PAY of the time left after its race run.
+        let mut rounds_fit = false;
+        // Sweeps per second of `sa`'s first race run (its planned anneals, one after the
+        // other).
+        let mut sa_rate: Option<f64> = None;
         'race: for (r, slice) in [probe, probe.mul_f64(RACE_GROWTH)].into_iter().enumerate() {
             let mut scores: Vec<(Branch, f64)> = Vec::new();
             for &branch in &entrants {
                 // A run that overran its slice (a first anneal on a huge model) sets the
-                // slice of the next ones, so that they compare at equal times.
-                let slice = slice.max(longest).min(remaining());
+                // slice of the next ones, so that they compare at equal times; at most
+                // `MAX_STRETCH` slices, so that set-up time on a loaded machine (G81 at
+                // 1 s: `sa`'s 0.05 s run took 0.2-0.35 s at load 7-10) does not stretch
+                // the race over the whole budget.
+                let slice = slice.max(longest.min(slice.mul_f64(MAX_STRETCH))).min(remaining());
                 if slice.is_zero() {
                     stopped = true;
                     break 'race;
                 }
                 let t = Instant::now();
-                let set = self.run(branch, model, ctx, slice, None, runs)?;
+                // `sa`'s first anneal is cut only by the whole budget: a slice too short
+                // for it (a million spins) would return a state cut after a few sweeps.
+                let set = self.run(branch, model, ctx, slice, None, runs, Some(remaining()))?;
                 runs += 1;
                 longest = longest.max(t.elapsed());
                 let e = set.first().map_or(f64::INFINITY, |s| s.energy);
+                let mut unjudged_state = None;
+                match branch {
+                    Branch::Sa if r == 0 => sa_rate = sweep_rate(&set, t.elapsed()),
+                    Branch::Hierarchical if r == 0 && hierarchical_unjudged(&set) => {
+                        unjudged = true;
+                        unjudged_state = set.first().map(|s| s.state.clone());
+                    }
+                    _ => {}
+                }
                 log.push(json!({"branch": branch.name(), "seconds": t.elapsed().as_secs_f64(), "energy": e, "phase": format!("race {}", r + 1)}));
                 scores.push((branch, e));
                 history.push((branch, r, t.elapsed().as_secs_f64(), e));
@@ -254,6 +345,41 @@ impl Solver for PortfolioSolver {
                     reason = why;
                     stopped = true;
                     break 'race;
+                }
+                if let Some(state) = unjudged_state {
+                    // The slice ended inside the decomposition's first round: run one
+                    // improving round from its state, within 1 / ROUNDS_TO_PAY of the
+                    // time left: if it completes, that many rounds fit in the rest.
+                    let cap = remaining().div_f64(ROUNDS_TO_PAY);
+                    if cap.is_zero() {
+                        stopped = true;
+                        break 'race;
+                    }
+                    let t = Instant::now();
+                    let sub = SolveContext {
+                        progress: None,
+                        start: Some(t),
+                        time_limit: Some(cap),
+                        budget: TimeBudget::Plan,
+                        ..*ctx
+                    };
+                    let set = HierarchicalSolver::new(HierarchicalParams {
+                        seed: crate::rng::derive_seed(p.hierarchical.seed, runs),
+                        initial_state: Some(state),
+                        max_rounds: 2,
+                        patience: u64::MAX,
+                        ..p.hierarchical.clone()
+                    })
+                    .solve_with(model, &sub)?;
+                    runs += 1;
+                    rounds_fit = set.info.stop_reason == Some(StopReason::MaxRounds);
+                    let e = set.first().map_or(f64::INFINITY, |s| s.energy);
+                    log.push(json!({"branch": "hierarchical", "seconds": t.elapsed().as_secs_f64(), "energy": e, "phase": "race 1 (one round)"}));
+                    if let Some(why) = self.absorb(&mut rows, set, keep, ctx, start, &mut time_to_target) {
+                        reason = why;
+                        stopped = true;
+                        break 'race;
+                    }
                 }
             }
             if r == 1 {
@@ -287,11 +413,19 @@ impl Solver for PortfolioSolver {
             }
         }
         if !stopped && let Some(&winner) = entrants.first() {
-            if winner != Branch::Hierarchical && branches.contains(&Branch::Hierarchical) && n > PT_MAX {
+            let half = remaining() / 2;
+            let long_enough = sa_rate.is_some_and(|r| r * half.as_secs_f64() >= SPLIT_MIN_SWEEPS);
+            if winner != Branch::Hierarchical && unjudged && rounds_fit {
+                // The race was too short to see the decomposition's rounds on a model it
+                // cuts well (G81 at 1 s: its first round outlasts the slice), and many of
+                // its rounds fit in the rest: it gets the rest, from the shared best state.
+                exploit.push((Branch::Hierarchical, None));
+            } else if winner == Branch::Sa && split_possible && long_enough {
                 // Huge models: decomposition overtakes annealing after the race's
                 // horizon, so the annealer gets half of the rest and the decomposition
-                // continues from the shared best state.
-                exploit.push((winner, Some(remaining() / 2)));
+                // continues from the shared best state; only when that half still holds
+                // a long anneal (fl1m: the split wins at 60 s, loses at 10 s).
+                exploit.push((winner, Some(half)));
                 exploit.push((Branch::Hierarchical, None));
             } else {
                 exploit.push((winner, None));
@@ -306,7 +440,7 @@ impl Solver for PortfolioSolver {
             // annealers start afresh (their anneals are not cut into pieces).
             let best = rows.first().cloned();
             let t = Instant::now();
-            let set = self.run(branch, model, ctx, slice, best.as_ref(), runs)?;
+            let set = self.run(branch, model, ctx, slice, best.as_ref(), runs, None)?;
             runs += 1;
             let e = set.first().map_or(f64::INFINITY, |s| s.energy);
             log.push(
@@ -338,5 +472,41 @@ impl Solver for PortfolioSolver {
         info.extra.insert("winner".into(), json!(winner));
         info.timing.sampling_s = t0.elapsed().as_secs_f64();
         Ok(SampleSet::new(vartype, n, rows, info))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Vartype;
+
+    fn set_with(extra: serde_json::Value) -> SampleSet {
+        let mut info = SolveInfo::default();
+        for (k, v) in extra.as_object().unwrap() {
+            info.extra.insert(k.clone(), v.clone());
+        }
+        SampleSet::from_states(Vartype::Spin, 2, vec![(vec![1, 1], 0.0)], info)
+    }
+
+    #[test]
+    fn unjudged_needs_a_model_it_cuts_well_and_no_second_round() {
+        let run = |rounds: u64, cut: f64| {
+            hierarchical_unjudged(&set_with(json!({"rounds": rounds, "levels": [{"cut_fraction": cut}]})))
+        };
+        assert!(run(1, 0.045), "G81-like, stopped in round 0");
+        assert!(!run(3, 0.045), "its rounds were seen");
+        assert!(!run(1, 0.38), "G55-like: the partition cuts too much");
+        assert!(
+            !hierarchical_unjudged(&set_with(json!({"rounds": 1}))),
+            "no levels: no claim"
+        );
+    }
+
+    #[test]
+    fn sweep_rate_is_kept_sweeps_over_time() {
+        let s = set_with(json!({"anneal_sweeps": [32, 64, 128]}));
+        assert_eq!(sweep_rate(&s, Duration::from_secs(2)), Some(112.0));
+        assert_eq!(sweep_rate(&set_with(json!({})), Duration::from_secs(2)), None);
+        assert_eq!(sweep_rate(&s, Duration::ZERO), None);
     }
 }

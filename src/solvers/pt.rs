@@ -325,6 +325,8 @@ impl PtSolver {
             time_to_target = Some(t0.elapsed().as_secs_f64());
         }
         let mut reported_best = f64::INFINITY;
+        let mut replica_sweeps = 0u64;
+        let mut round_cut = false;
         if let Some(v) = checkpoint::resume_for(ctx.checkpoint, "pt", n)
             && let Some(r) = restore(
                 &v,
@@ -344,17 +346,32 @@ impl PtSolver {
             if let Some(cp) = ctx.checkpoint.filter(|c| c.due()) {
                 cp.save(snapshot(n, rounds_done, &betas, &walkers, &slot_walker, &best));
             }
-            walkers
-                .par_iter_mut()
-                .zip(walker_slot.par_iter())
-                .for_each(|(w, &slot)| {
-                    for _ in 0..p.sweeps_per_swap {
-                        match &tables {
-                            Some((acc, t)) => w.replica.sweep_table(&ising, acc, &t[slot], &mut w.rng),
-                            None => w.replica.sweep(&ising, betas[slot], &mut w.rng),
-                        };
+            // The limit is also checked between replica sweeps within the round (one round
+            // of 64 replicas of a million spins takes about a second): a cut round skips
+            // its exchanges, keeps what the replicas reached, and ends the run.
+            let check = || ctx.should_stop(t0);
+            let done = sweep_round(&mut walkers, &walker_slot, p.sweeps_per_swap, n, &check, |w, slot| {
+                match &tables {
+                    Some((acc, t)) => w.replica.sweep_table(&ising, acc, &t[slot], &mut w.rng),
+                    None => w.replica.sweep(&ising, betas[slot], &mut w.rng),
+                };
+            });
+            replica_sweeps += done;
+            if done < (total * p.sweeps_per_swap) as u64 {
+                for (c, slots) in slot_walker.iter().enumerate() {
+                    for &k in slots {
+                        let r = &walkers[k].replica;
+                        if r.energy < best[c].1 - 1e-9 * best[c].1.abs().max(1.0) {
+                            let e = ising.energy(&r.spins);
+                            if e < best[c].1 {
+                                best[c] = (r.spins.clone(), e);
+                            }
+                        }
                     }
-                });
+                }
+                round_cut = true;
+                break;
+            }
             let parity = rounds_done % 2;
             for c in 0..chains {
                 let rng = &mut swap_rngs[c];
@@ -427,22 +444,63 @@ impl PtSolver {
         info.params.insert("beta_range".into(), json!([betas[0], betas[m - 1]]));
         info.params.insert("adapt_rounds".into(), json!(adapt));
         info.extra.insert("betas".into(), json!(betas));
-        info.extra.insert(
-            "flip_attempts".into(),
-            json!(sweeps_done as u64 * total as u64 * n as u64),
-        );
+        // Every replica sweep that ran, those of a round cut by the limit included.
+        info.extra
+            .insert("flip_attempts".into(), json!(replica_sweeps * n as u64));
         let acc: Vec<f64> = swap_tries
             .iter()
             .zip(&swap_accepts)
             .map(|(&t, &a)| if t == 0 { 0.0 } else { a as f64 / t as f64 })
             .collect();
         info.extra.insert("swap_acceptance".into(), json!(acc));
-        info.stop_reason = Some(super::anytime::stop_reason(time_to_target, rounds_done < rounds, ctx));
+        info.stop_reason = Some(super::anytime::stop_reason(
+            time_to_target,
+            round_cut || rounds_done < rounds,
+            ctx,
+        ));
         info.time_to_target_s = time_to_target;
         let mut set = SampleSet::from_model_states(model, states, info);
         set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }
+}
+
+/// Spin updates between two checks of the time limit within a round (a check reads the
+/// clock, about as long as a few dozen spin updates).
+pub(crate) const CHECK_EVERY_SPINS: usize = 4096;
+
+/// One round's sweeps: every walker (in parallel) does `sweeps` calls of `sweep(walker,
+/// its temperature index)`, asking `stop` before every `max(1, CHECK_EVERY_SPINS / n)`-th
+/// of them (`n` spins per sweep) and doing no more once it said yes. Returns the sweeps
+/// done over all walkers (`walkers.len() * sweeps` when nothing stopped the round).
+pub(crate) fn sweep_round<W: Send>(
+    walkers: &mut [W],
+    walker_slot: &[usize],
+    sweeps: usize,
+    n: usize,
+    stop: &(dyn Fn() -> bool + Sync),
+    sweep: impl Fn(&mut W, usize) + Sync,
+) -> u64 {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let every = (CHECK_EVERY_SPINS / n.max(1)).max(1);
+    let stopped = AtomicBool::new(false);
+    let done = AtomicU64::new(0);
+    walkers
+        .par_iter_mut()
+        .zip(walker_slot.par_iter())
+        .for_each(|(w, &slot)| {
+            let mut mine = 0u64;
+            for s in 0..sweeps {
+                if s % every == 0 && (stopped.load(Ordering::Relaxed) || stop()) {
+                    stopped.store(true, Ordering::Relaxed);
+                    break;
+                }
+                sweep(w, slot);
+                mine += 1;
+            }
+            done.fetch_add(mine, Ordering::Relaxed);
+        });
+    done.into_inner()
 }
 
 /// A checkpoint of a tempering run: round, ladder, every walker's spins, the walker at
@@ -550,6 +608,28 @@ mod tests {
         assert_eq!(moved[4], betas[4]);
         assert!((1..4).all(|k| moved[k] < betas[k]), "{moved:?}");
         assert!(moved.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    /// The limit is asked before sweeps within a round, and a "stop" ends every walker's
+    /// round (one thread: the walkers run in order, so the counts are exact).
+    #[test]
+    fn a_round_stops_between_replica_sweeps() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let run = |n: usize, stop_at: usize| {
+            let calls = AtomicUsize::new(0);
+            let stop = || calls.fetch_add(1, Ordering::Relaxed) + 1 >= stop_at;
+            let mut walkers = vec![0u32; 4];
+            let slots = [0, 1, 2, 3];
+            let done = pool.install(|| sweep_round(&mut walkers, &slots, 10, n, &stop, |w, _| *w += 1));
+            (done, walkers)
+        };
+        // Large model: a check before every sweep; the 15th check says stop.
+        assert_eq!(run(5000, 15), (14, vec![10, 4, 0, 0]));
+        // Small model: one check per CHECK_EVERY_SPINS / n = 40 sweeps, i.e. once a round.
+        assert_eq!(run(100, 3), (20, vec![10, 10, 0, 0]));
+        // Nothing stops: every walker does the whole round.
+        assert_eq!(run(5000, usize::MAX), (40, vec![10; 4]));
     }
 
     #[test]

@@ -109,6 +109,20 @@ impl Solver for SaSolver {
         if !ctx.anytime() {
             return self.solve_once(model, ctx);
         }
+        self.solve_anytime(model, ctx, None)
+    }
+}
+
+impl SaSolver {
+    /// The time-limited solve of [`solve_with`](Solver::solve_with); the first
+    /// (rate-measuring) anneal is cut only by `first_limit` when that is longer than the
+    /// limit of `ctx` (see [`anytime::drive_with_first_limit`]; the portfolio's race).
+    pub(crate) fn solve_anytime(
+        &self,
+        model: &Model,
+        ctx: &SolveContext,
+        first_limit: Option<std::time::Duration>,
+    ) -> Result<SampleSet, SolveError> {
         let p = &self.params;
         if p.num_reads == 0 {
             return Err(invalid("num_reads", "must be at least 1"));
@@ -132,7 +146,7 @@ impl Solver for SaSolver {
             keep: p.num_reads,
             fixed_length: p.beta_schedule.is_some(),
         };
-        let mut set = anytime::drive(ctx, plan, |sweeps, k, sub| {
+        let mut set = anytime::drive_with_first_limit(ctx, plan, first_limit, |sweeps, k, sub| {
             let q = SaParams {
                 num_sweeps: sweeps,
                 num_reads: reads,

@@ -146,7 +146,16 @@ fn portfolio_returns_the_best_of_its_branches() {
     let best = set.first().unwrap().energy;
     assert!(best >= ground);
     assert_eq!(set.info.stop_reason, Some(StopReason::TimeLimit));
-    let runs = set.info.extra["portfolio"].as_array().unwrap();
+    let all = set.info.extra["portfolio"].as_array().unwrap();
+    // An unjudged decomposition (its race run stopped inside its first round on a model it
+    // cuts well) gets one more timed round right after its race run; when that round
+    // fits, it may get the rest although an annealer led the race.
+    let timed_round = all.iter().position(|r| r["phase"] == "race 1 (one round)");
+    if let Some(i) = timed_round {
+        assert_eq!(i, 3, "{all:?}");
+        assert_eq!(all[i]["branch"], "hierarchical");
+    }
+    let runs: Vec<&serde_json::Value> = all.iter().filter(|r| r["phase"] != "race 1 (one round)").collect();
     let branches: Vec<&str> = runs.iter().map(|r| r["branch"].as_str().unwrap()).collect();
     assert_eq!(&branches[..3], &["sa", "pt", "hierarchical"]);
     let energy = |i: usize| runs[i]["energy"].as_f64().unwrap();
@@ -162,11 +171,15 @@ fn portfolio_returns_the_best_of_its_branches() {
         w
     } else {
         assert_eq!(runs.len(), 4, "three probes and the winner: {runs:?}");
-        branches[first[0]]
+        if timed_round.is_some() && set.info.extra["winner"] == "hierarchical" {
+            "hierarchical"
+        } else {
+            branches[first[0]]
+        }
     };
     assert_eq!(set.info.extra["winner"], winner);
     assert_eq!(*branches.last().unwrap(), winner);
-    for r in runs {
+    for r in all {
         assert!(best <= r["energy"].as_f64().unwrap(), "{r}");
     }
     assert_eq!(model.energy(&set.first().unwrap().state), best);
@@ -328,4 +341,70 @@ fn target_stops_every_solver() {
         );
         assert!(v["time_to_target_s"].is_null(), "{solver}");
     }
+}
+
+/// `pt` checks its time limit within an exchange round, not only between rounds: here one
+/// round (16 replicas x 10,000 sweeps of 8,000 spins, over a billion spin updates) takes
+/// several seconds, and a 0.3 s limit still ends the run within the usual tolerance, with
+/// no complete round, fewer flip attempts than one round and a valid state.
+#[test]
+fn pt_keeps_its_limit_within_an_exchange_round() {
+    let p = frustrated_loops(3, 8000, 0.2, 5).unwrap();
+    let n = p.problem.model.num_variables();
+    let (replicas, per_round) = (16usize, 10_000usize);
+    let solver = PtSolver::new(PtParams {
+        num_replicas: replicas,
+        sweeps_per_swap: per_round,
+        ..Default::default()
+    });
+    let limit = 0.3;
+    let t = Instant::now();
+    let set = solver
+        .solve_with(&p.problem.model, &timed(limit, TimeBudget::Plan))
+        .unwrap();
+    let elapsed = t.elapsed().as_secs_f64();
+    assert!(elapsed < 2.0 * limit + 1.0, "{elapsed} s for a {limit} s limit");
+    assert_eq!(set.info.stop_reason, Some(StopReason::TimeLimit));
+    assert_eq!(set.info.params["num_sweeps"], 0, "no round completed");
+    let flips = set.info.extra["flip_attempts"].as_u64().unwrap();
+    assert!(flips > 0 && flips < (replicas * per_round * n) as u64, "{flips}");
+    let best = set.first().unwrap();
+    assert!(best.energy >= p.ground_energy - 1e-9);
+    let e = p.problem.model.energy(&best.state);
+    assert!(
+        (best.energy - e).abs() <= 1e-9 * e.abs().max(1.0),
+        "{} vs {e}",
+        best.energy
+    );
+}
+
+/// Above `PT_MAX` variables only `sa` races (tempering does not equilibrate there, and the
+/// decomposition never leads at the race's horizon); with a short budget `sa` keeps all of
+/// it (half of the rest holds far fewer than `SPLIT_MIN_SWEEPS` sweeps), and its first
+/// anneal is never cut by the race's slice.
+#[test]
+fn portfolio_on_a_huge_model_races_sa_alone() {
+    use qam::solvers::PortfolioSolver;
+    // 48^3 = 110,592 spins, above PT_MAX (100,000).
+    let p = frustrated_loops(3, 110_592, 0.2, 2).unwrap();
+    assert!(p.problem.model.num_variables() > 100_000);
+    let limit = 0.6;
+    let t = Instant::now();
+    let set = PortfolioSolver::default()
+        .solve_with(&p.problem.model, &timed(limit, TimeBudget::Plan))
+        .unwrap();
+    assert!(t.elapsed().as_secs_f64() < 2.0 * limit + 1.0);
+    let runs = set.info.extra["portfolio"].as_array().unwrap();
+    assert!(runs.iter().all(|r| r["branch"] == "sa"), "{runs:?}");
+    assert!(runs.len() <= 2, "{runs:?}");
+    let best = set.first().unwrap();
+    assert!(best.energy >= p.ground_energy);
+    // A complete (or budget-cut and cold-finished) anneal, not a random state: a random
+    // state has energy about 0.
+    assert!(
+        best.energy <= 0.9 * p.ground_energy,
+        "{} vs {}",
+        best.energy,
+        p.ground_energy
+    );
 }

@@ -135,7 +135,7 @@ fn a_cut_colour_anneal_ends_cold() {
 }
 
 /// Under a time limit, a large sparse model anneals one read per run (on every core),
-/// each run complete.
+/// each run complete or, the last one, cut late and finished cold.
 #[test]
 fn sa_under_a_time_limit_anneals_one_long_read_on_large_sparse_models() {
     let p = frustrated_loops(3, 27_000, 0.2, 1).unwrap();
@@ -150,10 +150,12 @@ fn sa_under_a_time_limit_anneals_one_long_read_on_large_sparse_models() {
     assert_eq!(set.info.stop_reason, Some(StopReason::TimeLimit));
     let runs = set.info.extra["anneals"].as_u64().unwrap() as usize;
     assert!(runs >= 1);
+    // A last run cut late (finished cold) is kept too.
+    let cut_kept = usize::from(set.info.extra.contains_key("anneal_cut_and_kept"));
     assert_eq!(
         set.samples().len(),
-        runs.min(10),
-        "one row per complete run, at most num_reads"
+        (runs + cut_kept).min(10),
+        "one row per complete run (and a late-cut one), at most num_reads"
     );
     let best = set.first().unwrap().energy;
     assert!(best <= 0.95 * p.ground_energy, "{best} vs ground {}", p.ground_energy);
