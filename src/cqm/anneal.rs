@@ -134,6 +134,53 @@ pub struct CqmSolution {
     /// offset included; [`super::lagrange`]), when the objective is linear and the model
     /// has constraints besides its one-hot groups.
     pub bound: Option<f64>,
+    /// Anytime trace: `(seconds since the start, energy)` each time the best feasible
+    /// energy over all chains (minimisation sense, offset included) improved, in time
+    /// order, strictly decreasing. The value in force at time `t` is what the same run
+    /// stopped at `t` would have returned (chains are independent within a cycle).
+    /// Improvements less than [`TRACE_RESOLUTION_S`] apart are folded into one entry at the
+    /// later time (so an entry may be up to that late). The last entry is the answer's
+    /// exact energy when `feasible`; empty when no feasible state was found.
+    pub trace: Vec<(f64, f64)>,
+}
+
+/// Time resolution of [`CqmSolution::trace`], seconds: improvements that fall in the same
+/// window of this length (counted from the start) make one entry.
+pub const TRACE_RESOLUTION_S: f64 = 1e-3;
+
+/// Merges per-chain improvement events `(seconds, energy)` into the running minimum over
+/// all chains (see [`CqmSolution::trace`]); `answer` is the exact energy of the returned
+/// state when it is feasible (it replaces the last value, which the chains track
+/// incrementally), `None` when no feasible state was returned (the trace is then empty);
+/// `end_s` is the time given to the answer when no event was recorded.
+pub(crate) fn merge_trace(mut events: Vec<(f64, f64)>, answer: Option<f64>, end_s: f64) -> Vec<(f64, f64)> {
+    let Some(answer) = answer else {
+        return Vec::new();
+    };
+    events.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    for (t, e) in events {
+        if out.last().is_some_and(|&(_, le)| e >= le) {
+            continue;
+        }
+        match out.last_mut() {
+            Some(last) if (last.0 / TRACE_RESOLUTION_S).floor() == (t / TRACE_RESOLUTION_S).floor() => {
+                *last = (t, e);
+            }
+            _ => out.push((t, e)),
+        }
+    }
+    // The answer is judged on exact energies; entries are the chains' incremental ones
+    // (equal for integer data, within rounding otherwise). Drop entries rounding put at or
+    // below the answer, then end at the answer itself.
+    while out.len() >= 2 && out[out.len() - 2].1 <= answer {
+        out.pop();
+    }
+    match out.last_mut() {
+        Some(last) => last.1 = answer,
+        None => out.push((end_s, answer)),
+    }
+    out
 }
 
 /// The constrained annealer (see the [`cqm`](crate::cqm) module docs).
@@ -361,6 +408,8 @@ struct Chain {
     sweeps: u64,
     cycles: usize,
     first_feasible: Option<Instant>,
+    /// Improvements of `best`: `(when, energy without offset)`.
+    trace: Vec<(Instant, f64)>,
 }
 
 impl Chain {
@@ -395,6 +444,7 @@ impl Chain {
             sweeps: 0,
             cycles: 0,
             first_feasible: None,
+            trace: Vec::new(),
         };
         c.load(p, &x);
         c
@@ -783,16 +833,17 @@ impl Chain {
     }
 
     fn record(&mut self) {
-        if self.nviol == 0 {
-            if self
+        if self.nviol == 0
+            && self
                 .best
                 .as_ref()
                 .is_none_or(|(_, bf)| self.f < *bf - 1e-12 * bf.abs().max(1.0))
-            {
-                self.best = Some((self.x.clone(), self.f));
-            }
+        {
+            self.best = Some((self.x.clone(), self.f));
+            let now = Instant::now();
+            self.trace.push((now, self.f));
             if self.first_feasible.is_none() {
-                self.first_feasible = Some(Instant::now());
+                self.first_feasible = Some(now);
             }
         }
     }
@@ -1063,8 +1114,20 @@ impl CqmSaSolver {
         };
         let violations = m.violations(&state);
         let first = chains.iter().filter_map(|c| c.first_feasible).min();
+        let energy = m.energy(&state);
+        let events = chains
+            .iter()
+            .flat_map(|c| c.trace.iter())
+            .map(|&(t, f)| (t.duration_since(start).as_secs_f64(), f + offset))
+            .collect();
+        let trace = merge_trace(
+            events,
+            violations.is_empty().then_some(energy),
+            start.elapsed().as_secs_f64(),
+        );
         Ok(CqmSolution {
-            energy: m.energy(&state),
+            trace,
+            energy,
             objective: m.objective(&state),
             feasible: violations.is_empty(),
             violations,
@@ -1076,5 +1139,44 @@ impl CqmSaSolver {
             stop: stop_reason,
             bound: lagrange.filter(|l| l.valid).map(|l| l.bound),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_trace_keeps_the_running_minimum_over_chains() {
+        // two chains, interleaved in time
+        let ev = vec![
+            (0.010, 50.0),
+            (0.020, 40.0),
+            (0.030, 45.0),
+            (0.015, 48.0),
+            (0.050, 30.0),
+            (0.040, 35.0),
+        ];
+        let t = merge_trace(ev, Some(30.0), 1.0);
+        assert_eq!(
+            t,
+            vec![
+                (0.010, 50.0),
+                (0.015, 48.0),
+                (0.020, 40.0),
+                (0.040, 35.0),
+                (0.050, 30.0)
+            ]
+        );
+        // improvements within one resolution window fold into the later one
+        let ev = vec![(0.0101, 9.0), (0.0104, 8.0), (0.0107, 7.0), (0.0201, 6.0)];
+        assert_eq!(merge_trace(ev, Some(6.0), 1.0), vec![(0.0107, 7.0), (0.0201, 6.0)]);
+        // no feasible answer: empty, whatever was recorded
+        assert!(merge_trace(vec![(0.1, 3.0)], None, 1.0).is_empty());
+        // feasible answer, nothing recorded: one entry at the end
+        assert_eq!(merge_trace(Vec::new(), Some(2.0), 0.5), vec![(0.5, 2.0)]);
+        // incremental energies a rounding error off the exact answer end at the answer
+        let ev = vec![(0.1, 10.0), (0.2, 4.999_999_999_8), (0.3, 4.999_999_999_7)];
+        assert_eq!(merge_trace(ev, Some(5.0), 1.0), vec![(0.1, 10.0), (0.2, 5.0)]);
     }
 }
