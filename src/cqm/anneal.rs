@@ -22,6 +22,15 @@
 //! * **Team moves** (objectives with negative couplings, e.g. traffic between agents that
 //!   share a pool): one move in 8 shifts a group to another place together with up to 8
 //!   groups coupled to it in its current place.
+//! * **Ejection-chain phase** (assignment-shaped models, e.g. generalized assignment: linear
+//!   objective, every variable in a one-hot group and in exactly one `<=` capacity; see
+//!   [`super::ejection`]): after every annealing cycle each chain improves its best state by
+//!   shift / swap / ejection-chain descent under adaptive capacity penalties (strategic
+//!   oscillation) until 50 weight updates in a row bring no better feasible state (at most
+//!   20 updates without a time limit; up to 4,000 groups). At the start one chain (index
+//!   `1 % chains`) also repairs and improves the Lagrangian relaxation's assignment (each
+//!   group at its least reduced cost) this way (10 updates of patience), so its best is
+//!   a restart source from the first restart on.
 //! * **Restarts**: the run is a sequence of annealing cycles (geometric temperature from hot
 //!   to cold over `sweeps` sweeps); later cycles reheat less and start from the best feasible
 //!   state found so far (even chains: all chains' best, odd chains: their own).
@@ -34,6 +43,7 @@
 
 #![allow(clippy::needless_range_loop)] // index loops over parallel arrays read clearest here
 
+use super::ejection::{self, Assign};
 use super::{Cmp, ConstrainedModel, ConstraintViolation, CqmError, tolerance};
 use crate::rng::Rng;
 use crate::solvers::{SolveContext, StopReason};
@@ -848,6 +858,44 @@ impl Chain {
         }
     }
 
+    /// Ejection-chain phase ([`ejection::improve`]) from the chain's best feasible state
+    /// (or its current one when it has none); keeps the result when it is better.
+    fn intensify(&mut self, a: &Assign, ec: &EcWeights, ctl: &Control, from: Option<&[u8]>) {
+        let from = match (from, &self.best) {
+            (Some(x), _) => x.to_vec(),
+            (None, Some((x, _))) => x.clone(),
+            (None, None) => self.x.clone(),
+        };
+        let stop = || ctl.stopped();
+        let (best, found) = ejection::improve(
+            a,
+            &from,
+            &ec.alpha,
+            &ec.floor,
+            &mut self.rng,
+            ec.rounds,
+            ec.patience,
+            &stop,
+        );
+        if let Some((y, c)) = best
+            && self
+                .best
+                .as_ref()
+                .is_none_or(|(_, bf)| c < *bf - 1e-12 * bf.abs().max(1.0))
+        {
+            let before = self.best.as_ref().map(|b| b.1);
+            for (t, f) in found {
+                if before.is_none_or(|bf| f < bf - 1e-12 * bf.abs().max(1.0)) {
+                    self.trace.push((t, f));
+                    if self.first_feasible.is_none() {
+                        self.first_feasible = Some(t);
+                    }
+                }
+            }
+            self.best = Some((y, c));
+        }
+    }
+
     fn total_violation(&self, p: &Compiled) -> f64 {
         (0..p.vars.len())
             .map(|c| {
@@ -911,6 +959,29 @@ impl Chain {
         true
     }
 }
+
+/// Start weights and budget of the ejection-chain phase.
+#[derive(Clone)]
+struct EcWeights {
+    alpha: Vec<f64>,
+    floor: Vec<f64>,
+    rounds: usize,
+    patience: usize,
+}
+
+/// Largest `jobs x places` the ejection-chain phase takes on (its dense option index).
+const EC_MAX_CELLS: usize = 1 << 20;
+/// Most jobs (one-hot groups) the ejection-chain phase takes on (a descent pass costs
+/// about `jobs^2` move evaluations).
+const EC_MAX_JOBS: usize = 4000;
+/// Weight-update rounds without a better feasible assignment that end an ejection-chain
+/// phase (after each annealing cycle; 10 for the phase that repairs the Lagrangian
+/// assignment at the start).
+const EC_PATIENCE: usize = 50;
+const EC_START_PATIENCE: usize = 10;
+/// Most rounds of one ejection-chain phase without a time limit (with one, the patience
+/// and the limit end it).
+const EC_ROUNDS_UNTIMED: usize = 20;
 
 struct Control<'a> {
     deadline: Option<Instant>,
@@ -978,6 +1049,29 @@ impl CqmSaSolver {
         let lagrange = super::lagrange::lagrangian_bound(m, LAGRANGE_STEPS);
         let rc = lagrange.as_ref().map(|l| l.reduced_costs(m));
         let p = Compiled::new(m, rc.as_deref());
+        // ejection-chain phase for assignment-shaped models: weights start at the
+        // Lagrangian prices (the places are the compiled constraints, in the same order),
+        // never below a tenth of the annealer's start multipliers
+        let assign = Assign::new(m, EC_MAX_CELLS).filter(|_| p.groups.len() <= EC_MAX_JOBS);
+        let ec = assign.as_ref().map(|a| {
+            let floor: Vec<f64> = (0..a.places()).map(|i| LAMBDA_FLOOR * p.lambda0[i]).collect();
+            let alpha = (0..a.places())
+                .map(|i| {
+                    let u = lagrange.as_ref().map_or(0.0, |l| l.multipliers[a.place_constraint(i)]);
+                    u.max(floor[i])
+                })
+                .collect();
+            EcWeights {
+                alpha,
+                floor,
+                rounds: if prm.time_limit.is_some() {
+                    usize::MAX
+                } else {
+                    EC_ROUNDS_UNTIMED
+                },
+                patience: EC_PATIENCE,
+            }
+        });
         if let Some(x) = initial {
             if x.len() != p.n {
                 return Err(CqmError::Param {
@@ -1023,6 +1117,22 @@ impl CqmSaSolver {
             k_hot * p.scale
         };
         let t_cold = k_cold * p.scale;
+        // the Lagrangian relaxation's assignment (each group at its least reduced cost),
+        // repaired and improved by the ejection-chain phase, seeds one chain's best
+        let relaxed: Option<Vec<u8>> = match (&rc, initial) {
+            (Some(rc), None) if assign.is_some() => {
+                let mut x = vec![0u8; p.n];
+                for vs in &p.groups {
+                    let v = *vs
+                        .iter()
+                        .min_by(|&&a, &&b| rc[a as usize].total_cmp(&rc[b as usize]).then(a.cmp(&b)))
+                        .expect("one-hot groups are not empty");
+                    x[v as usize] = 1;
+                }
+                Some(x)
+            }
+            _ => None,
+        };
         let mut epoch = 0usize;
         let stop_reason;
         loop {
@@ -1038,7 +1148,24 @@ impl CqmSaSolver {
             }
             let done: Vec<bool> = chains
                 .par_iter_mut()
-                .map(|ch| ch.cycle(&p, prm.sweeps, hot, t_cold, &ctl))
+                .enumerate()
+                .map(|(i, ch)| {
+                    if epoch == 0
+                        && i == 1 % prm.chains
+                        && let (Some(a), Some(ec), Some(x)) = (&assign, &ec, &relaxed)
+                    {
+                        let start = EcWeights {
+                            patience: EC_START_PATIENCE,
+                            ..ec.clone()
+                        };
+                        ch.intensify(a, &start, &ctl, Some(x));
+                    }
+                    let ok = ch.cycle(&p, prm.sweeps, hot, t_cold, &ctl);
+                    if ok && let (Some(a), Some(ec)) = (&assign, &ec) {
+                        ch.intensify(a, ec, &ctl, None);
+                    }
+                    ok && !ctl.stop.load(Ordering::Relaxed)
+                })
                 .collect();
             epoch += 1;
             if let Some(bf) = chains

@@ -28,6 +28,7 @@
 //! generalized-assignment instances.
 
 mod anneal;
+pub mod ejection;
 pub mod gap;
 pub mod gpu;
 pub mod json;
