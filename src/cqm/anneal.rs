@@ -29,8 +29,8 @@
 //!   oscillation) until 50 weight updates in a row bring no better feasible state (at most
 //!   20 updates without a time limit; up to 4,000 groups). At the start one chain (index
 //!   `1 % chains`) also repairs and improves the Lagrangian relaxation's assignment (each
-//!   group at its least reduced cost) this way (10 updates of patience), so its best is
-//!   a restart source from the first restart on.
+//!   group at its least reduced cost) this way and anneals its first cycle from the result
+//!   at the restart temperature.
 //! * **Restarts**: the run is a sequence of annealing cycles (geometric temperature from hot
 //!   to cold over `sweeps` sweeps); later cycles reheat less and start from the best feasible
 //!   state found so far (even chains: all chains' best, odd chains: their own).
@@ -975,10 +975,9 @@ const EC_MAX_CELLS: usize = 1 << 20;
 /// about `jobs^2` move evaluations).
 const EC_MAX_JOBS: usize = 4000;
 /// Weight-update rounds without a better feasible assignment that end an ejection-chain
-/// phase (after each annealing cycle; 10 for the phase that repairs the Lagrangian
+/// phase (after each annealing cycle, and for the one that repairs the Lagrangian
 /// assignment at the start).
 const EC_PATIENCE: usize = 50;
-const EC_START_PATIENCE: usize = 10;
 /// Most rounds of one ejection-chain phase without a time limit (with one, the patience
 /// and the limit end it).
 const EC_ROUNDS_UNTIMED: usize = 20;
@@ -1150,17 +1149,21 @@ impl CqmSaSolver {
                 .par_iter_mut()
                 .enumerate()
                 .map(|(i, ch)| {
+                    let mut h = hot;
                     if epoch == 0
                         && i == 1 % prm.chains
                         && let (Some(a), Some(ec), Some(x)) = (&assign, &ec, &relaxed)
                     {
-                        let start = EcWeights {
-                            patience: EC_START_PATIENCE,
-                            ..ec.clone()
-                        };
-                        ch.intensify(a, &start, &ctl, Some(x));
+                        // this chain anneals from the repaired relaxation, reheated only
+                        // as much as a restart
+                        ch.intensify(a, ec, &ctl, Some(x));
+                        if let Some((b, _)) = &ch.best {
+                            let b = b.clone();
+                            ch.load(&p, &b);
+                            h = k_re * p.scale;
+                        }
                     }
-                    let ok = ch.cycle(&p, prm.sweeps, hot, t_cold, &ctl);
+                    let ok = ch.cycle(&p, prm.sweeps, h, t_cold, &ctl);
                     if ok && let (Some(a), Some(ec)) = (&assign, &ec) {
                         ch.intensify(a, ec, &ctl, None);
                     }
