@@ -22,6 +22,15 @@
 //! * **Team moves** (objectives with negative couplings, e.g. traffic between agents that
 //!   share a pool): one move in 8 shifts a group to another place together with up to 8
 //!   groups coupled to it in its current place.
+//! * **Ejection-chain phase** (assignment-shaped models, e.g. generalized assignment: linear
+//!   objective, every variable in a one-hot group and in exactly one `<=` capacity; see
+//!   [`super::ejection`]): after every annealing cycle each chain improves its best state by
+//!   shift / swap / ejection-chain descent under adaptive capacity penalties (strategic
+//!   oscillation) until 50 weight updates in a row bring no better feasible state (at most
+//!   20 updates without a time limit; up to 4,000 groups). At the start one chain (index
+//!   `1 % chains`) also repairs and improves the Lagrangian relaxation's assignment (each
+//!   group at its least reduced cost) this way and anneals its first cycle from the result
+//!   at the restart temperature.
 //! * **Restarts**: the run is a sequence of annealing cycles (geometric temperature from hot
 //!   to cold over `sweeps` sweeps); later cycles reheat less and start from the best feasible
 //!   state found so far (even chains: all chains' best, odd chains: their own).
@@ -34,6 +43,7 @@
 
 #![allow(clippy::needless_range_loop)] // index loops over parallel arrays read clearest here
 
+use super::ejection::{self, Assign};
 use super::{Cmp, ConstrainedModel, ConstraintViolation, CqmError, tolerance};
 use crate::rng::Rng;
 use crate::solvers::{SolveContext, StopReason};
@@ -134,6 +144,53 @@ pub struct CqmSolution {
     /// offset included; [`super::lagrange`]), when the objective is linear and the model
     /// has constraints besides its one-hot groups.
     pub bound: Option<f64>,
+    /// Anytime trace: `(seconds since the start, energy)` each time the best feasible
+    /// energy over all chains (minimisation sense, offset included) improved, in time
+    /// order, strictly decreasing. The value in force at time `t` is what the same run
+    /// stopped at `t` would have returned (chains are independent within a cycle).
+    /// Improvements less than [`TRACE_RESOLUTION_S`] apart are folded into one entry at the
+    /// later time (so an entry may be up to that late). The last entry is the answer's
+    /// exact energy when `feasible`; empty when no feasible state was found.
+    pub trace: Vec<(f64, f64)>,
+}
+
+/// Time resolution of [`CqmSolution::trace`], seconds: improvements that fall in the same
+/// window of this length (counted from the start) make one entry.
+pub const TRACE_RESOLUTION_S: f64 = 1e-3;
+
+/// Merges per-chain improvement events `(seconds, energy)` into the running minimum over
+/// all chains (see [`CqmSolution::trace`]); `answer` is the exact energy of the returned
+/// state when it is feasible (it replaces the last value, which the chains track
+/// incrementally), `None` when no feasible state was returned (the trace is then empty);
+/// `end_s` is the time given to the answer when no event was recorded.
+pub(crate) fn merge_trace(mut events: Vec<(f64, f64)>, answer: Option<f64>, end_s: f64) -> Vec<(f64, f64)> {
+    let Some(answer) = answer else {
+        return Vec::new();
+    };
+    events.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    for (t, e) in events {
+        if out.last().is_some_and(|&(_, le)| e >= le) {
+            continue;
+        }
+        match out.last_mut() {
+            Some(last) if (last.0 / TRACE_RESOLUTION_S).floor() == (t / TRACE_RESOLUTION_S).floor() => {
+                *last = (t, e);
+            }
+            _ => out.push((t, e)),
+        }
+    }
+    // The answer is judged on exact energies; entries are the chains' incremental ones
+    // (equal for integer data, within rounding otherwise). Drop entries rounding put at or
+    // below the answer, then end at the answer itself.
+    while out.len() >= 2 && out[out.len() - 2].1 <= answer {
+        out.pop();
+    }
+    match out.last_mut() {
+        Some(last) => last.1 = answer,
+        None => out.push((end_s, answer)),
+    }
+    out
 }
 
 /// The constrained annealer (see the [`cqm`](crate::cqm) module docs).
@@ -361,6 +418,8 @@ struct Chain {
     sweeps: u64,
     cycles: usize,
     first_feasible: Option<Instant>,
+    /// Improvements of `best`: `(when, energy without offset)`.
+    trace: Vec<(Instant, f64)>,
 }
 
 impl Chain {
@@ -395,6 +454,7 @@ impl Chain {
             sweeps: 0,
             cycles: 0,
             first_feasible: None,
+            trace: Vec::new(),
         };
         c.load(p, &x);
         c
@@ -783,17 +843,56 @@ impl Chain {
     }
 
     fn record(&mut self) {
-        if self.nviol == 0 {
-            if self
+        if self.nviol == 0
+            && self
                 .best
                 .as_ref()
                 .is_none_or(|(_, bf)| self.f < *bf - 1e-12 * bf.abs().max(1.0))
-            {
-                self.best = Some((self.x.clone(), self.f));
-            }
+        {
+            self.best = Some((self.x.clone(), self.f));
+            let now = Instant::now();
+            self.trace.push((now, self.f));
             if self.first_feasible.is_none() {
-                self.first_feasible = Some(Instant::now());
+                self.first_feasible = Some(now);
             }
+        }
+    }
+
+    /// Ejection-chain phase ([`ejection::improve`]) from the chain's best feasible state
+    /// (or its current one when it has none); keeps the result when it is better.
+    fn intensify(&mut self, a: &Assign, ec: &EcWeights, ctl: &Control, from: Option<&[u8]>) {
+        let from = match (from, &self.best) {
+            (Some(x), _) => x.to_vec(),
+            (None, Some((x, _))) => x.clone(),
+            (None, None) => self.x.clone(),
+        };
+        let stop = || ctl.stopped();
+        let (best, found) = ejection::improve(
+            a,
+            &from,
+            &ec.alpha,
+            &ec.floor,
+            &mut self.rng,
+            ec.rounds,
+            ec.patience,
+            &stop,
+        );
+        if let Some((y, c)) = best
+            && self
+                .best
+                .as_ref()
+                .is_none_or(|(_, bf)| c < *bf - 1e-12 * bf.abs().max(1.0))
+        {
+            let before = self.best.as_ref().map(|b| b.1);
+            for (t, f) in found {
+                if before.is_none_or(|bf| f < bf - 1e-12 * bf.abs().max(1.0)) {
+                    self.trace.push((t, f));
+                    if self.first_feasible.is_none() {
+                        self.first_feasible = Some(t);
+                    }
+                }
+            }
+            self.best = Some((y, c));
         }
     }
 
@@ -861,6 +960,28 @@ impl Chain {
     }
 }
 
+/// Start weights and budget of the ejection-chain phase.
+#[derive(Clone)]
+struct EcWeights {
+    alpha: Vec<f64>,
+    floor: Vec<f64>,
+    rounds: usize,
+    patience: usize,
+}
+
+/// Largest `jobs x places` the ejection-chain phase takes on (its dense option index).
+const EC_MAX_CELLS: usize = 1 << 20;
+/// Most jobs (one-hot groups) the ejection-chain phase takes on (a descent pass costs
+/// about `jobs^2` move evaluations).
+const EC_MAX_JOBS: usize = 4000;
+/// Weight-update rounds without a better feasible assignment that end an ejection-chain
+/// phase (after each annealing cycle, and for the one that repairs the Lagrangian
+/// assignment at the start).
+const EC_PATIENCE: usize = 50;
+/// Most rounds of one ejection-chain phase without a time limit (with one, the patience
+/// and the limit end it).
+const EC_ROUNDS_UNTIMED: usize = 20;
+
 struct Control<'a> {
     deadline: Option<Instant>,
     target: Option<f64>,
@@ -927,6 +1048,29 @@ impl CqmSaSolver {
         let lagrange = super::lagrange::lagrangian_bound(m, LAGRANGE_STEPS);
         let rc = lagrange.as_ref().map(|l| l.reduced_costs(m));
         let p = Compiled::new(m, rc.as_deref());
+        // ejection-chain phase for assignment-shaped models: weights start at the
+        // Lagrangian prices (the places are the compiled constraints, in the same order),
+        // never below a tenth of the annealer's start multipliers
+        let assign = Assign::new(m, EC_MAX_CELLS).filter(|_| p.groups.len() <= EC_MAX_JOBS);
+        let ec = assign.as_ref().map(|a| {
+            let floor: Vec<f64> = (0..a.places()).map(|i| LAMBDA_FLOOR * p.lambda0[i]).collect();
+            let alpha = (0..a.places())
+                .map(|i| {
+                    let u = lagrange.as_ref().map_or(0.0, |l| l.multipliers[a.place_constraint(i)]);
+                    u.max(floor[i])
+                })
+                .collect();
+            EcWeights {
+                alpha,
+                floor,
+                rounds: if prm.time_limit.is_some() {
+                    usize::MAX
+                } else {
+                    EC_ROUNDS_UNTIMED
+                },
+                patience: EC_PATIENCE,
+            }
+        });
         if let Some(x) = initial {
             if x.len() != p.n {
                 return Err(CqmError::Param {
@@ -972,6 +1116,22 @@ impl CqmSaSolver {
             k_hot * p.scale
         };
         let t_cold = k_cold * p.scale;
+        // the Lagrangian relaxation's assignment (each group at its least reduced cost),
+        // repaired and improved by the ejection-chain phase, seeds one chain's best
+        let relaxed: Option<Vec<u8>> = match (&rc, initial) {
+            (Some(rc), None) if assign.is_some() => {
+                let mut x = vec![0u8; p.n];
+                for vs in &p.groups {
+                    let v = *vs
+                        .iter()
+                        .min_by(|&&a, &&b| rc[a as usize].total_cmp(&rc[b as usize]).then(a.cmp(&b)))
+                        .expect("one-hot groups are not empty");
+                    x[v as usize] = 1;
+                }
+                Some(x)
+            }
+            _ => None,
+        };
         let mut epoch = 0usize;
         let stop_reason;
         loop {
@@ -987,7 +1147,28 @@ impl CqmSaSolver {
             }
             let done: Vec<bool> = chains
                 .par_iter_mut()
-                .map(|ch| ch.cycle(&p, prm.sweeps, hot, t_cold, &ctl))
+                .enumerate()
+                .map(|(i, ch)| {
+                    let mut h = hot;
+                    if epoch == 0
+                        && i == 1 % prm.chains
+                        && let (Some(a), Some(ec), Some(x)) = (&assign, &ec, &relaxed)
+                    {
+                        // this chain anneals from the repaired relaxation, reheated only
+                        // as much as a restart
+                        ch.intensify(a, ec, &ctl, Some(x));
+                        if let Some((b, _)) = &ch.best {
+                            let b = b.clone();
+                            ch.load(&p, &b);
+                            h = k_re * p.scale;
+                        }
+                    }
+                    let ok = ch.cycle(&p, prm.sweeps, h, t_cold, &ctl);
+                    if ok && let (Some(a), Some(ec)) = (&assign, &ec) {
+                        ch.intensify(a, ec, &ctl, None);
+                    }
+                    ok && !ctl.stop.load(Ordering::Relaxed)
+                })
                 .collect();
             epoch += 1;
             if let Some(bf) = chains
@@ -1063,8 +1244,20 @@ impl CqmSaSolver {
         };
         let violations = m.violations(&state);
         let first = chains.iter().filter_map(|c| c.first_feasible).min();
+        let energy = m.energy(&state);
+        let events = chains
+            .iter()
+            .flat_map(|c| c.trace.iter())
+            .map(|&(t, f)| (t.duration_since(start).as_secs_f64(), f + offset))
+            .collect();
+        let trace = merge_trace(
+            events,
+            violations.is_empty().then_some(energy),
+            start.elapsed().as_secs_f64(),
+        );
         Ok(CqmSolution {
-            energy: m.energy(&state),
+            trace,
+            energy,
             objective: m.objective(&state),
             feasible: violations.is_empty(),
             violations,
@@ -1076,5 +1269,44 @@ impl CqmSaSolver {
             stop: stop_reason,
             bound: lagrange.filter(|l| l.valid).map(|l| l.bound),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_trace_keeps_the_running_minimum_over_chains() {
+        // two chains, interleaved in time
+        let ev = vec![
+            (0.010, 50.0),
+            (0.020, 40.0),
+            (0.030, 45.0),
+            (0.015, 48.0),
+            (0.050, 30.0),
+            (0.040, 35.0),
+        ];
+        let t = merge_trace(ev, Some(30.0), 1.0);
+        assert_eq!(
+            t,
+            vec![
+                (0.010, 50.0),
+                (0.015, 48.0),
+                (0.020, 40.0),
+                (0.040, 35.0),
+                (0.050, 30.0)
+            ]
+        );
+        // improvements within one resolution window fold into the later one
+        let ev = vec![(0.0101, 9.0), (0.0104, 8.0), (0.0107, 7.0), (0.0201, 6.0)];
+        assert_eq!(merge_trace(ev, Some(6.0), 1.0), vec![(0.0107, 7.0), (0.0201, 6.0)]);
+        // no feasible answer: empty, whatever was recorded
+        assert!(merge_trace(vec![(0.1, 3.0)], None, 1.0).is_empty());
+        // feasible answer, nothing recorded: one entry at the end
+        assert_eq!(merge_trace(Vec::new(), Some(2.0), 0.5), vec![(0.5, 2.0)]);
+        // incremental energies a rounding error off the exact answer end at the answer
+        let ev = vec![(0.1, 10.0), (0.2, 4.999_999_999_8), (0.3, 4.999_999_999_7)];
+        assert_eq!(merge_trace(ev, Some(5.0), 1.0), vec![(0.1, 10.0), (0.2, 5.0)]);
     }
 }

@@ -28,6 +28,7 @@
 //! generalized-assignment instances.
 
 mod anneal;
+pub mod ejection;
 pub mod gap;
 pub mod gpu;
 pub mod json;
@@ -36,7 +37,8 @@ pub mod lp;
 
 /// The stop reason every solver reports (re-exported: `cqm-sa` has no kinds of its own).
 pub use crate::solvers::StopReason;
-pub use anneal::{CqmSaParams, CqmSaSolver, CqmSolution};
+pub(crate) use anneal::merge_trace;
+pub use anneal::{CqmSaParams, CqmSaSolver, CqmSolution, TRACE_RESOLUTION_S};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -545,7 +547,8 @@ impl ConstrainedModel {
 /// prints it and `qam serve` returns it: `file`, `solver` (`cqm-sa`), sizes, `energy`
 /// (minimisation sense), `objective` (the file's own sense), `sense`, `feasible`,
 /// `violations`, `state`, `seed`, `elapsed_s`, `time_to_feasible_s`, `stop`, `cycles`,
-/// `sweeps`, `params`, `bound` (Lagrangian lower bound on the energy, when the objective is
+/// `sweeps`, `trace` (`[[seconds, objective], ...]`: [`CqmSolution::trace`] with the objective
+/// in the file's own sense), `params`, `bound` (Lagrangian lower bound on the energy, when the objective is
 /// linear) and `auto` when `auto` chose the solver.
 pub fn result_json(
     file: &str,
@@ -574,6 +577,7 @@ pub fn result_json(
         "stop": sol.stop,
         "cycles": sol.cycles,
         "sweeps": sol.sweeps,
+        "trace": sol.trace.iter().map(|&(t, e)| [t, model.to_energy(e)]).collect::<Vec<_>>(),
         "params": {
             "chains": params.chains,
             "sweeps": params.sweeps,

@@ -439,6 +439,7 @@ impl GpuCqmSaSolver {
         let mut spd = (MOVES_PER_BATCH / (prog.units.max(1) * prm.chains)).clamp(1, max_spd);
         eng.init()?;
         let mut first_feasible: Option<f64> = None;
+        let mut trace_events: Vec<(f64, f64)> = Vec::new();
         let mut sweeps_done: u64 = 0;
         let mut cycles = 0usize;
         let interrupted = || ctx.interrupt.is_some_and(|f| f.load(Ordering::Relaxed));
@@ -476,6 +477,9 @@ impl GpuCqmSaSolver {
                 k += count;
                 sweeps_done += (count * prm.chains) as u64;
                 let best = check(&mut first_feasible)?;
+                if let Some(b) = best {
+                    trace_events.push((start.elapsed().as_secs_f64(), b));
+                }
                 if interrupted() {
                     break 'run StopReason::Interrupted;
                 }
@@ -499,8 +503,14 @@ impl GpuCqmSaSolver {
         let states: Vec<Vec<u8>> = eng.chains()?.iter().map(|c| prog.chain_answer(c)).collect();
         let state = pick_answer(m, &states).ok_or_else(|| GpuError::Runtime("no chain state read back".into()))?;
         let violations = m.violations(&state);
+        let energy = m.energy(&state);
         Ok(CqmSolution {
-            energy: m.energy(&state),
+            trace: crate::cqm::merge_trace(
+                trace_events,
+                violations.is_empty().then_some(energy),
+                start.elapsed().as_secs_f64(),
+            ),
+            energy,
             objective: m.objective(&state),
             feasible: violations.is_empty(),
             violations,

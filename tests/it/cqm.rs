@@ -330,3 +330,63 @@ fn target_stops_early_and_initial_state_is_checked() {
     let e = CqmSaSolver::new(params(0)).solve_from(&m, Some(&bad)).unwrap_err();
     assert!(e.to_string().contains("assign_0"), "{e}");
 }
+
+/// Checks the anytime trace of `sol`: times within the run and non-decreasing, energies
+/// strictly decreasing, the last one the answer's energy; empty when infeasible.
+fn check_trace(sol: &qam::cqm::CqmSolution, what: &str) {
+    if !sol.feasible {
+        assert!(
+            sol.trace.is_empty(),
+            "{what}: trace {:?} without a feasible answer",
+            sol.trace
+        );
+        return;
+    }
+    let tr = &sol.trace;
+    assert!(!tr.is_empty(), "{what}: feasible answer, empty trace");
+    for w in tr.windows(2) {
+        assert!(w[0].0 <= w[1].0, "{what}: times go back {w:?}");
+        assert!(w[1].1 < w[0].1, "{what}: energy does not fall {w:?}");
+    }
+    assert!(
+        tr[0].0 >= 0.0 && tr.last().unwrap().0 <= sol.elapsed_s + 1e-9,
+        "{what}: {tr:?}"
+    );
+    assert_eq!(tr.last().unwrap().1, sol.energy, "{what}");
+}
+
+#[test]
+fn anytime_trace_is_a_running_minimum_ending_at_the_answer() {
+    let mut feasible = 0;
+    for seed in 0..12 {
+        let sense = if seed % 2 == 0 {
+            Sense::Maximize
+        } else {
+            Sense::Minimize
+        };
+        let m = random_model(300 + seed, 3, 3, 5, 3, sense);
+        let sol = CqmSaSolver::new(params(seed)).solve(&m).unwrap();
+        feasible += sol.feasible as usize;
+        check_trace(&sol, &format!("random {seed}"));
+    }
+    assert!(feasible >= 4, "too few feasible random instances ({feasible})");
+    // a tight GAP over several cycles and chains: many improvements, merged
+    let m = generate(GapType::D, 60, 6, 3).unwrap().to_model();
+    let sol = CqmSaSolver::new(params(5)).solve(&m).unwrap();
+    check_trace(&sol, "gap D 60x6");
+    assert!(sol.trace.len() >= 2, "{:?}", sol.trace);
+    // the first value is what the run held when it first became feasible
+    assert!(sol.trace[0].0 >= sol.time_to_feasible_s.unwrap() - 1e-9);
+    // more cycles from the same seed: the first cycle's trace is a prefix in values, so the
+    // longer run ends at or below the shorter one
+    let longer = CqmSaSolver::new(CqmSaParams { cycles: 6, ..params(5) })
+        .solve(&m)
+        .unwrap();
+    check_trace(&longer, "gap D 60x6, 6 cycles");
+    assert!(longer.energy <= sol.energy);
+    // infeasible: empty
+    let text = "Minimize\n obj: x + y\nSubject To\n need3: x + y >= 3\nBinary\n x y\nEnd\n";
+    let m = lp::read_str(text, "inf.lp").unwrap();
+    let sol = CqmSaSolver::new(params(1)).solve(&m).unwrap();
+    check_trace(&sol, "infeasible");
+}

@@ -90,6 +90,15 @@ fn maximise_reports_objective_in_the_file_sense_and_infeasible_exits_2() {
     let v = json_line(&out);
     assert_eq!(v["objective"].as_f64().unwrap(), 5.0);
     assert_eq!(v["energy"].as_f64().unwrap(), -5.0);
+    // the anytime trace is in the file's sense: rising objective, ending at the answer
+    let trace = v["trace"].as_array().unwrap();
+    assert!(!trace.is_empty());
+    let pts: Vec<(f64, f64)> = trace
+        .iter()
+        .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+        .collect();
+    assert!(pts.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 < w[1].1), "{pts:?}");
+    assert_eq!(pts.last().unwrap().1, 5.0);
 
     let g = dir.path().join("inf.lp");
     std::fs::write(
@@ -106,6 +115,7 @@ fn maximise_reports_objective_in_the_file_sense_and_infeasible_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     let v = json_line(&out);
     assert_eq!(v["feasible"], false);
+    assert_eq!(v["trace"].as_array().unwrap().len(), 0);
     let viol = &v["violations"][0];
     assert_eq!(viol["constraint"], "need3");
     assert_eq!(viol["sense"], ">=");
