@@ -9,7 +9,10 @@ import concurrent.futures
 import hashlib
 import json
 import os
+import subprocess
 import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def sha256(path):
@@ -66,3 +69,18 @@ def solve_all(cache, path, items, limit, threads, jobs, solve):
 
 def lookup(cache, f, limit, threads):
     return cache[(sha256(f), float(limit), int(threads))]
+
+
+def script(name):
+    """A `solve(file, limit, threads)` for `solve_all` that runs the oracle script `name`
+    (next to this file) on one file and returns its last JSON line."""
+
+    def solve(path, limit, threads):
+        o = subprocess.run([sys.executable, os.path.join(HERE, name), path,
+                            "--time-limit", str(limit), "--threads", str(threads)],
+                           capture_output=True, text=True)
+        if o.returncode != 0 or not o.stdout.strip():
+            raise RuntimeError(f"{name} failed on {path}: {o.stderr.strip()}")
+        return json.loads(o.stdout.strip().splitlines()[-1])
+
+    return solve

@@ -31,13 +31,7 @@ sys.path.insert(0, HERE)
 import oracle_cache  # noqa: E402
 
 
-def run_oracle(path, limit, threads):
-    o = subprocess.run([sys.executable, os.path.join(HERE, "orchestrate_oracle.py"), path,
-                        "--time-limit", str(limit), "--threads", str(threads)],
-                       capture_output=True, text=True)
-    if o.returncode != 0 or not o.stdout.strip():
-        raise RuntimeError(f"oracle failed on {path}: {o.stderr.strip()}")
-    return json.loads(o.stdout.strip().splitlines()[-1])
+run_oracle = oracle_cache.script("orchestrate_oracle.py")
 
 
 def main():

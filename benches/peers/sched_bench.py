@@ -37,13 +37,7 @@ def instance(i, n):
     return tasks, agents, k, d, f
 
 
-def run_oracle(path, limit, threads):
-    orc = subprocess.run([sys.executable, os.path.join(HERE, "sched_oracle.py"), path,
-                          "--time-limit", str(limit), "--threads", str(threads)],
-                         capture_output=True, text=True)
-    if orc.returncode != 0 or not orc.stdout.strip():
-        raise RuntimeError(f"oracle failed on {path}: {orc.stderr.strip()}")
-    return json.loads(orc.stdout.strip().splitlines()[-1])
+run_oracle = oracle_cache.script("sched_oracle.py")
 
 
 def main():
