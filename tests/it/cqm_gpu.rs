@@ -416,13 +416,15 @@ fn gpu_cqm_sa_from_the_command_line_solves_an_lp_file_like_cqm_sa() {
     assert_eq!(v["stop_reason"], "target");
     assert_eq!(v["energy"].as_f64().unwrap(), opt);
     assert!(v["elapsed_s"].as_f64().unwrap() < 30.0);
-    // --time-limit alone: cycles repeat until the limit, whole dispatches only
+    // --time-limit alone: cycles repeat until the limit, whole dispatches only (a cycle of
+    // 50 sweeps on this model takes milliseconds, so more than one runs in 1 s however
+    // loaded the machine is; the count itself depends on the machine and is not asserted)
     let out = solve(&[
         fs,
         "--solver",
         "gpu-cqm-sa",
         "--time-limit",
-        "0.5",
+        "1",
         "--sweeps",
         "50",
         "-q",
@@ -432,8 +434,8 @@ fn gpu_cqm_sa_from_the_command_line_solves_an_lp_file_like_cqm_sa() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v = json_line(&out);
     assert_eq!(v["stop_reason"], "time_limit");
-    assert!(v["cycles"].as_u64().unwrap() > 10, "{v}");
-    assert!(v["elapsed_s"].as_f64().unwrap() >= 0.5);
+    assert!(v["cycles"].as_u64().unwrap() > 1, "{v}");
+    assert!(v["elapsed_s"].as_f64().unwrap() >= 1.0);
     // flags gpu-cqm-sa does not use are refused, naming the flag and the solver
     let out = solve(&[fs, "--solver", "gpu-cqm-sa", "--replicas", "4"]);
     assert_eq!(out.status.code(), Some(2));
