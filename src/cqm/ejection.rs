@@ -478,10 +478,7 @@ impl<'a> Search<'a> {
         let mut order: Vec<u32> = (0..n as u32).collect();
         let mut applied = 0;
         loop {
-            for i in (1..n).rev() {
-                let k = rng.below(i as u64 + 1) as usize;
-                order.swap(i, k);
-            }
+            rng.shuffle(&mut order);
             let mut improved = false;
             for (idx, &j) in order.iter().enumerate() {
                 if idx % 64 == 63 && stop() {
