@@ -37,7 +37,7 @@ pub use pa::{PaParams, PaSolver};
 // tests/it/gpu_anneal_kernels.rs; not part of the supported API.
 #[doc(hidden)]
 pub use pa::systematic_resample;
-pub use portfolio::{PortfolioParams, PortfolioSolver};
+pub use portfolio::{DECOMPOSABLE_CUT, PortfolioParams, PortfolioSolver, partition_cut_fraction};
 /// The annealing kernels below the solvers, public only for the rate example
 /// (examples/colour_rate.rs) and the kernel checks in tests/it/anytime_colour.rs; not part
 /// of the supported API (use [`SaSolver`], which picks the kernel).
