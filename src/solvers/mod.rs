@@ -47,7 +47,7 @@ pub mod kernels {
     pub use super::colour::ColourAnnealer;
     pub use super::sa::{COLOUR_ANYTIME_MIN_VARIABLES, colour_pays};
 }
-pub use pt::{PtParams, PtSolver, tempering_beta_range};
+pub use pt::{PtParams, PtSolver, planned_replicas, tempering_beta_range};
 pub use sa::{SaParams, SaSolver};
 pub use schedule::{BetaSchedule, ScheduleKind, default_beta_range};
 

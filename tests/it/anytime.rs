@@ -399,6 +399,43 @@ fn pt_keeps_its_limit_within_an_exchange_round() {
     );
 }
 
+/// Under a time limit too short to build all the replicas asked for and run a few rounds
+/// (64 replicas of 110,592 spins in 0.1 s), `pt` plans fewer (`replicas_planned` in its
+/// info, the ladder as long as the replicas used), keeps its limit and returns a valid
+/// state; with time enough it keeps all of them.
+#[test]
+fn pt_plans_fewer_replicas_when_they_would_not_fit_the_budget() {
+    let p = frustrated_loops(3, 110_592, 0.2, 2).unwrap();
+    let model = &p.problem.model;
+    let solver = PtSolver::default();
+    assert_eq!(solver.params.num_replicas, 64);
+    let limit = 0.1;
+    let t = Instant::now();
+    let set = solver.solve_with(model, &timed(limit, TimeBudget::Plan)).unwrap();
+    let elapsed = t.elapsed().as_secs_f64();
+    assert!(elapsed < 2.0 * limit + 1.0, "{elapsed} s for a {limit} s limit");
+    assert_eq!(set.info.stop_reason, Some(StopReason::TimeLimit));
+    let plan = &set.info.extra["replicas_planned"];
+    assert_eq!(plan["asked"], 64, "{plan}");
+    let used = plan["used"].as_u64().unwrap();
+    assert!((2..64).contains(&used), "{plan}");
+    assert_eq!(set.info.params["num_replicas"], used);
+    assert_eq!(set.info.extra["betas"].as_array().unwrap().len() as u64, used);
+    let best = set.first().unwrap();
+    assert!(best.energy >= p.ground_energy - 1e-9);
+    assert_eq!(model.energy(&best.state), best.energy);
+    // A small model under a long limit keeps every replica (and says nothing).
+    let (small, _) = instance();
+    let set = PtSolver::new(PtParams {
+        num_sweeps: 20,
+        ..Default::default()
+    })
+    .solve_with(&small, &timed(30.0, TimeBudget::Single))
+    .unwrap();
+    assert_eq!(set.info.params["num_replicas"], 64);
+    assert!(set.info.extra.get("replicas_planned").is_none());
+}
+
 /// Above `PT_MAX` variables only `sa` races (tempering does not equilibrate there, and the
 /// decomposition never leads at the race's horizon); with a short budget `sa` keeps all of
 /// it (half of the rest holds far fewer than `SPLIT_MIN_SWEEPS` sweeps), and its first
