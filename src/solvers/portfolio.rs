@@ -176,7 +176,9 @@ impl Branch {
 
 impl PortfolioSolver {
     /// Runs `branch` for `slice` seconds from now (never past the overall deadline),
-    /// starting the decomposition from `best`.
+    /// starting the decomposition from `best`. A race run passes the time left as
+    /// `first_limit`: `sa`'s first anneal is cut only by it, and `pt` plans its replicas
+    /// for it.
     #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
@@ -203,11 +205,13 @@ impl PortfolioSolver {
                 ..p.sa.clone()
             })
             .solve_anytime(model, &sub, first_limit),
+            // Tempering's replicas are planned for the time it would get if it won (fewer
+            // for a short race slice would make a race run unlike the exploit run).
             Branch::Pt => PtSolver::new(PtParams {
                 seed: seed(p.pt.seed),
                 ..p.pt.clone()
             })
-            .solve_with(model, &sub),
+            .solve_planned(model, &sub, first_limit),
             Branch::Hierarchical => HierarchicalSolver::new(HierarchicalParams {
                 seed: seed(p.hierarchical.seed),
                 initial_state: best.map(|b| b.state.clone()),

@@ -27,7 +27,7 @@ use crate::model::{Ising, Model, SampleSet, SolveInfo, Timing};
 use crate::rng::Rng;
 use rayon::prelude::*;
 use serde_json::{Value, json};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Parameters of [`PtSolver`].
 #[derive(Clone, Debug, PartialEq)]
@@ -218,9 +218,24 @@ impl Solver for PtSolver {
     /// its best-seen state, so a cut run is never half-annealed); under `Repeat`, complete
     /// runs of `num_sweeps` repeat with new seeds (see [`TimeBudget`](super::TimeBudget)).
     fn solve_with(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
+        self.solve_planned(model, ctx, None)
+    }
+}
+
+impl PtSolver {
+    /// [`Solver::solve_with`], with the replica count planned (see [`planned_replicas`])
+    /// for `plan_budget` instead of the time left: a portfolio's short race run plans for
+    /// the time it would get if it won, so that the race measures the configuration that
+    /// would run.
+    pub(crate) fn solve_planned(
+        &self,
+        model: &Model,
+        ctx: &SolveContext,
+        plan_budget: Option<Duration>,
+    ) -> Result<SampleSet, SolveError> {
         let p = &self.params;
         if !ctx.anytime() {
-            return self.solve_once(model, ctx);
+            return self.solve_once(model, ctx, plan_budget);
         }
         if ctx.budget == super::TimeBudget::Plan {
             let spp = p.sweeps_per_swap.max(1);
@@ -232,7 +247,7 @@ impl Solver for PtSolver {
                 budget: super::TimeBudget::Single,
                 ..*ctx
             };
-            return PtSolver::new(q).solve_once(model, &sub);
+            return PtSolver::new(q).solve_once(model, &sub, plan_budget);
         }
         let plan = super::anytime::Plan {
             base_sweeps: p.num_sweeps,
@@ -250,7 +265,7 @@ impl Solver for PtSolver {
                 },
                 ..p.clone()
             };
-            PtSolver::new(q).solve_once(model, sub)
+            PtSolver::new(q).solve_once(model, sub, plan_budget)
         })?;
         set.info.seed = Some(p.seed);
         Ok(set)
@@ -258,8 +273,14 @@ impl Solver for PtSolver {
 }
 
 impl PtSolver {
-    /// One tempering run of `num_sweeps` (cut short when `ctx` says stop).
-    fn solve_once(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
+    /// One tempering run of `num_sweeps` (cut short when `ctx` says stop); under a time
+    /// limit, the replicas are planned for `plan_budget` (default: the time left).
+    fn solve_once(
+        &self,
+        model: &Model,
+        ctx: &SolveContext,
+        plan_budget: Option<Duration>,
+    ) -> Result<SampleSet, SolveError> {
         let t0 = Instant::now();
         let p = &self.params;
         let n = model.num_variables();
@@ -304,7 +325,8 @@ impl PtSolver {
             && betas.len() > MIN_PLANNED_REPLICAS
         {
             let asked = betas.len();
-            let budget = limit.saturating_sub(ctx.start.unwrap_or(t0).elapsed()).as_secs_f64();
+            let left = limit.saturating_sub(ctx.start.unwrap_or(t0).elapsed());
+            let budget = plan_budget.unwrap_or(left).as_secs_f64();
             let b = (chains * asked).min(rayon::current_num_threads().max(1));
             let t = Instant::now();
             walkers = (0..b).into_par_iter().map(new_walker).collect();
