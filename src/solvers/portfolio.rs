@@ -9,7 +9,8 @@
 //! 0. **Decomposable models go to the decomposition whole**: up to [`PT_MAX`] variables,
 //!    when the decomposition's level-0 partition cuts at most [`DECOMPOSABLE_CUT`] of the
 //!    coupling weight ([`partition_cut_fraction`], `info.extra["cut_fraction"]`),
-//!    `hierarchical` gets the whole budget and nothing races. Measured (2 threads, 1 and
+//!    `hierarchical` gets the whole budget with its own seed (the run `--solver
+//!    hierarchical` would do) and nothing races. Measured (2 threads, 1 and
 //!    10 s, and 60 s where run): on every such model tried (the G-set tori G57, G62, G72,
 //!    G77, G81 and the 27,000-spin 3D frustrated loops) `hierarchical` alone ends ahead of
 //!    `sa` and `pt` at every budget, and the race only cost it time (fl27k at 10 s: the
@@ -176,7 +177,8 @@ impl Branch {
 
 impl PortfolioSolver {
     /// Runs `branch` for `slice` seconds from now (never past the overall deadline),
-    /// starting the decomposition from `best`. A race run passes the time left as
+    /// starting the decomposition from `best`, with the branch's seed derived from
+    /// `round` (its own seed when `None`). A race run passes the time left as
     /// `first_limit`: `sa`'s first anneal is cut only by it, and `pt` plans its replicas
     /// for it.
     #[allow(clippy::too_many_arguments)]
@@ -187,7 +189,7 @@ impl PortfolioSolver {
         ctx: &SolveContext,
         slice: Duration,
         best: Option<&Sample>,
-        round: u64,
+        round: Option<u64>,
         first_limit: Option<Duration>,
     ) -> Result<SampleSet, SolveError> {
         let p = &self.params;
@@ -198,7 +200,7 @@ impl PortfolioSolver {
             budget: TimeBudget::Plan,
             ..*ctx
         };
-        let seed = |s: u64| crate::rng::derive_seed(s, round);
+        let seed = |s: u64| round.map_or(s, |r| crate::rng::derive_seed(s, r));
         match branch {
             Branch::Sa => SaSolver::new(SaParams {
                 seed: seed(p.sa.seed),
@@ -337,7 +339,7 @@ impl Solver for PortfolioSolver {
                 let t = Instant::now();
                 // `sa`'s first anneal is cut only by the whole budget: a slice too short
                 // for it (a million spins) would return a state cut after a few sweeps.
-                let set = self.run(branch, model, ctx, slice, None, runs, Some(remaining()))?;
+                let set = self.run(branch, model, ctx, slice, None, Some(runs), Some(remaining()))?;
                 runs += 1;
                 longest = longest.max(t.elapsed());
                 let e = set.first().map_or(f64::INFINITY, |s| s.energy);
@@ -409,7 +411,10 @@ impl Solver for PortfolioSolver {
             // annealers start afresh (their anneals are not cut into pieces).
             let best = rows.first().cloned();
             let t = Instant::now();
-            let set = self.run(branch, model, ctx, slice, best.as_ref(), runs, None)?;
+            // A decomposable model's single run is `hierarchical` with its own seed: the
+            // same run as `--solver hierarchical`.
+            let round = (!decomposable).then_some(runs);
+            let set = self.run(branch, model, ctx, slice, best.as_ref(), round, None)?;
             runs += 1;
             let e = set.first().map_or(f64::INFINITY, |s| s.energy);
             log.push(
