@@ -71,7 +71,7 @@ pub const SPLIT_MIN_SWEEPS: f64 = 1000.0;
 /// A model is "decomposable" when the decomposition's partition cuts at most this share
 /// of the coupling weight (level 0 of its hierarchy, clusters of 1,000). Measured: G81
 /// (2D torus) 4.5%, 3D frustrated loops 3.6%; G70 11.5%, G55 38%, G22 40%. Up to
-/// [`PT_MAX`] variables such a model goes to `hierarchical` whole, without a race (see
+/// `PT_MAX` (100,000) variables such a model goes to `hierarchical` whole, without a race (see
 /// the module docs: the decomposition led every budget on every such model measured).
 pub const DECOMPOSABLE_CUT: f64 = 0.08;
 

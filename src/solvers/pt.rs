@@ -544,11 +544,11 @@ pub const PLAN_SHARE: f64 = 0.5;
 pub const MIN_PLANNED_REPLICAS: usize = 2;
 
 /// Replicas per chain that a time budget holds: the most, up to `asked`, such that
-/// `chains` chains of them can be built and each replica swept [`PLAN_SWEEPS`] times
-/// within [`PLAN_SHARE`] of `budget_s` seconds, given the measured wall time
+/// `chains` chains of them can be built and each replica swept `PLAN_SWEEPS` (8) times
+/// within `PLAN_SHARE` (1/2) of `budget_s` seconds, given the measured wall time
 /// per replica to build one (`build_s`: random state, local fields) and to sweep it once
 /// (`sweep_s`), both measured with every thread busy; at least
-/// [`MIN_PLANNED_REPLICAS`] (or `asked`, if smaller). A million spins on 2 cores (about
+/// `MIN_PLANNED_REPLICAS` (2) (or `asked`, if smaller). A million spins on 2 cores (about
 /// 8 ms and 16 ms per replica) at 1 s: 3 replicas; at 10 s: 36; at 60 s: all 64.
 /// Non-finite or non-positive measurements leave `asked`.
 pub fn planned_replicas(asked: usize, chains: usize, budget_s: f64, build_s: f64, sweep_s: f64) -> usize {
