@@ -11,7 +11,8 @@
 #              into $WORK on first use)          (default "G22 G55 G70 G81 fl27k fl1m")
 # Environment: QAM (binary, default target/release/qam), DATA (default
 # /work/shared/data), WORK (generated instances, default /tmp/qam-bench-anytime),
-# THREADS (RAYON_NUM_THREADS, default 2).
+# THREADS (RAYON_NUM_THREADS, default 2), SEEDS (space-separated --seed values, one row
+# each, default "1"; the seed is appended to the detail column when more than one).
 set -euo pipefail
 QAM=${QAM:-target/release/qam}
 DATA=${DATA:-/work/shared/data}
@@ -20,6 +21,7 @@ export RAYON_NUM_THREADS=${THREADS:-2}
 BUDGETS=${1:-"1 10 60"}
 SOLVERS=${2:-"auto sa pt hierarchical"}
 INSTANCES=${3:-"G22 G55 G70 G81 fl27k fl1m"}
+SEEDS=${SEEDS:-1}
 mkdir -p "$WORK"
 file_of() {
     case "$1" in
@@ -35,8 +37,9 @@ for inst in $INSTANCES; do
     f=$(file_of "$inst")
     for t in $BUDGETS; do
         for s in $SOLVERS; do
-            "$QAM" solve "$f" --solver "$s" --time-limit "$t" --seed 1 --output json -q |
-                python3 -c '
+            for seed in $SEEDS; do
+                "$QAM" solve "$f" --solver "$s" --time-limit "$t" --seed "$seed" --output json -q |
+                    python3 -c '
 import csv, json, sys
 inst, t, data = sys.argv[1], sys.argv[2], sys.argv[3]
 v = json.loads(sys.stdin.readline())
@@ -47,8 +50,11 @@ else:
     best = {r["instance"]: float(r["best_known_cut"]) for r in csv.DictReader(open(data + "/gset/best_known.csv"))}
     q = "%.3f%%" % (100 * v["cut"] / best[inst])
 detail = v.get("winner") or ""
+if len(sys.argv[4].split()) > 1:
+    detail = ("%s seed=%s" % (detail, v["seed"])).strip()
 print("%-7s %6s %-13s %12.0f %10s %9.2f %-11s %s" % (inst, t, v["solver"], v["energy"], q, v["elapsed_s"], v["stop_reason"], detail))
-' "$inst" "$t" "$DATA"
+' "$inst" "$t" "$DATA" "$SEEDS"
+            done
         done
     done
 done

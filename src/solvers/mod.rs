@@ -37,7 +37,7 @@ pub use pa::{PaParams, PaSolver};
 // tests/it/gpu_anneal_kernels.rs; not part of the supported API.
 #[doc(hidden)]
 pub use pa::systematic_resample;
-pub use portfolio::{PortfolioParams, PortfolioSolver};
+pub use portfolio::{DECOMPOSABLE_CUT, PortfolioParams, PortfolioSolver, partition_cut_fraction};
 /// The annealing kernels below the solvers, public only for the rate example
 /// (examples/colour_rate.rs) and the kernel checks in tests/it/anytime_colour.rs; not part
 /// of the supported API (use [`SaSolver`], which picks the kernel).
@@ -47,7 +47,7 @@ pub mod kernels {
     pub use super::colour::ColourAnnealer;
     pub use super::sa::{COLOUR_ANYTIME_MIN_VARIABLES, colour_pays};
 }
-pub use pt::{PtParams, PtSolver, tempering_beta_range};
+pub use pt::{PtParams, PtSolver, planned_replicas, tempering_beta_range};
 pub use sa::{SaParams, SaSolver};
 pub use schedule::{BetaSchedule, ScheduleKind, default_beta_range};
 

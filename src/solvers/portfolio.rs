@@ -6,6 +6,16 @@
 //! time budget `T` on a few cores, where branches that run side by side would only halve
 //! each other's speed:
 //!
+//! 0. **Decomposable models go to the decomposition whole**: up to [`PT_MAX`] variables,
+//!    when the decomposition's level-0 partition cuts at most [`DECOMPOSABLE_CUT`] of the
+//!    coupling weight ([`partition_cut_fraction`], `info.extra["cut_fraction"]`),
+//!    `hierarchical` gets the whole budget with its own seed (the run `--solver
+//!    hierarchical` would do) and nothing races. Measured (2 threads, 1 and
+//!    10 s, and 60 s where run): on every such model tried (the G-set tori G57, G62, G72,
+//!    G77, G81 and the 27,000-spin 3D frustrated loops) `hierarchical` alone ends ahead of
+//!    `sa` and `pt` at every budget, and the race only cost it time (fl27k at 10 s: the
+//!    race's 0.5 s runs of `sa` and `hierarchical` tie, and the annealer that wins by a
+//!    few units ends 0.3-0.4 points behind).
 //! 1. **Race** (every run from scratch with a fresh seed, so that they compare fairly; a
 //!    run that overruns its slice, such as a first anneal on a huge model, lengthens the
 //!    slices of the next ones to match, up to [`MAX_STRETCH`] slices). Round 1: each
@@ -22,16 +32,11 @@
 //! 2. **Exploit**: the winner of round 2 gets the rest of the time. The decomposition
 //!    continues from the best state any run found (the shared state); the annealers
 //!    start afresh, so that their longer anneals are not cut into pieces, and the best
-//!    rows of every run are kept. Two exceptions, both where the decomposition overtakes
-//!    annealing later than the race can see:
-//!    - on a model the partition cuts well ([`DECOMPOSABLE_CUT`]) where the race's
-//!      `hierarchical` run did not get past its first round (G81 at 1 s), one improving
-//!      round from its state runs within `1 / ROUNDS_TO_PAY` of the time left; when it
-//!      completes, the decomposition gets the rest, from the shared best state;
-//!    - above [`PT_MAX`] variables (where only `sa` races), when half of the rest still
-//!      holds a long anneal ([`SPLIT_MIN_SWEEPS`] at `sa`'s measured rate), `sa` gets
-//!      half and the decomposition the other half from the shared best state; with less
-//!      time `sa` gets all of it.
+//!    rows of every run are kept. One exception, where the decomposition overtakes
+//!    annealing later than the race can see: above [`PT_MAX`] variables (where only `sa`
+//!    races), when half of the rest still holds a long anneal ([`SPLIT_MIN_SWEEPS`] at
+//!    `sa`'s measured rate), `sa` gets half and the decomposition the other half from the
+//!    shared best state; with less time `sa` gets all of it.
 //!
 //! The result holds the best `num_reads` rows of every run; `info.extra["portfolio"]` lists
 //! each run (branch, seconds, best energy) and `info.extra["winner"]` the exploited branch
@@ -40,7 +45,7 @@
 //! portfolio runs `sa` once.
 
 use super::{ExactSolver, PtParams, PtSolver, SaParams, SaSolver, SolveContext, SolveError, Solver, TimeBudget};
-use crate::decompose::{HierarchicalParams, HierarchicalSolver};
+use crate::decompose::{Graph, HierarchicalParams, HierarchicalSolver, PartitionParams, partition};
 use crate::model::{Model, Sample, SampleSet, SolveInfo, StopReason};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -65,17 +70,10 @@ pub const SPLIT_MIN_SWEEPS: f64 = 1000.0;
 
 /// A model is "decomposable" when the decomposition's partition cuts at most this share
 /// of the coupling weight (level 0 of its hierarchy, clusters of 1,000). Measured: G81
-/// (2D torus) 4.5%, 3D frustrated loops 3.6%; G70 11.5%, G55 38%, G22 40%. When the race's
-/// decomposition run on such a model did not get past its first round, the race cannot
-/// judge it and the decomposition gets the rest of the time.
+/// (2D torus) 4.5%, 3D frustrated loops 3.6%; G70 11.5%, G55 38%, G22 40%. Up to
+/// `PT_MAX` (100,000) variables such a model goes to `hierarchical` whole, without a race (see
+/// the module docs: the decomposition led every budget on every such model measured).
 pub const DECOMPOSABLE_CUT: f64 = 0.08;
-
-/// An unjudged decomposition (see [`DECOMPOSABLE_CUT`]) gets the rest of the time only
-/// when at least this many of its improving rounds fit in it: one round from its race
-/// state must complete within `1 / ROUNDS_TO_PAY` of the time left. G81 at 1 s (a round
-/// takes 0.03-0.06 s) yes; the 27,000-spin frustrated loops at 1 s (0.13-0.27 s per round,
-/// and `sa` is better there at 1 s) no.
-pub const ROUNDS_TO_PAY: f64 = 8.0;
 
 /// A race run that overran its slice lengthens the slices of the runs after it to its
 /// own length, up to this many slices.
@@ -96,18 +94,28 @@ fn sweep_rate(set: &SampleSet, took: Duration) -> Option<f64> {
     (sweeps > 0 && secs > 0.0).then(|| sweeps as f64 / secs)
 }
 
-/// True when a decomposition run reported at most its first round (no round that could
-/// improve on it) on a model whose partition cuts at most [`DECOMPOSABLE_CUT`] of the
-/// coupling weight.
-fn hierarchical_unjudged(set: &SampleSet) -> bool {
-    let x = &set.info.extra;
-    let rounds = x.get("rounds").and_then(|v| v.as_u64()).unwrap_or(0);
-    let cut = x
-        .get("levels")
-        .and_then(|l| l.get(0))
-        .and_then(|l| l.get("cut_fraction"))
-        .and_then(|c| c.as_f64());
-    rounds <= 1 && cut.is_some_and(|c| c <= DECOMPOSABLE_CUT)
+/// Share of the coupling weight (`|J_ij|`) that the decomposition's level-0 partition of
+/// `model` cuts, with the cluster size, partitioner and seed of `params` (the partition
+/// `hierarchical` would start from; see [`DECOMPOSABLE_CUT`]). `None` when the model has
+/// at most one cluster's worth of variables (nothing to partition). Costs one multilevel
+/// partition (about 0.02 s for 27,000 variables).
+pub fn partition_cut_fraction(model: &Model, params: &HierarchicalParams) -> Result<Option<f64>, SolveError> {
+    let cap = HierarchicalSolver::new(params.clone()).cluster_size();
+    if model.num_variables() <= cap {
+        return Ok(None);
+    }
+    let graph = Graph::from_couplings(model.to_ising().j());
+    let p = partition(
+        &graph,
+        &PartitionParams {
+            max_cluster_size: cap,
+            method: params.method,
+            seed: crate::rng::derive_seed(params.seed, 0),
+            refine_passes: 4,
+        },
+    )
+    .map_err(SolveError::from)?;
+    Ok(Some(p.stats(&graph).cut_fraction))
 }
 
 /// Parameters of [`PortfolioSolver`].
@@ -169,7 +177,10 @@ impl Branch {
 
 impl PortfolioSolver {
     /// Runs `branch` for `slice` seconds from now (never past the overall deadline),
-    /// starting the decomposition from `best`.
+    /// starting the decomposition from `best`, with the branch's seed derived from
+    /// `round` (its own seed when `None`). A race run passes the time left as
+    /// `first_limit`: `sa`'s first anneal is cut only by it, and `pt` plans its replicas
+    /// for it.
     #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
@@ -178,7 +189,7 @@ impl PortfolioSolver {
         ctx: &SolveContext,
         slice: Duration,
         best: Option<&Sample>,
-        round: u64,
+        round: Option<u64>,
         first_limit: Option<Duration>,
     ) -> Result<SampleSet, SolveError> {
         let p = &self.params;
@@ -189,18 +200,20 @@ impl PortfolioSolver {
             budget: TimeBudget::Plan,
             ..*ctx
         };
-        let seed = |s: u64| crate::rng::derive_seed(s, round);
+        let seed = |s: u64| round.map_or(s, |r| crate::rng::derive_seed(s, r));
         match branch {
             Branch::Sa => SaSolver::new(SaParams {
                 seed: seed(p.sa.seed),
                 ..p.sa.clone()
             })
             .solve_anytime(model, &sub, first_limit),
+            // Tempering's replicas are planned for the time it would get if it won (fewer
+            // for a short race slice would make a race run unlike the exploit run).
             Branch::Pt => PtSolver::new(PtParams {
                 seed: seed(p.pt.seed),
                 ..p.pt.clone()
             })
-            .solve_with(model, &sub),
+            .solve_planned(model, &sub, first_limit),
             Branch::Hierarchical => HierarchicalSolver::new(HierarchicalParams {
                 seed: seed(p.hierarchical.seed),
                 initial_state: best.map(|b| b.state.clone()),
@@ -281,6 +294,14 @@ impl Solver for PortfolioSolver {
             }
         }
         let split_possible = n > PT_MAX && n > cluster;
+        // A model the decomposition cuts well (up to PT_MAX variables) goes to it whole:
+        // no race (see DECOMPOSABLE_CUT).
+        let cut = if n <= PT_MAX {
+            partition_cut_fraction(model, &p.hierarchical)?
+        } else {
+            None
+        };
+        let decomposable = cut.is_some_and(|c| c <= DECOMPOSABLE_CUT);
         let mut rows: Vec<Sample> = Vec::new();
         let mut log = Vec::new();
         let mut reason = StopReason::TimeLimit;
@@ -292,19 +313,13 @@ impl Solver for PortfolioSolver {
         // budget's, where the ranking of annealing and decomposition is often the reverse
         // of the first one's), then the exploit phase.
         let probe = limit.mul_f64(p.probe_share);
-        let mut entrants = branches.clone();
+        let mut entrants = if decomposable { Vec::new() } else { branches.clone() };
         let mut longest = Duration::ZERO;
         let mut runs = 0u64;
         let mut exploit: Vec<(Branch, Option<Duration>)> = Vec::new();
         let mut stopped = false;
         // (branch, round, seconds, energy) of every race run.
         let mut history: Vec<(Branch, usize, f64, f64)> = Vec::new();
-        // The decomposition's race run could not show one improving round on a model it
-        // cuts well (see DECOMPOSABLE_CUT).
-        let mut unjudged = false;
-        // One improving round of an unjudged decomposition completed within
-        // 1 / ROUNDS_TO_PAY of the time left after its race run.
-        let mut rounds_fit = false;
         // Sweeps per second of `sa`'s first race run (its planned anneals, one after the
         // other).
         let mut sa_rate: Option<f64> = None;
@@ -324,18 +339,12 @@ impl Solver for PortfolioSolver {
                 let t = Instant::now();
                 // `sa`'s first anneal is cut only by the whole budget: a slice too short
                 // for it (a million spins) would return a state cut after a few sweeps.
-                let set = self.run(branch, model, ctx, slice, None, runs, Some(remaining()))?;
+                let set = self.run(branch, model, ctx, slice, None, Some(runs), Some(remaining()))?;
                 runs += 1;
                 longest = longest.max(t.elapsed());
                 let e = set.first().map_or(f64::INFINITY, |s| s.energy);
-                let mut unjudged_state = None;
-                match branch {
-                    Branch::Sa if r == 0 => sa_rate = sweep_rate(&set, t.elapsed()),
-                    Branch::Hierarchical if r == 0 && hierarchical_unjudged(&set) => {
-                        unjudged = true;
-                        unjudged_state = set.first().map(|s| s.state.clone());
-                    }
-                    _ => {}
+                if branch == Branch::Sa && r == 0 {
+                    sa_rate = sweep_rate(&set, t.elapsed());
                 }
                 log.push(json!({"branch": branch.name(), "seconds": t.elapsed().as_secs_f64(), "energy": e, "phase": format!("race {}", r + 1)}));
                 scores.push((branch, e));
@@ -345,41 +354,6 @@ impl Solver for PortfolioSolver {
                     reason = why;
                     stopped = true;
                     break 'race;
-                }
-                if let Some(state) = unjudged_state {
-                    // The slice ended inside the decomposition's first round: run one
-                    // improving round from its state, within 1 / ROUNDS_TO_PAY of the
-                    // time left: if it completes, that many rounds fit in the rest.
-                    let cap = remaining().div_f64(ROUNDS_TO_PAY);
-                    if cap.is_zero() {
-                        stopped = true;
-                        break 'race;
-                    }
-                    let t = Instant::now();
-                    let sub = SolveContext {
-                        progress: None,
-                        start: Some(t),
-                        time_limit: Some(cap),
-                        budget: TimeBudget::Plan,
-                        ..*ctx
-                    };
-                    let set = HierarchicalSolver::new(HierarchicalParams {
-                        seed: crate::rng::derive_seed(p.hierarchical.seed, runs),
-                        initial_state: Some(state),
-                        max_rounds: 2,
-                        patience: u64::MAX,
-                        ..p.hierarchical.clone()
-                    })
-                    .solve_with(model, &sub)?;
-                    runs += 1;
-                    rounds_fit = set.info.stop_reason == Some(StopReason::MaxRounds);
-                    let e = set.first().map_or(f64::INFINITY, |s| s.energy);
-                    log.push(json!({"branch": "hierarchical", "seconds": t.elapsed().as_secs_f64(), "energy": e, "phase": "race 1 (one round)"}));
-                    if let Some(why) = self.absorb(&mut rows, set, keep, ctx, start, &mut time_to_target) {
-                        reason = why;
-                        stopped = true;
-                        break 'race;
-                    }
                 }
             }
             if r == 1 {
@@ -412,15 +386,12 @@ impl Solver for PortfolioSolver {
                 break;
             }
         }
-        if !stopped && let Some(&winner) = entrants.first() {
+        if decomposable {
+            exploit.push((Branch::Hierarchical, None));
+        } else if !stopped && let Some(&winner) = entrants.first() {
             let half = remaining() / 2;
             let long_enough = sa_rate.is_some_and(|r| r * half.as_secs_f64() >= SPLIT_MIN_SWEEPS);
-            if winner != Branch::Hierarchical && unjudged && rounds_fit {
-                // The race was too short to see the decomposition's rounds on a model it
-                // cuts well (G81 at 1 s: its first round outlasts the slice), and many of
-                // its rounds fit in the rest: it gets the rest, from the shared best state.
-                exploit.push((Branch::Hierarchical, None));
-            } else if winner == Branch::Sa && split_possible && long_enough {
+            if winner == Branch::Sa && split_possible && long_enough {
                 // Huge models: decomposition overtakes annealing after the race's
                 // horizon, so the annealer gets half of the rest and the decomposition
                 // continues from the shared best state; only when that half still holds
@@ -440,7 +411,10 @@ impl Solver for PortfolioSolver {
             // annealers start afresh (their anneals are not cut into pieces).
             let best = rows.first().cloned();
             let t = Instant::now();
-            let set = self.run(branch, model, ctx, slice, best.as_ref(), runs, None)?;
+            // A decomposable model's single run is `hierarchical` with its own seed: the
+            // same run as `--solver hierarchical`.
+            let round = (!decomposable).then_some(runs);
+            let set = self.run(branch, model, ctx, slice, best.as_ref(), round, None)?;
             runs += 1;
             let e = set.first().map_or(f64::INFINITY, |s| s.energy);
             log.push(
@@ -470,6 +444,7 @@ impl Solver for PortfolioSolver {
         info.params.insert("num_reads".into(), json!(keep));
         info.extra.insert("portfolio".into(), json!(log));
         info.extra.insert("winner".into(), json!(winner));
+        info.extra.insert("cut_fraction".into(), json!(cut));
         info.timing.sampling_s = t0.elapsed().as_secs_f64();
         Ok(SampleSet::new(vartype, n, rows, info))
     }
@@ -488,18 +463,22 @@ mod tests {
         SampleSet::from_states(Vartype::Spin, 2, vec![(vec![1, 1], 0.0)], info)
     }
 
+    /// A 2D lattice is decomposable (clusters of 1,000 on a 100 x 100 torus cut a few
+    /// percent of the couplings: about 4 * 31 / (2 * 1,000) for 31 x 31 blocks); a random
+    /// graph of mean degree 30 is not (any balanced split of a random graph cuts a large
+    /// share); a model that fits one cluster has nothing to partition.
     #[test]
-    fn unjudged_needs_a_model_it_cuts_well_and_no_second_round() {
-        let run = |rounds: u64, cut: f64| {
-            hierarchical_unjudged(&set_with(json!({"rounds": rounds, "levels": [{"cut_fraction": cut}]})))
-        };
-        assert!(run(1, 0.045), "G81-like, stopped in round 0");
-        assert!(!run(3, 0.045), "its rounds were seen");
-        assert!(!run(1, 0.38), "G55-like: the partition cuts too much");
-        assert!(
-            !hierarchical_unjudged(&set_with(json!({"rounds": 1}))),
-            "no levels: no claim"
-        );
+    fn lattices_are_decomposable_random_graphs_are_not() {
+        use crate::generate::{Weights, erdos_renyi, frustrated_loops};
+        let params = HierarchicalParams::default();
+        let lattice = frustrated_loops(2, 10_000, 0.3, 1).unwrap().problem.model;
+        let c = partition_cut_fraction(&lattice, &params).unwrap().unwrap();
+        assert!(c > 0.0 && c <= DECOMPOSABLE_CUT, "{c}");
+        let random = erdos_renyi(3000, 0.01, Weights::PlusMinusOne, 1).unwrap().model;
+        let c = partition_cut_fraction(&random, &params).unwrap().unwrap();
+        assert!(c > 0.3, "{c}");
+        let small = frustrated_loops(2, 900, 0.3, 1).unwrap().problem.model;
+        assert_eq!(partition_cut_fraction(&small, &params).unwrap(), None);
     }
 
     #[test]

@@ -10,6 +10,11 @@
 //! its replicas held at the end of a round. For integer or dyadic weights the Metropolis
 //! test is a table lookup per temperature ([`IntegerAcceptance`]).
 //!
+//! Under a time limit, a geometric ladder gets fewer replicas when building all of them and
+//! a few sweeps of each would not fit in half of the time left ([`planned_replicas`],
+//! measured on the first batch; `info.extra["replicas_planned"]` says so): 64 replicas of
+//! a million spins (680 MB) took longer to set up than a 1 s limit.
+//!
 //! Reproducibility: replica `k` (over all chains) owns RNG stream `k` of the seed, and the
 //! exchanges of chain `c` use stream `chains * replicas + c`; replicas sweep in parallel
 //! (rayon) but never share a stream, so the answer does not depend on the thread count.
@@ -22,14 +27,15 @@ use crate::model::{Ising, Model, SampleSet, SolveInfo, Timing};
 use crate::rng::Rng;
 use rayon::prelude::*;
 use serde_json::{Value, json};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Parameters of [`PtSolver`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct PtParams {
     /// Independent tempering chains; each returns its best-seen state (default 1).
     pub num_chains: usize,
-    /// Temperatures (replicas) per chain (default 64).
+    /// Temperatures (replicas) per chain (default 64; under a time limit too short to build
+    /// and sweep them all, fewer: see [`planned_replicas`]).
     pub num_replicas: usize,
     /// Metropolis sweeps of every replica (default 1000).
     pub num_sweeps: usize,
@@ -212,9 +218,24 @@ impl Solver for PtSolver {
     /// its best-seen state, so a cut run is never half-annealed); under `Repeat`, complete
     /// runs of `num_sweeps` repeat with new seeds (see [`TimeBudget`](super::TimeBudget)).
     fn solve_with(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
+        self.solve_planned(model, ctx, None)
+    }
+}
+
+impl PtSolver {
+    /// [`Solver::solve_with`], with the replica count planned (see [`planned_replicas`])
+    /// for `plan_budget` instead of the time left: a portfolio's short race run plans for
+    /// the time it would get if it won, so that the race measures the configuration that
+    /// would run.
+    pub(crate) fn solve_planned(
+        &self,
+        model: &Model,
+        ctx: &SolveContext,
+        plan_budget: Option<Duration>,
+    ) -> Result<SampleSet, SolveError> {
         let p = &self.params;
         if !ctx.anytime() {
-            return self.solve_once(model, ctx);
+            return self.solve_once(model, ctx, plan_budget);
         }
         if ctx.budget == super::TimeBudget::Plan {
             let spp = p.sweeps_per_swap.max(1);
@@ -226,7 +247,7 @@ impl Solver for PtSolver {
                 budget: super::TimeBudget::Single,
                 ..*ctx
             };
-            return PtSolver::new(q).solve_once(model, &sub);
+            return PtSolver::new(q).solve_once(model, &sub, plan_budget);
         }
         let plan = super::anytime::Plan {
             base_sweeps: p.num_sweeps,
@@ -244,7 +265,7 @@ impl Solver for PtSolver {
                 },
                 ..p.clone()
             };
-            PtSolver::new(q).solve_once(model, sub)
+            PtSolver::new(q).solve_once(model, sub, plan_budget)
         })?;
         set.info.seed = Some(p.seed);
         Ok(set)
@@ -252,8 +273,14 @@ impl Solver for PtSolver {
 }
 
 impl PtSolver {
-    /// One tempering run of `num_sweeps` (cut short when `ctx` says stop).
-    fn solve_once(&self, model: &Model, ctx: &SolveContext) -> Result<SampleSet, SolveError> {
+    /// One tempering run of `num_sweeps` (cut short when `ctx` says stop); under a time
+    /// limit, the replicas are planned for `plan_budget` (default: the time left).
+    fn solve_once(
+        &self,
+        model: &Model,
+        ctx: &SolveContext,
+        plan_budget: Option<Duration>,
+    ) -> Result<SampleSet, SolveError> {
         let t0 = Instant::now();
         let p = &self.params;
         let n = model.num_variables();
@@ -279,20 +306,56 @@ impl PtSolver {
         let ctx = &ctx.without_offset(ising.offset());
         let ising = ising.without_offset();
         let mut betas = self.ladder(&ising)?;
-        let m = betas.len();
         let chains = p.num_chains;
+        let new_walker = |k: usize| {
+            let mut rng = Rng::stream(p.seed, k as u64);
+            let spins = rng.spins(n);
+            Walker {
+                replica: Replica::new(&ising, spins),
+                rng,
+            }
+        };
+        // Under a time limit, a geometric ladder gets fewer replicas when building them
+        // and a few rounds would not fit (see `planned_replicas`): the first batch (one
+        // walker per thread) is built and swept once (a copy, at the hot end) to measure.
+        let mut walkers: Vec<Walker> = Vec::new();
+        let mut planned = None;
+        if let Some(limit) = ctx.time_limit
+            && p.betas.is_none()
+            && betas.len() > MIN_PLANNED_REPLICAS
+        {
+            let asked = betas.len();
+            let left = limit.saturating_sub(ctx.start.unwrap_or(t0).elapsed());
+            let budget = plan_budget.unwrap_or(left).as_secs_f64();
+            let b = (chains * asked).min(rayon::current_num_threads().max(1));
+            let t = Instant::now();
+            walkers = (0..b).into_par_iter().map(new_walker).collect();
+            let build_s = t.elapsed().as_secs_f64() / b as f64;
+            let t = Instant::now();
+            let hot = betas[0];
+            walkers.par_iter().for_each(|w| {
+                let (mut r, mut rng) = (w.replica.clone(), w.rng.clone());
+                r.sweep(&ising, hot, &mut rng);
+            });
+            let sweep_s = t.elapsed().as_secs_f64() / b as f64;
+            let m = planned_replicas(asked, chains, budget, build_s, sweep_s);
+            if m < asked {
+                betas = ladder(&None, p.beta_range, m, &ising)?;
+                walkers.truncate(chains * m);
+                ctx.message(&format!(
+                    "pt: {m} replicas instead of {asked} (building them and {PLAN_SWEEPS} sweeps of each must fit \
+                     in half of the {budget:.2} s left)"
+                ));
+                planned = Some(json!({
+                    "asked": asked, "used": m, "budget_s": budget,
+                    "build_s_per_replica": build_s, "sweep_s_per_replica": sweep_s,
+                }));
+            }
+        }
+        let m = betas.len();
         let total = chains * m;
-        let mut walkers: Vec<Walker> = (0..total)
-            .into_par_iter()
-            .map(|k| {
-                let mut rng = Rng::stream(p.seed, k as u64);
-                let spins = rng.spins(n);
-                Walker {
-                    replica: Replica::new(&ising, spins),
-                    rng,
-                }
-            })
-            .collect();
+        let built = walkers.len();
+        walkers.par_extend((built..total).into_par_iter().map(new_walker));
         // slot_walker[c][t]: walker (index into `walkers`) at temperature t of chain c.
         let mut slot_walker: Vec<Vec<usize>> = (0..chains).map(|c| (0..m).map(|t| c * m + t).collect()).collect();
         // walker_slot[k]: temperature index of walker k.
@@ -453,6 +516,10 @@ impl PtSolver {
             .map(|(&t, &a)| if t == 0 { 0.0 } else { a as f64 / t as f64 })
             .collect();
         info.extra.insert("swap_acceptance".into(), json!(acc));
+        if let Some(v) = planned {
+            // Fewer replicas than asked: the time limit would not fit all of them.
+            info.extra.insert("replicas_planned".into(), v);
+        }
         info.stop_reason = Some(super::anytime::stop_reason(
             time_to_target,
             round_cut || rounds_done < rounds,
@@ -463,6 +530,35 @@ impl PtSolver {
         set.info.timing = Timing::since(t0, t1, t2);
         Ok(set)
     }
+}
+
+/// Sweeps of every replica (exchange rounds, at the default one sweep per round) that
+/// must fit, besides building the replicas, in [`PLAN_SHARE`] of the budget (see
+/// [`planned_replicas`]).
+pub const PLAN_SWEEPS: f64 = 8.0;
+
+/// Share of the time left that building the replicas and [`PLAN_SWEEPS`] sweeps may take.
+pub const PLAN_SHARE: f64 = 0.5;
+
+/// Fewest replicas per chain a time limit leaves (or all, if fewer were asked).
+pub const MIN_PLANNED_REPLICAS: usize = 2;
+
+/// Replicas per chain that a time budget holds: the most, up to `asked`, such that
+/// `chains` chains of them can be built and each replica swept `PLAN_SWEEPS` (8) times
+/// within `PLAN_SHARE` (1/2) of `budget_s` seconds, given the measured wall time
+/// per replica to build one (`build_s`: random state, local fields) and to sweep it once
+/// (`sweep_s`), both measured with every thread busy; at least
+/// `MIN_PLANNED_REPLICAS` (2) (or `asked`, if smaller). A million spins on 2 cores (about
+/// 8 ms and 16 ms per replica) at 1 s: 3 replicas; at 10 s: 36; at 60 s: all 64.
+/// Non-finite or non-positive measurements leave `asked`.
+pub fn planned_replicas(asked: usize, chains: usize, budget_s: f64, build_s: f64, sweep_s: f64) -> usize {
+    let per = chains.max(1) as f64 * (build_s + PLAN_SWEEPS * sweep_s);
+    if !(per.is_finite() && per > 0.0 && budget_s.is_finite()) {
+        return asked;
+    }
+    let fit = (PLAN_SHARE * budget_s.max(0.0) / per).floor();
+    let fit = if fit >= asked as f64 { asked } else { fit as usize };
+    fit.max(MIN_PLANNED_REPLICAS.min(asked))
 }
 
 /// Spin updates between two checks of the time limit within a round (a check reads the
@@ -630,6 +726,31 @@ mod tests {
         assert_eq!(run(100, 3), (20, vec![10, 10, 0, 0]));
         // Nothing stops: every walker does the whole round.
         assert_eq!(run(5000, usize::MAX), (40, vec![10; 4]));
+    }
+
+    #[test]
+    fn replicas_are_planned_to_fit_the_budget() {
+        // Nothing to cut: 64 small replicas fit easily.
+        assert_eq!(planned_replicas(64, 1, 1.0, 1e-5, 2e-5), 64);
+        // A million spins on two cores: 0.5 s / (8 + 8 x 16 ms) = 3.7 -> 3 replicas;
+        // 10 s: 36.8 -> 36; 60 s: all 64.
+        assert_eq!(planned_replicas(64, 1, 1.0, 0.008, 0.016), 3);
+        assert_eq!(planned_replicas(64, 1, 10.0, 0.008, 0.016), 36);
+        assert_eq!(planned_replicas(64, 1, 60.0, 0.008, 0.016), 64);
+        // Chains share the budget.
+        assert_eq!(planned_replicas(64, 3, 10.0, 0.008, 0.016), 12);
+        // Never below two replicas (or what was asked), even with no time left.
+        assert_eq!(planned_replicas(64, 1, 0.0, 0.008, 0.016), MIN_PLANNED_REPLICAS);
+        assert_eq!(planned_replicas(1, 1, 0.0, 0.008, 0.016), 1);
+        // Unusable measurements change nothing.
+        assert_eq!(planned_replicas(64, 1, 1.0, 0.0, 0.0), 64);
+        assert_eq!(planned_replicas(64, 1, f64::INFINITY, 0.008, 0.016), 64);
+        assert_eq!(planned_replicas(64, 1, 1.0, f64::NAN, 0.016), 64);
+        // Monotone in the budget.
+        let counts: Vec<usize> = (1..100)
+            .map(|s| planned_replicas(64, 1, s as f64 * 0.2, 0.008, 0.016))
+            .collect();
+        assert!(counts.windows(2).all(|w| w[0] <= w[1]), "{counts:?}");
     }
 
     #[test]
