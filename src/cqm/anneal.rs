@@ -30,10 +30,11 @@
 //!   20 updates without a time limit; up to 4,000 groups). Swaps and chains move a job only
 //!   to its `max(10, places / 4)` places of least reduced cost (shifts try every place), and
 //!   every infeasible local optimum is also repaired on a copy (the best feasible
-//!   assignment near it is kept). At the start one chain (index `1 % chains`) builds a
-//!   regret-greedy assignment by reduced cost (Martello-Toth), repairs what it overloads,
-//!   improves it this way and anneals its first cycle from the result at the restart
-//!   temperature: a feasible plan within milliseconds on tight instances.
+//!   assignment near it is kept). At the start every chain builds the regret-greedy
+//!   assignment by reduced cost (Martello-Toth), repairs what it overloads, improves it
+//!   this way (each chain with its own random stream) and anneals its first cycle from the
+//!   result at the restart temperature: a feasible plan within milliseconds on tight
+//!   instances, and no chain spends its first cycle annealing from a random state.
 //! * **Restarts**: the run is a sequence of annealing cycles (geometric temperature from hot
 //!   to cold over `sweeps` sweeps); later cycles reheat less and start from the best feasible
 //!   state found so far (even chains: all chains' best, odd chains: their own).
@@ -1126,8 +1127,8 @@ impl CqmSaSolver {
             k_hot * p.scale
         };
         let t_cold = k_cold * p.scale;
-        // the regret-greedy assignment by reduced cost, repaired and improved by the
-        // ejection-chain phase, seeds one chain's best
+        // the regret-greedy assignment by reduced cost, repaired and improved by each
+        // chain's ejection-chain phase, starts every chain
         let greedy_start = rc.as_deref().filter(|_| initial.is_none() && assign.is_some());
         let mut epoch = 0usize;
         let stop_reason;
@@ -1144,14 +1145,12 @@ impl CqmSaSolver {
             }
             let done: Vec<bool> = chains
                 .par_iter_mut()
-                .enumerate()
-                .map(|(i, ch)| {
+                .map(|ch| {
                     let mut h = hot;
                     if epoch == 0
-                        && i == 1 % prm.chains
                         && let (Some(a), Some(ec), Some(rc)) = (&assign, &ec, greedy_start)
                     {
-                        // this chain anneals from the improved greedy assignment, reheated
+                        // every chain anneals from its improved greedy assignment, reheated
                         // only as much as a restart
                         let stop = || ctl.stopped();
                         let (x, _) = ejection::construct(a, rc, &ec.alpha, &mut ch.rng, &stop);
