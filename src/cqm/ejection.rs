@@ -57,7 +57,7 @@ pub const CHAIN_DEPTH: usize = 3;
 /// Most descents of one [`Search::repair`].
 pub const REPAIR_ROUNDS: usize = 100;
 /// Factor on an overloaded place's weight after a repair descent left it overloaded.
-pub const REPAIR_RAISE: f64 = 1.5;
+pub const REPAIR_RAISE: f64 = 2.0;
 /// Continuations kept at each chain level (beam width per level).
 const BEAM: [usize; CHAIN_DEPTH] = [2, 2, 1];
 
@@ -672,26 +672,27 @@ impl<'a> Search<'a> {
     /// no move lowers it or `stop()` says so (asked every 64 jobs); returns the number of
     /// moves applied.
     pub fn descend(&mut self, rng: &mut Rng, stop: &dyn Fn() -> bool) -> usize {
-        self.descend_from(rng, stop, false)
+        self.descend_from(rng, stop, false, true)
     }
 
-    /// Capacity repair: while a place is overloaded, descent on `pcost` under weights no
-    /// lower than the model's repair weight (one unit of overload outweighs the cost range
-    /// of any chain, so the total overload falls first, the cost second), over the moves
-    /// that start at a job in an overloaded place; at a local minimum that is still
-    /// overloaded the weights of the overloaded places rise by [`REPAIR_RAISE`] (breakout)
-    /// and the descent goes on, at most [`REPAIR_ROUNDS`] times. The weights are restored
+    /// Capacity repair: while a place is overloaded, descent on `pcost` over the moves that
+    /// start at a job in an overloaded place (shifts and swaps; ejection chains too once a
+    /// descent moved nothing); at a local minimum that is still overloaded
+    /// the weights of the overloaded places rise by [`REPAIR_RAISE`] (breakout: the cheapest
+    /// relief per unit of overload comes first, and a place's overload may move to places
+    /// that can absorb it) and the descent goes on, at most [`REPAIR_ROUNDS`] times (the
+    /// weights stop rising a million times above the model's repair weight, at which one
+    /// unit of overload outweighs the cost range of any chain). The weights are restored
     /// afterwards. Returns true when the assignment is feasible.
     pub fn repair(&mut self, rng: &mut Rng, stop: &dyn Fn() -> bool) -> bool {
         if self.feasible() {
             return true;
         }
         let saved = self.alpha.clone();
-        for a in &mut self.alpha {
-            *a = a.max(self.a.big);
-        }
+        let mut chains = false;
         for _ in 0..REPAIR_ROUNDS {
-            self.descend_from(rng, stop, true);
+            // shifts and swaps first (cheap); chains once a round moves nothing
+            chains |= self.descend_from(rng, stop, true, chains) == 0;
             if self.feasible() || stop() {
                 break;
             }
@@ -699,7 +700,7 @@ impl<'a> Search<'a> {
             // overload may move to places that can absorb it
             for i in 0..self.a.m {
                 if self.over(i, self.load[i]) {
-                    self.alpha[i] = (self.alpha[i] * REPAIR_RAISE).min(self.a.big * 1e6);
+                    self.alpha[i] = (self.alpha[i].max(self.a.big * 1e-6) * REPAIR_RAISE).min(self.a.big * 1e6);
                 }
             }
         }
@@ -738,8 +739,9 @@ impl<'a> Search<'a> {
     }
 
     /// [`descend`](Self::descend); with `only_over`, moves start only at jobs in
-    /// overloaded places and the descent ends as soon as none is.
-    fn descend_from(&mut self, rng: &mut Rng, stop: &dyn Fn() -> bool, only_over: bool) -> usize {
+    /// overloaded places and the descent ends as soon as none is; without `chains`, shifts
+    /// and swaps only.
+    fn descend_from(&mut self, rng: &mut Rng, stop: &dyn Fn() -> bool, only_over: bool, chains: bool) -> usize {
         let n = self.cur.len();
         let mut order: Vec<u32> = (0..n as u32).collect();
         let mut applied = 0;
@@ -782,7 +784,7 @@ impl<'a> Search<'a> {
                     improved = true;
                 }
             }
-            if !improved {
+            if !improved && chains {
                 if stop() {
                     return applied;
                 }
