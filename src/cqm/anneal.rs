@@ -976,14 +976,14 @@ struct EcWeights {
 /// Largest `jobs x places` the ejection-chain phase takes on (its dense option index).
 const EC_MAX_CELLS: usize = 1 << 20;
 /// Most jobs (one-hot groups) the ejection-chain phase takes on (a descent pass costs
-/// about `jobs^2` move evaluations).
+/// about `jobs * max(10, places / 4) * jobs / places` move evaluations).
 const EC_MAX_JOBS: usize = 4000;
 /// Fewest places per job a swap or an ejection chain tries ([`Assign::rank`]: a job's
 /// places of least reduced cost; a quarter of the places when that is more).
 const EC_NEAR: usize = 10;
 /// Weight-update rounds without a better feasible assignment that end an ejection-chain
-/// phase (after each annealing cycle, and for the one that repairs the Lagrangian
-/// assignment at the start).
+/// phase (after each annealing cycle, and for the one that improves each chain's greedy
+/// start).
 const EC_PATIENCE: usize = 50;
 /// Most rounds of one ejection-chain phase without a time limit (with one, the patience
 /// and the limit end it).
