@@ -27,10 +27,14 @@
 //!   [`super::ejection`]): after every annealing cycle each chain improves its best state by
 //!   shift / swap / ejection-chain descent under adaptive capacity penalties (strategic
 //!   oscillation) until 50 weight updates in a row bring no better feasible state (at most
-//!   20 updates without a time limit; up to 4,000 groups). At the start one chain (index
-//!   `1 % chains`) also repairs and improves the Lagrangian relaxation's assignment (each
-//!   group at its least reduced cost) this way and anneals its first cycle from the result
-//!   at the restart temperature.
+//!   20 updates without a time limit; up to 4,000 groups). Swaps and chains move a job only
+//!   to its `max(10, places / 4)` places of least reduced cost (shifts try every place), and
+//!   every infeasible local optimum is also repaired on a copy (the best feasible
+//!   assignment near it is kept). At the start every chain builds the regret-greedy
+//!   assignment by reduced cost (Martello-Toth), repairs what it overloads, improves it
+//!   this way (each chain with its own random stream) and anneals its first cycle from the
+//!   result at the restart temperature: a feasible plan within milliseconds on tight
+//!   instances, and no chain spends its first cycle annealing from a random state.
 //! * **Restarts**: the run is a sequence of annealing cycles (geometric temperature from hot
 //!   to cold over `sweeps` sweeps); later cycles reheat less and start from the best feasible
 //!   state found so far (even chains: all chains' best, odd chains: their own).
@@ -972,11 +976,14 @@ struct EcWeights {
 /// Largest `jobs x places` the ejection-chain phase takes on (its dense option index).
 const EC_MAX_CELLS: usize = 1 << 20;
 /// Most jobs (one-hot groups) the ejection-chain phase takes on (a descent pass costs
-/// about `jobs^2` move evaluations).
+/// about `jobs * max(10, places / 4) * jobs / places` move evaluations).
 const EC_MAX_JOBS: usize = 4000;
+/// Fewest places per job a swap or an ejection chain tries ([`Assign::rank`]: a job's
+/// places of least reduced cost; a quarter of the places when that is more).
+const EC_NEAR: usize = 10;
 /// Weight-update rounds without a better feasible assignment that end an ejection-chain
-/// phase (after each annealing cycle, and for the one that repairs the Lagrangian
-/// assignment at the start).
+/// phase (after each annealing cycle, and for the one that improves each chain's greedy
+/// start).
 const EC_PATIENCE: usize = 50;
 /// Most rounds of one ejection-chain phase without a time limit (with one, the patience
 /// and the limit end it).
@@ -1051,7 +1058,11 @@ impl CqmSaSolver {
         // ejection-chain phase for assignment-shaped models: weights start at the
         // Lagrangian prices (the places are the compiled constraints, in the same order),
         // never below a tenth of the annealer's start multipliers
-        let assign = Assign::new(m, EC_MAX_CELLS).filter(|_| p.groups.len() <= EC_MAX_JOBS);
+        let mut assign = Assign::new(m, EC_MAX_CELLS).filter(|_| p.groups.len() <= EC_MAX_JOBS);
+        if let (Some(a), Some(rc)) = (&mut assign, &rc) {
+            let k = EC_NEAR.max(a.places() / 4);
+            a.rank(rc, k);
+        }
         let ec = assign.as_ref().map(|a| {
             let floor: Vec<f64> = (0..a.places()).map(|i| LAMBDA_FLOOR * p.lambda0[i]).collect();
             let alpha = (0..a.places())
@@ -1116,22 +1127,9 @@ impl CqmSaSolver {
             k_hot * p.scale
         };
         let t_cold = k_cold * p.scale;
-        // the Lagrangian relaxation's assignment (each group at its least reduced cost),
-        // repaired and improved by the ejection-chain phase, seeds one chain's best
-        let relaxed: Option<Vec<u8>> = match (&rc, initial) {
-            (Some(rc), None) if assign.is_some() => {
-                let mut x = vec![0u8; p.n];
-                for vs in &p.groups {
-                    let v = *vs
-                        .iter()
-                        .min_by(|&&a, &&b| rc[a as usize].total_cmp(&rc[b as usize]).then(a.cmp(&b)))
-                        .expect("one-hot groups are not empty");
-                    x[v as usize] = 1;
-                }
-                Some(x)
-            }
-            _ => None,
-        };
+        // the regret-greedy assignment by reduced cost, repaired and improved by each
+        // chain's ejection-chain phase, starts every chain
+        let greedy_start = rc.as_deref().filter(|_| initial.is_none() && assign.is_some());
         let mut epoch = 0usize;
         let stop_reason;
         loop {
@@ -1147,16 +1145,16 @@ impl CqmSaSolver {
             }
             let done: Vec<bool> = chains
                 .par_iter_mut()
-                .enumerate()
-                .map(|(i, ch)| {
+                .map(|ch| {
                     let mut h = hot;
                     if epoch == 0
-                        && i == 1 % prm.chains
-                        && let (Some(a), Some(ec), Some(x)) = (&assign, &ec, &relaxed)
+                        && let (Some(a), Some(ec), Some(rc)) = (&assign, &ec, greedy_start)
                     {
-                        // this chain anneals from the repaired relaxation, reheated only
-                        // as much as a restart
-                        ch.intensify(a, ec, &ctl, Some(x));
+                        // every chain anneals from its improved greedy assignment, reheated
+                        // only as much as a restart
+                        let stop = || ctl.stopped();
+                        let (x, _) = ejection::construct(a, rc, &ec.alpha, &mut ch.rng, &stop);
+                        ch.intensify(a, ec, &ctl, Some(&x));
                         if let Some((b, _)) = &ch.best {
                             let b = b.clone();
                             ch.load(&p, &b);

@@ -390,3 +390,36 @@ fn anytime_trace_is_a_running_minimum_ending_at_the_answer() {
     let sol = CqmSaSolver::new(params(1)).solve(&m).unwrap();
     check_trace(&sol, "infeasible");
 }
+
+#[test]
+fn a_tight_gap_is_feasible_after_one_short_cycle_on_any_thread_count() {
+    // type D with capacities cut to 90% of the generator's: the greedy pass by cost leaves
+    // pools overloaded; cqm-sa with one cycle of one sweep (the start is the regret greedy
+    // by reduced cost, repaired, plus the ejection phase) returns a feasible plan, checked
+    // by the model's own violation check, and the same one for 1 and 2 threads
+    let mut g = generate(GapType::D, 200, 10, 5).unwrap();
+    for b in &mut g.b {
+        *b = (*b * 0.9).floor();
+    }
+    let m = g.to_model();
+    let a = qam::cqm::ejection::Assign::new(&m, 1 << 20).unwrap();
+    let by_cost = a.greedy(m.linear());
+    assert!(!m.violations(&by_cost).is_empty(), "the instance is not tight");
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let p = CqmSaParams {
+            chains: 2,
+            sweeps: 1,
+            cycles: 1,
+            seed: 3,
+            ..Default::default()
+        };
+        pool.install(|| CqmSaSolver::new(p).solve(&m).unwrap())
+    };
+    let (one, two) = (run(1), run(2));
+    assert!(one.feasible, "{:?}", one.violations);
+    assert!(m.violations(&one.state).is_empty());
+    assert!(one.time_to_feasible_s.is_some());
+    assert_eq!(one.state, two.state);
+    assert_eq!(one.energy, two.energy);
+}
