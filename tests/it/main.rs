@@ -6,6 +6,7 @@ mod common;
 mod anytime;
 mod anytime_colour;
 mod batch;
+mod budget_mean;
 mod checkpoint;
 mod cli;
 mod cli_gpu;
