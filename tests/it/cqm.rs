@@ -2,7 +2,7 @@
 //! annealer against brute force.
 
 use qam::cqm::gap::{GapType, generate};
-use qam::cqm::{Cmp, ConstrainedModel, CqmError, CqmSaParams, CqmSaSolver, Sense, json, lp};
+use qam::cqm::{Cmp, ConstrainedModel, CqmError, CqmSaParams, CqmSaSolver, CqmSolution, Sense, json, lp};
 use qam::rng::Rng;
 
 /// Independent exhaustive search over all 2^n states.
@@ -294,20 +294,23 @@ fn infeasible_model_names_the_violated_constraints() {
     );
 }
 
+/// `cqm-sa` with `p` on a rayon pool of `threads` threads.
+fn solve_on_threads(m: &ConstrainedModel, p: &CqmSaParams, threads: usize) -> CqmSolution {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    pool.install(|| CqmSaSolver::new(p.clone()).solve(m).unwrap())
+}
+
 #[test]
 fn same_seed_same_answer_on_any_thread_count() {
     let m = generate(GapType::D, 60, 6, 3).unwrap().to_model();
-    let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        let p = CqmSaParams {
-            chains: 4,
-            sweeps: 200,
-            cycles: 2,
-            seed: 9,
-            ..Default::default()
-        };
-        pool.install(|| CqmSaSolver::new(p).solve(&m).unwrap())
+    let p = CqmSaParams {
+        chains: 4,
+        sweeps: 200,
+        cycles: 2,
+        seed: 9,
+        ..Default::default()
     };
+    let run = |threads: usize| solve_on_threads(&m, &p, threads);
     let (a, b) = (run(1), run(3));
     assert_eq!(a.state, b.state);
     assert_eq!(a.energy, b.energy);
@@ -405,17 +408,14 @@ fn a_tight_gap_is_feasible_after_one_short_cycle_on_any_thread_count() {
     let a = qam::cqm::ejection::Assign::new(&m, 1 << 20).unwrap();
     let by_cost = a.greedy(m.linear());
     assert!(!m.violations(&by_cost).is_empty(), "the instance is not tight");
-    let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        let p = CqmSaParams {
-            chains: 2,
-            sweeps: 1,
-            cycles: 1,
-            seed: 3,
-            ..Default::default()
-        };
-        pool.install(|| CqmSaSolver::new(p).solve(&m).unwrap())
+    let p = CqmSaParams {
+        chains: 2,
+        sweeps: 1,
+        cycles: 1,
+        seed: 3,
+        ..Default::default()
     };
+    let run = |threads: usize| solve_on_threads(&m, &p, threads);
     let (one, two) = (run(1), run(2));
     assert!(one.feasible, "{:?}", one.violations);
     assert!(m.violations(&one.state).is_empty());
