@@ -15,14 +15,28 @@ use super::text::{Src, tokens};
 use super::{IoError, Problem, ProblemKind, model_err, push_num};
 use crate::model::{Couplings, Model, ModelError, Qubo};
 
-/// The number of instances the file declares (its first token).
+/// The number of instances the file declares (its first token). Every instance takes at
+/// least two more tokens (`n nnz`), so a count the rest of the file cannot hold is a damaged
+/// header and is refused here: callers loop over the instances (`qam solve` solves each),
+/// and `4294967296` on the first line must not make them try four billion times.
 pub(super) fn count(src: &Src, text: &str) -> Result<usize, IoError> {
-    let Some((kline, k)) = tokens(text).next() else {
+    let mut toks = tokens(text);
+    let Some((kline, k)) = toks.next() else {
         return Err(src.err(1, "file ends early: expected the number of instances"));
     };
     let count = src.count(kline, k, "number of instances")?;
     if count == 0 {
         return Err(src.err(kline, "the file declares 0 instances"));
+    }
+    let room = toks.count() / 2;
+    if count > room {
+        return Err(src.err(
+            kline,
+            format!(
+                "the file declares {count} instances but the rest of it can hold at most {room} \
+                 (each needs an `n nnz` line); is the first line damaged?"
+            ),
+        ));
     }
     Ok(count)
 }

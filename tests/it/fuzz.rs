@@ -240,6 +240,17 @@ fn read_all_formats(bytes: &[u8], label: &str) {
     if let Ok(p) = read_bytes(bytes, label, ReadOptions::default()) {
         check(&p, label);
     }
+    // `qam solve` loops over the instances a bqp file declares: the count it is given
+    // must be one the file can hold (an `n nnz` pair per instance), never a damaged header's.
+    for f in [None, Some(Format::Bqp)] {
+        if let Ok(k) = qam::io::instance_count(bytes, label, f) {
+            assert!(
+                k >= 1 && k <= 1.max(bytes.len() / 2),
+                "{label}: {k} instances in {} bytes",
+                bytes.len()
+            );
+        }
+    }
 }
 
 proptest! {

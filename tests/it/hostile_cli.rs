@@ -338,6 +338,23 @@ fn extreme_numbers_are_refused_with_the_field_named() {
 }
 
 /// Scenarios that panicked or blew up memory: no agents, huge durations, a wrong format.
+/// A bqp file whose first line (the instance count) is damaged: `qam solve` solves every
+/// instance of such a file, and used to abort allocating a result per declared instance.
+#[test]
+fn damaged_bqp_instance_count_is_refused_with_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("damaged.txt");
+    std::fs::write(&f, "4294967296\n 3 5\n 1 1 5\n 2 2 -3\n 3 3 1\n 1 2 4\n 2 3 -2\n").unwrap();
+    let o = run(&["solve", p(&f), "--time-limit", "1", "-q"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o)); // invalid input
+    let err = stderr(&o);
+    assert!(
+        err.contains("damaged.txt:1:") && err.contains("4294967296 instances"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked") && !err.contains("memory allocation"), "{err}");
+}
+
 #[test]
 fn hostile_scenarios_are_refused_naming_the_field() {
     let dir = tempfile::tempdir().unwrap();

@@ -143,6 +143,13 @@ fn bqp_malformed() {
     expect_line_opts(l, b"2\n1 0\n1 0\n", opts(0), 1, "instance 0");
     // Errors in instance 1 are found even when reading instance 2.
     expect_line_opts(l, b"2\n2 1\n1 3 1\n1 0\n", opts(2), 3, "out of range");
+    // A damaged instance count is refused before anyone loops over it (`qam solve` solves
+    // every instance of a file, and tried four billion times on this one).
+    let e = qam::io::instance_count(b"4294967296\n3 1\n1 1 5\n", l, Some(f)).unwrap_err();
+    let e = e.to_string();
+    assert!(e.starts_with("bqp9.txt:1:") && e.contains("at most 2"), "{e}");
+    assert_eq!(qam::io::instance_count(b"2\n1 0\n1 0\n", l, Some(f)).unwrap(), 2);
+    assert_eq!(qam::io::instance_count(b"2 1 0 1 0", l, Some(f)).unwrap(), 2);
 }
 
 // ---- MatrixMarket ----------------------------------------------------------------------
