@@ -41,7 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // 5% of the agents leave or fail, as many join: re-plan from the previous plan.
-    let changed = churn(&scenario, 0.05, 7, "new");
+    let changed = churn(&scenario, 0.05, 7, "new")?;
     let replan = orch.replan(&changed, &plan)?;
     let r = replan.replan.as_ref().expect("re-plans carry a report");
     println!(

@@ -108,7 +108,7 @@ pub fn run(a: GenScenarioArgs) -> Result<ExitCode> {
     let mut s = match &a.from {
         Some(path) => {
             let base = Scenario::read(path)?;
-            churn(&base, a.churn, a.seed, "j")
+            churn(&base, a.churn, a.seed, "j").with_context(|| format!("{}: cannot churn it", path.display()))?
         }
         None => {
             let params = GenParams {

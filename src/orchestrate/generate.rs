@@ -26,6 +26,7 @@
 //! choice" is U = 1.25); U is in (0, 1.2]. Teams, traffic and tasks are those of the
 //! uniform model with the same seed (the per-pool draws use their own random stream).
 
+use super::ScenarioError;
 use super::scenario::{Agent, Costs, Load, Pool, Scenario, Task, Traffic};
 use crate::rng::Rng;
 use std::collections::{BTreeMap, HashSet};
@@ -511,7 +512,16 @@ fn per_pool_loads(
 /// traffic), and as many new agents join, each talking to a random existing agent and up to
 /// five of its partners. New agents are `j0, j1, ...` (prefixed by `prefix`), copies of a
 /// random existing agent's load, costs and capabilities.
-pub fn churn(s: &Scenario, fraction: f64, seed: u64, prefix: &str) -> Scenario {
+///
+/// # Errors
+/// [`ScenarioError`] when `s` itself is invalid (see [`validate`](super::validate)): traffic
+/// between unknown agents, duplicate ids, ... (a scenario read from a damaged file).
+pub fn churn(s: &Scenario, fraction: f64, seed: u64, prefix: &str) -> Result<Scenario, ScenarioError> {
+    super::validate(s)?;
+    Ok(churn_valid(s, fraction, seed, prefix))
+}
+
+fn churn_valid(s: &Scenario, fraction: f64, seed: u64, prefix: &str) -> Scenario {
     let mut rng = Rng::stream(seed, 1);
     let n = s.agents.len();
     let k = ((n as f64) * fraction.clamp(0.0, 1.0)).round() as usize;

@@ -379,6 +379,9 @@ fn hostile_scenarios_are_refused_naming_the_field() {
     let mut cap = v.clone();
     cap["pools"][0]["capacity"]["cpu"] = serde_json::json!(1e300);
     cases.push((cap, "pools[0].capacity.cpu"));
+    let mut stranger = v.clone();
+    stranger["traffic"][0]["to"] = serde_json::json!("nobody");
+    cases.push((stranger, "traffic[0]"));
     v["format"] = serde_json::json!("something-else");
     cases.push((v, "format"));
     for (k, (s, needle)) in cases.into_iter().enumerate() {
@@ -388,6 +391,25 @@ fn hostile_scenarios_are_refused_naming_the_field() {
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{needle}: {err}");
         assert!(err.contains(needle), "expected `{needle}` in: {err}");
+        // Churning it (`gen-scenario --from`) is refused the same way; it used to panic on
+        // traffic between unknown agents.
+        let churned = dir.path().join(format!("c{k}.json"));
+        let out = run(&[
+            "gen-scenario",
+            "--from",
+            p(&path),
+            "--churn",
+            "0.2",
+            "--out",
+            p(&churned),
+        ]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "gen-scenario --from, {needle}: {err}");
+        assert!(
+            err.contains(needle) && !err.contains("panicked"),
+            "expected `{needle}` in: {err}"
+        );
+        assert!(!churned.exists());
     }
 }
 

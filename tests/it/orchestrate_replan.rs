@@ -26,7 +26,7 @@ fn churn_replan_moves_few_agents() {
     });
     let p0 = orch.plan(&s0).unwrap();
     assert!(p0.violations.is_empty());
-    let s1 = churn(&s0, 0.05, 3, "new");
+    let s1 = churn(&s0, 0.05, 3, "new").unwrap();
     let p1 = orch.replan(&s1, &p0).unwrap();
     assert!(p1.violations.is_empty(), "{:?}", p1.violations);
     let r = p1.replan.as_ref().unwrap();
