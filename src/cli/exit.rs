@@ -9,6 +9,7 @@
 //!
 //! A closed stdout pipe ends the process like any Unix filter (SIGPIPE), not with a panic.
 
+use qam::cqm::CqmError;
 use qam::decompose::DecomposeError;
 use qam::generate::GenError;
 use qam::io::{IoError, WriteError};
@@ -79,21 +80,32 @@ pub fn code_for(e: &anyhow::Error) -> u8 {
                 _ => INVALID_INPUT,
             };
         }
+        if let Some(c) = cause.downcast_ref::<CqmError>() {
+            return match c {
+                CqmError::Io(io) => io_code(io),
+                _ => INVALID_INPUT,
+            };
+        }
         if cause.is::<GenError>() {
             return INVALID_INPUT;
         }
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            // Inputs that are missing or unreadable; other OS errors are run-time failures.
-            return match io.kind() {
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => INVALID_INPUT,
-                _ => FAILED,
-            };
+            return io_code(io);
         }
     }
     if e.downcast_ref::<String>().is_some() || e.downcast_ref::<&str>().is_some() {
         INVALID_INPUT
     } else {
         FAILED
+    }
+}
+
+/// Inputs that are missing or unreadable are input errors; other OS errors are run-time
+/// failures.
+fn io_code(io: &std::io::Error) -> u8 {
+    match io.kind() {
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => INVALID_INPUT,
+        _ => FAILED,
     }
 }
 

@@ -52,8 +52,9 @@ pub enum CqmError {
     /// A model-building call was given something invalid.
     #[error("invalid model: {0}")]
     Invalid(String),
-    /// A file (or text) could not be parsed; names the file and the 1-based line.
-    #[error("{file}:{line}: {msg}")]
+    /// A file (or text) could not be parsed; names the file and the 1-based line
+    /// (`FILE:LINE: what`, or `FILE: what` when the error is about the whole file).
+    #[error("{file}{}: {msg}", line_suffix(*.line))]
     Parse {
         /// File name as given.
         file: String,
@@ -76,6 +77,11 @@ pub enum CqmError {
     /// I/O error.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+}
+
+/// `:LINE`, or nothing for line 0 (an error about the whole file).
+fn line_suffix(line: usize) -> String {
+    if line == 0 { String::new() } else { format!(":{line}") }
 }
 
 /// Direction of the objective.

@@ -128,9 +128,16 @@ fn malformed_lp_exits_non_zero_with_file_and_line() {
     let f = dir.path().join("bad.lp");
     std::fs::write(&f, "Minimize\n obj: x\nSubject To\n c1: x + y <= 1\nBinary\n x\nEnd\n").unwrap();
     let out = qam().arg("solve").arg(&f).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2)); // invalid input, as for every malformed file
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.lp:4:") && err.contains("`y`"), "{err}");
+    // An error about the whole file names the file without a line 0.
+    let e = dir.path().join("empty.lp");
+    std::fs::write(&e, "").unwrap();
+    let out = qam().arg("solve").arg(&e).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("empty.lp: no `Minimize`") && !err.contains(":0:"), "{err}");
     // a QUBO solver on an LP file is refused, as is cqm-sa on a QUBO file
     let out = qam().arg("solve").arg(&f).args(["--solver", "sa"]).output().unwrap();
     assert!(!out.status.success());
