@@ -328,16 +328,34 @@ impl PtSolver {
             let left = limit.saturating_sub(ctx.start.unwrap_or(t0).elapsed());
             let budget = plan_budget.unwrap_or(left).as_secs_f64();
             let b = (chains * asked).min(rayon::current_num_threads().max(1));
-            let t = Instant::now();
-            walkers = (0..b).into_par_iter().map(new_walker).collect();
-            let build_s = t.elapsed().as_secs_f64() / b as f64;
-            let t = Instant::now();
+            // Each task times itself: a wall clock around the parallel loop would also count
+            // the wait for a shared pool busy with other work (another solve of a race, a
+            // service's jobs, a test harness), which once planned 42 of 64 replicas for a
+            // 1,000-spin model under a 30 s limit. `b` tasks run side by side, so a replica
+            // costs (mean task time) / b of the machine.
+            let per_replica = |secs: f64| secs / (b * b) as f64;
+            let (built, secs): (Vec<Walker>, Vec<f64>) = (0..b)
+                .into_par_iter()
+                .map(|k| {
+                    let t = Instant::now();
+                    let w = new_walker(k);
+                    (w, t.elapsed().as_secs_f64())
+                })
+                .unzip();
+            walkers = built;
+            let build_s = per_replica(secs.iter().sum());
             let hot = betas[0];
-            walkers.par_iter().for_each(|w| {
-                let (mut r, mut rng) = (w.replica.clone(), w.rng.clone());
-                r.sweep(&ising, hot, &mut rng);
-            });
-            let sweep_s = t.elapsed().as_secs_f64() / b as f64;
+            let sweep_s = per_replica(
+                walkers
+                    .par_iter()
+                    .map(|w| {
+                        let t = Instant::now();
+                        let (mut r, mut rng) = (w.replica.clone(), w.rng.clone());
+                        r.sweep(&ising, hot, &mut rng);
+                        t.elapsed().as_secs_f64()
+                    })
+                    .sum(),
+            );
             let m = planned_replicas(asked, chains, budget, build_s, sweep_s);
             if m < asked {
                 betas = ladder(&None, p.beta_range, m, &ising)?;
@@ -547,7 +565,8 @@ pub const MIN_PLANNED_REPLICAS: usize = 2;
 /// `chains` chains of them can be built and each replica swept `PLAN_SWEEPS` (8) times
 /// within `PLAN_SHARE` (1/2) of `budget_s` seconds, given the measured wall time
 /// per replica to build one (`build_s`: random state, local fields) and to sweep it once
-/// (`sweep_s`), both measured with every thread busy; at least
+/// (`sweep_s`), both measured with every thread busy (each task timing itself, so waiting
+/// for a shared, busy thread pool does not count); at least
 /// `MIN_PLANNED_REPLICAS` (2) (or `asked`, if smaller). A million spins on 2 cores (about
 /// 8 ms and 16 ms per replica) at 1 s: 3 replicas; at 10 s: 36; at 60 s: all 64.
 /// Non-finite or non-positive measurements leave `asked`.
