@@ -194,8 +194,11 @@ def test_orchestrate_time_limit_is_the_planners_budget():
     "qam.ConstrainedSampler().sample_cqm(cqm, time_limit=600, seed=1)",
 ])
 def test_ctrl_c_stops_a_running_planner_or_cqm_solve(call):
+    # The child installs Python's Ctrl-C handler itself (see test_samplers.py's Ctrl-C test:
+    # a Python started with SIGINT ignored, as under a background job, installs none).
     script = textwrap.dedent(f"""
-        import json, sys, dimod, qam
+        import json, signal, sys, dimod, qam
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         scenario = json.load(open({SCENARIO!r}))
         cqm = dimod.ConstrainedQuadraticModel()
         x = [dimod.Binary(i) for i in range(30)]

@@ -243,8 +243,12 @@ def test_gil_is_released_while_solving():
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT delivery")
 def test_ctrl_c_interrupts_a_long_solve():
+    # The child installs Python's Ctrl-C handler itself: a Python started with SIGINT
+    # ignored (pytest run as a background job of a non-interactive shell, which ignores
+    # SIGINT and passes that on) installs none, and the signal would be lost.
     script = textwrap.dedent("""
-        import sys, dimod, qam
+        import signal, sys, dimod, qam
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         bqm = dimod.generators.ran_r(1, 1000, seed=1)
         print("start", flush=True)
         try:
