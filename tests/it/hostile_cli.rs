@@ -337,7 +337,6 @@ fn extreme_numbers_are_refused_with_the_field_named() {
     );
 }
 
-/// Scenarios that panicked or blew up memory: no agents, huge durations, a wrong format.
 /// A bqp file whose first line (the instance count) is damaged: `qam solve` solves every
 /// instance of such a file, and used to abort allocating a result per declared instance.
 #[test]
@@ -355,6 +354,8 @@ fn damaged_bqp_instance_count_is_refused_with_the_line() {
     assert!(!err.contains("panicked") && !err.contains("memory allocation"), "{err}");
 }
 
+/// Scenarios that panicked or blew up memory: no agents, huge durations, a wrong format,
+/// traffic to an unknown agent (also through `gen-scenario --from`).
 #[test]
 fn hostile_scenarios_are_refused_naming_the_field() {
     let dir = tempfile::tempdir().unwrap();
